@@ -44,7 +44,8 @@ export const SECONDS_PER_DAY = 86400;
  */
 export function decayFactor(dt: number, halfLifeSeconds: number | null): number {
   if (halfLifeSeconds === null || !(dt > 0)) return 1;
-  return 2 ** (-dt / halfLifeSeconds);
+  // exp is markedly cheaper than a non-integer pow in V8, and exact at whole half-lives.
+  return Math.exp(-(dt / halfLifeSeconds) * Math.LN2);
 }
 
 /** "now" for a build: the given time, or the latest known event time in the log (NaN when none is known). */
@@ -241,6 +242,14 @@ export function checkNullableParam(stage: string, name: string, value: unknown):
       `${stage}.${name} must be a positive number or null, got ${String(value)}`,
       { field: `${stage}.${name}` },
     );
+  }
+}
+
+export function checkBoolean(stage: string, name: string, value: unknown): void {
+  if (typeof value !== 'boolean') {
+    throw new SimrecError('CONFIG_INVALID', `${stage}.${name} must be true or false, got ${String(value)}`, {
+      field: `${stage}.${name}`,
+    });
   }
 }
 
