@@ -233,6 +233,20 @@ export function checkParam(stage: string, name: string, value: unknown, min: num
   }
 }
 
+/** "now": null (= derive from the log) or a finite time in Unix seconds. */
+export function checkNow(stage: string, value: unknown): void {
+  if (value === null) return;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `${stage}.now must be null or a finite Unix time, got ${String(value)}`,
+      {
+        field: `${stage}.now`,
+      },
+    );
+  }
+}
+
 /** A positive number or null (null = "none"/"unlimited"). */
 export function checkNullableParam(stage: string, name: string, value: unknown): void {
   if (value === null) return;
@@ -319,8 +333,16 @@ export function checkEngagementLog(
       throw new SimrecError('INPUT_BAD_ROW', `${name} entry ${k}: timestamp is infinite`, { field: 'ts' });
     }
   }
+  checkRowsSorted(m, name);
+}
+
+/**
+ * CSR rows must be sorted by column (duplicates allowed) and in range, and weights finite and ≥ 0 (a cosine or a
+ * score over negative or NaN weights would be meaningless, and NaN would spread into every output).
+ */
+export function checkRowsSorted(m: CsrMatrix, name: string): void {
   if (m.values) {
-    for (let k = 0; k < nnz; k++) {
+    for (let k = 0; k < m.values.length; k++) {
       const w = m.values[k];
       if (!(w >= 0) || w === Infinity) {
         throw new SimrecError('INPUT_BAD_ROW', `${name} entry ${k}: weight ${w} is not a finite number ≥ 0`, {
@@ -329,11 +351,6 @@ export function checkEngagementLog(
       }
     }
   }
-  checkRowsSorted(m, name);
-}
-
-/** CSR rows must be sorted by column (duplicates allowed) and in range. */
-export function checkRowsSorted(m: CsrMatrix, name: string): void {
   for (let r = 0; r < m.nRows; r++) {
     let prev = -1;
     for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) {

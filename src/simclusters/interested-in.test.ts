@@ -372,6 +372,15 @@ test('empty inputs give empty embeddings, never NaN', () => {
 
 test('bad parameters and inconsistent shapes are coded errors', () => {
   assert.throws(
+    () => computeInterestedIn({ follows, knownFor: kf }, { ...INTERESTED_IN_DEFAULTS.social, now: Infinity }),
+    (e: unknown) =>
+      e instanceof SimrecError && e.code === 'CONFIG_INVALID' && e.detail.field === 'interestedIn.now',
+  );
+  assert.throws(
+    () => computeInterestedIn({ follows: csr(1, 4, [[0, 1, Number.NaN]]), knownFor: kf }),
+    (e: unknown) => e instanceof SimrecError && e.code === 'INPUT_BAD_ROW' && e.detail.field === 'weight',
+  );
+  assert.throws(
     () =>
       computeInterestedIn(
         { follows, knownFor: kf },

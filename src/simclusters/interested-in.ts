@@ -22,6 +22,7 @@ import {
   checkChoice,
   checkEngagementLog,
   checkKnownFor,
+  checkNow,
   checkNullableParam,
   checkParam,
   checkRowsSorted,
@@ -141,7 +142,7 @@ export function checkInterestedInParams(p: InterestedInParams): void {
   checkParam('interestedIn', 'minProducersPerCluster', p.minProducersPerCluster, 1, true);
   checkParam('interestedIn', 'maxClustersPerUser', p.maxClustersPerUser, 0, true);
   checkParam('interestedIn', 'maxNeighborsPerUser', p.maxNeighborsPerUser, 0, true);
-  if (p.now !== null && !Number.isFinite(p.now)) checkParam('interestedIn', 'now', p.now, -Infinity);
+  checkNow('interestedIn', p.now);
 }
 
 export function checkScoreKind(stage: string, name: string, value: unknown): void {

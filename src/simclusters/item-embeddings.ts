@@ -42,6 +42,7 @@ import {
   checkBoolean,
   checkChoice,
   checkEngagementLog,
+  checkNow,
   checkNullableParam,
   checkParam,
   decayFactor,
@@ -128,7 +129,7 @@ export function checkItemEmbeddingParams(p: ItemEmbeddingParams): void {
   checkParam(s, 'topItemsPerCluster', p.topItemsPerCluster, 0, true);
   checkParam(s, 'minIndexScore', p.minIndexScore, 0);
   checkParam(s, 'minEngagementsForLongest', p.minEngagementsForLongest, 0, true);
-  if (p.now !== null) checkParam(s, 'now', p.now, -Infinity);
+  checkNow(s, p.now);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { CsrMatrix } from '../core/csr.ts';
 import {
   checkEngagementLog,
+  checkNow,
   checkParam,
   checkRowsSorted,
   type EngagementLog,
@@ -137,7 +138,7 @@ export function checkTopicEmbeddingParams(p: TopicEmbeddingParams): void {
   checkParam('topicEmbeddings', 'minFollowers', p.minFollowers, 0, true);
   checkParam('topicEmbeddings', 'minScore', p.minScore, 0);
   checkParam('topicEmbeddings', 'maxClustersPerTopic', p.maxClustersPerTopic, 0, true);
-  if (p.now !== null) checkParam('topicEmbeddings', 'now', p.now, -Infinity);
+  checkNow('topicEmbeddings', p.now);
 }
 
 /** Topic embeddings (DESIGN §3.6). With neither topic follows nor tags, the result is an empty 0-topic matrix. */
