@@ -106,6 +106,9 @@ export class CsrMatrix {
     nCols: number,
     duplicates: Duplicates = 'sum',
   ): CsrMatrix {
+    // A short values array would otherwise read undefined and store NaN silently.
+    if (values && values.length !== rows.length)
+      throw new RangeError(`values length ${values.length} != rows length ${rows.length}`);
     const { order, indptr } = cooOrder(rows, cols, nRows, nCols);
     const nnz = order.length;
     let indices = new Int32Array(nnz);

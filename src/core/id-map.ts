@@ -4,6 +4,8 @@
  * (magic, count), Int32 byte offsets, then the UTF-8 bytes of all ids, so loading is one decode per id and
  * no parsing, and any string (commas, newlines) round-trips.
  */
+import { SimrecError } from './errors.ts';
+
 const MAGIC = 0x314d4449; // "IDM1"
 
 export class IdMap {
@@ -72,20 +74,37 @@ export class IdMap {
     return buf;
   }
 
+  /** Reads a blob written by {@link toBuffer}; a blob that is not one, or is truncated, is ARTIFACT_CORRUPT. */
   static fromBuffer(buf: Uint8Array): IdMap {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     if (buf.byteLength < 8 || view.getUint32(0, true) !== MAGIC)
-      throw new Error('IdMap.fromBuffer: not an id map');
+      throw new SimrecError('ARTIFACT_CORRUPT', 'IdMap.fromBuffer: not an id map (bad magic)');
     const n = view.getUint32(4, true);
     const headerBytes = 8 + 4 * (n + 1);
-    const dec = new TextDecoder();
+    if (headerBytes > buf.byteLength)
+      throw new SimrecError('ARTIFACT_CORRUPT', `IdMap.fromBuffer: truncated offset table (${n} ids)`);
+    // Fatal decoding: a corrupted byte must fail here, not turn into U+FFFD and a different id.
+    const dec = new TextDecoder('utf-8', { fatal: true });
     const m = new IdMap();
     for (let i = 0; i < n; i++) {
       const a = view.getUint32(8 + 4 * i, true);
       const b = view.getUint32(12 + 4 * i, true);
-      m.intern(dec.decode(buf.subarray(headerBytes + a, headerBytes + b)));
+      if (b < a || headerBytes + b > buf.byteLength)
+        throw new SimrecError('ARTIFACT_CORRUPT', `IdMap.fromBuffer: offsets of id ${i} out of range`);
+      let id: string;
+      try {
+        id = dec.decode(buf.subarray(headerBytes + a, headerBytes + b));
+      } catch (e) {
+        throw new SimrecError(
+          'ARTIFACT_CORRUPT',
+          `IdMap.fromBuffer: id ${i} is not valid UTF-8`,
+          {},
+          { cause: e },
+        );
+      }
+      m.intern(id);
     }
-    if (m.size !== n) throw new Error('IdMap.fromBuffer: duplicate ids in blob');
+    if (m.size !== n) throw new SimrecError('ARTIFACT_CORRUPT', 'IdMap.fromBuffer: duplicate ids in blob');
     return m;
   }
 }
