@@ -11,15 +11,14 @@ function embeddings(rows: number[][]): CsrMatrix {
   const r: number[] = [];
   const c: number[] = [];
   const v: number[] = [];
-  rows.forEach((row, i) =>
-    row.forEach((x, j) => {
-      if (x !== 0) {
-        r.push(i);
-        c.push(j);
-        v.push(x);
-      }
-    }),
-  );
+  for (let i = 0; i < rows.length; i++) {
+    for (let j = 0; j < rows[i].length; j++) {
+      if (rows[i][j] === 0) continue;
+      r.push(i);
+      c.push(j);
+      v.push(rows[i][j]);
+    }
+  }
   return CsrMatrix.fromCoo(
     Int32Array.from(r),
     Int32Array.from(c),
@@ -65,8 +64,10 @@ test('exact rerank over full coverage equals exhaustive exact cosine (hand-compu
   assert.deepEqual([...approx.items], [1, 0, 3]);
   assert.deepEqual([...exact.items], [1, 0, 3]);
   const want = [3 / Math.sqrt(10), 2 / Math.sqrt(5), 3 / (5 * Math.sqrt(5))];
-  approx.scores.forEach((x, j) => assert.ok(Math.abs(x - want[j]) < 1e-6));
-  exact.scores.forEach((x, j) => assert.ok(Math.abs(x - want[j]) < 1e-6));
+  for (let j = 0; j < want.length; j++) {
+    assert.ok(Math.abs(approx.scores[j] - want[j]) < 1e-6);
+    assert.ok(Math.abs(exact.scores[j] - want[j]) < 1e-6);
+  }
   assert.equal(approx.stats.clustersScanned, 2);
   // Candidates: items in cluster 0 (0, 1) and cluster 1 (1, 3).
   assert.equal(approx.stats.candidatesScored, 3);
