@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CsrMatrix } from '../../core/csr.ts';
+import type { SimrecError } from '../../core/errors.ts';
+import { artifactStoreContract } from '../contract.test-suite.ts';
+import { ReloadingReader } from '../reloading-reader.ts';
+import { openVersionEnv } from './layout.ts';
+import { LmdbArtifactStore } from './lmdb-store.ts';
+
+const err = (code: string) => ({ name: 'SimrecError', code });
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+function tempRoot(): string {
+  return mkdtempSync(join(tmpdir(), 'simrec-store-'));
+}
+
+artifactStoreContract('lmdb', async () => {
+  const root = tempRoot();
+  return {
+    store: new LmdbArtifactStore(root),
+    reopen: async () => new LmdbArtifactStore(root),
+    corrupt: async (id, key, how) => {
+      const { env, data } = openVersionEnv(join(root, 'versions', id, 'data.mdb'), false);
+      try {
+        const value = data.getBinary(key);
+        assert.ok(value, `no stored value for ${key}`);
+        const bad = how === 'truncate' ? value.subarray(0, 10) : new Uint8Array(value);
+        if (how === 'flip') bad[bad.length - 1] ^= 0xff;
+        data.putSync(key, bad);
+      } finally {
+        await env.close();
+      }
+    },
+    child: {
+      module: new URL('./lmdb-store.ts', import.meta.url).href,
+      export: 'LmdbArtifactStore.open',
+      arg: root,
+    },
+    dispose: async () => rmSync(root, { recursive: true, force: true }),
+  };
+});
+
+async function withRoot(fn: (root: string, store: LmdbArtifactStore) => Promise<void>): Promise<void> {
+  const root = tempRoot();
+  try {
+    await fn(root, new LmdbArtifactStore(root));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test('on disk: CURRENT names the version, the manifest sits beside the data, nothing else is left', () =>
+  withRoot(async (root, store) => {
+    const w = await store.createVersion();
+    assert.ok(existsSync(join(root, 'LOCK')));
+    await w.putJson('a', 1);
+    const m = await w.commit({ seed: 3 });
+    assert.equal(readFileSync(join(root, 'CURRENT'), 'utf8'), `${w.id}\n`);
+    assert.deepEqual(JSON.parse(readFileSync(join(root, 'versions', w.id, 'manifest.json'), 'utf8')), m);
+    assert.deepEqual(readdirSync(root).sort(), ['CURRENT', 'versions']);
+    assert.deepEqual(readdirSync(join(root, 'versions', w.id)).sort(), [
+      'data.mdb',
+      'data.mdb-lock',
+      'manifest.json',
+    ]);
+  }));
+
+test('entries of 16 MiB and more are decoded in place from the map; smaller ones are copied once', () =>
+  withRoot(async (_root, store) => {
+    const n = 4_500_000; // 18 MB, above lmdb-js's 16 MiB shared-buffer threshold
+    const big = new Float32Array(n);
+    for (let i = 0; i < n; i++) big[i] = (i % 1000) * 0.5;
+    const w = await store.createVersion();
+    await w.putTypedArray('big', big);
+    await w.putTypedArray('small', new Float32Array([1, 2, 3]));
+    await w.commit();
+    const r = await store.openVersion();
+    try {
+      const got = r.typedArraySync('big', 'float32');
+      assert.equal(got.length, n);
+      assert.ok(got.buffer.byteLength > got.byteLength + 16, 'expected a view of the memory map');
+      let mismatches = 0;
+      for (let i = 0; i < n; i++) if (got[i] !== big[i]) mismatches++;
+      assert.equal(mismatches, 0);
+      assert.equal(r.typedArraySync('big'), got);
+      const small = r.typedArraySync('small');
+      assert.equal(small.buffer.byteLength, 16 + 12);
+      assert.deepEqual([...small], [1, 2, 3]);
+      await r.verify();
+    } finally {
+      await r.close();
+    }
+  }));
+
+test('synchronous row reads: into caller buffers without allocating, clipped to their size', () =>
+  withRoot(async (_root, store) => {
+    const w = await store.createVersion();
+    const indptr = new Int32Array([0, 2, 2, 7]);
+    const indices = new Int32Array([1, 3, 0, 1, 2, 3, 4]);
+    const values = new Float32Array([0.5, 2, 10, 11, 12, 13, 14]);
+    await w.putSparseRows('rows', new CsrMatrix(3, 5, indptr, indices, values));
+    await w.commit();
+    const r = await store.openVersion();
+    try {
+      const ids = new Int32Array(2);
+      const vals = new Float32Array(2);
+      assert.equal(r.readSparseRowInto('rows', 2, ids, vals), 5);
+      assert.deepEqual([...ids, ...vals], [0, 1, 10, 11]);
+      assert.equal(r.readSparseRowInto('rows', 1, ids, vals), 0);
+      assert.equal(r.readSparseRowInto('rows', 0, ids, vals), 2);
+      assert.deepEqual([...ids, ...vals], [1, 3, 0.5, 2]);
+      assert.deepEqual([...r.sparseRowSync('rows', 2).values], [10, 11, 12, 13, 14]);
+      assert.throws(() => r.readSparseRowInto('rows', 3, ids, vals), err('NOT_FOUND'));
+    } finally {
+      await r.close();
+    }
+  }));
+
+test('a byte flipped inside data.mdb decodes silently but fails verify()', () =>
+  withRoot(async (root, store) => {
+    const marker = new Int32Array(64).map((_, i) => 0x5a5a0000 + i);
+    const w = await store.createVersion();
+    await w.putTypedArray('m', marker);
+    await w.commit();
+    const path = join(root, 'versions', w.id, 'data.mdb');
+    const file = readFileSync(path);
+    const at = file.indexOf(Buffer.from(marker.buffer));
+    assert.ok(at >= 0, 'marker not found in data.mdb');
+    file[at + 4 * 25] ^= 1;
+    writeFileSync(path, file);
+    const r = await store.openVersion();
+    try {
+      assert.equal((await r.typedArray('m', 'int32'))[25], (0x5a5a0000 + 25) ^ 1);
+      await assert.rejects(r.verify(), err('ARTIFACT_CORRUPT'));
+    } finally {
+      await r.close();
+    }
+  }));
+
+test('a damaged pointer, manifest or data file is ARTIFACT_CORRUPT; a missing directory ARTIFACT_MISSING', () =>
+  withRoot(async (root, store) => {
+    const ids: string[] = [];
+    for (const tag of ['one', 'two']) {
+      const w = await store.createVersion();
+      await w.putJson('tag', tag);
+      await w.commit();
+      ids.push(w.id);
+    }
+    const [v1, v2] = ids;
+    writeFileSync(join(root, 'CURRENT'), 'garbage\n');
+    await assert.rejects(store.currentVersionId(), err('ARTIFACT_CORRUPT'));
+    await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+    writeFileSync(join(root, 'CURRENT'), `${v2}\n`);
+    const manifest1 = join(root, 'versions', v1, 'manifest.json');
+    const good = readFileSync(manifest1, 'utf8');
+    writeFileSync(manifest1, good.slice(0, 40));
+    await assert.rejects(store.openVersion(v1), err('ARTIFACT_CORRUPT'));
+    writeFileSync(manifest1, good.replaceAll(v1, v2));
+    await assert.rejects(store.openVersion(v1), err('ARTIFACT_CORRUPT'));
+    rmSync(join(root, 'versions', v2, 'data.mdb'));
+    await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+    const nowhere = new LmdbArtifactStore(join(root, 'nowhere'));
+    await assert.rejects(
+      nowhere.openVersion(),
+      (e: SimrecError) => e.code === 'ARTIFACT_MISSING' && /does not exist/.test(e.message),
+    );
+    assert.deepEqual(await nowhere.listVersions(), []);
+    await assert.rejects(nowhere.prune({ keep: 1 }), err('ARTIFACT_MISSING'));
+  }));
+
+test('ReloadingReader keeps serving the old version when the new current cannot be opened', () =>
+  withRoot(async (root, store) => {
+    const w1 = await store.createVersion();
+    await w1.putJson('tag', 'one');
+    await w1.commit();
+    const rr = new ReloadingReader(store, { pollMs: 0 });
+    const errors: unknown[] = [];
+    const polling = new ReloadingReader(store, { pollMs: 10, onError: (e) => errors.push(e) });
+    try {
+      assert.equal(await rr.use((r) => r.json('tag')), 'one');
+      assert.equal(await polling.use((r) => r.json('tag')), 'one');
+      const w2 = await store.createVersion();
+      await w2.putJson('tag', 'two');
+      await w2.commit({}, { activate: false });
+      writeFileSync(join(root, 'versions', w2.id, 'manifest.json'), '{');
+      writeFileSync(join(root, 'CURRENT'), `${w2.id}\n`);
+      await assert.rejects(rr.refresh(), err('ARTIFACT_CORRUPT'));
+      assert.equal(rr.versionId, w1.id);
+      assert.equal(await rr.use((r) => r.json('tag')), 'one');
+      for (let i = 0; i < 500 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((errors[0] as SimrecError).code, 'ARTIFACT_CORRUPT');
+      assert.equal(polling.versionId, w1.id);
+    } finally {
+      await rr.close();
+      await polling.close();
+    }
+  }));
+
+test('a lock left by a dead process is taken over; a live, foreign or unreadable one is not', () =>
+  withRoot(async (root, store) => {
+    const lockPath = join(root, 'LOCK');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    assert.ok(dead);
+    const owner = (pid: number, host: string, token: string) =>
+      JSON.stringify({ pid, host, token, acquiredAt: '2026-01-01T00:00:00.000Z', purpose: 'build' });
+
+    writeFileSync(lockPath, owner(dead, hostname(), 'dead'));
+    const w = await store.createVersion();
+    assert.notEqual(JSON.parse(readFileSync(lockPath, 'utf8')).token, 'dead');
+    await w.abort();
+    assert.equal(existsSync(lockPath), false);
+
+    for (const held of [
+      owner(process.pid, hostname(), 'other'),
+      owner(dead, 'elsewhere.example', 'x'),
+      'not json',
+    ]) {
+      writeFileSync(lockPath, held);
+      await assert.rejects(store.createVersion(), err('ARTIFACT_LOCKED'));
+      assert.equal(readFileSync(lockPath, 'utf8'), held);
+    }
+    await assert.rejects(store.createVersion(), (e: SimrecError) =>
+      e.message.includes('remove the lock file'),
+    );
+    rmSync(lockPath);
+    const w2 = await store.createVersion();
+    await w2.putJson('a', 1);
+    await w2.commit();
+    assert.deepEqual(readdirSync(root).sort(), ['CURRENT', 'versions']);
+  }));
+
+test('another process reads the same version while this one has it open', () =>
+  withRoot(async (root, store) => {
+    const w = await store.createVersion();
+    await w.putTypedArray('x', new Float32Array([1.5, 2.5, 3]));
+    await w.commit();
+    const r = await store.openVersion();
+    try {
+      const module = new URL('./lmdb-store.ts', import.meta.url).href;
+      const script = `
+        import { LmdbArtifactStore } from ${JSON.stringify(module)};
+        const r = await new LmdbArtifactStore(${JSON.stringify(root)}).openVersion();
+        console.log(JSON.stringify({ id: r.id, x: [...(await r.typedArray('x'))] }));
+        await r.close();`;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: REPO,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(child.status, 0, child.stderr);
+      assert.deepEqual(JSON.parse(child.stdout), { id: w.id, x: [1.5, 2.5, 3] });
+      assert.deepEqual([...(await r.typedArray('x'))], [1.5, 2.5, 3]);
+    } finally {
+      await r.close();
+    }
+  }));

@@ -1,0 +1,173 @@
+/**
+ * Building, checking and parsing manifests, shared by every backend: the manifest is the one document that
+ * says a version is complete, so it is validated when written (bad fields are the caller's mistake,
+ * CONFIG_INVALID) and when read (anything off means the version cannot be trusted, ARTIFACT_CORRUPT).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { SimrecError } from '../core/errors.ts';
+import { CODE_VERSION } from '../core/version.ts';
+import type { EntryKind, EntryRecord, InputRecord, Manifest, ManifestFields } from './store.ts';
+import { MANIFEST_FORMAT } from './store.ts';
+import { isVersionId } from './version-id.ts';
+
+const KINDS: readonly EntryKind[] = ['blob', 'typed-array', 'id-map', 'csr', 'sparse-rows', 'dense', 'json'];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isFiniteNumberRecord(v: unknown, min = -Infinity): v is Record<string, number> {
+  return (
+    isRecord(v) && Object.values(v).every((x) => typeof x === 'number' && Number.isFinite(x) && x >= min)
+  );
+}
+
+function isInputRecord(v: unknown): v is InputRecord {
+  return (
+    isRecord(v) &&
+    typeof v.kind === 'string' &&
+    typeof v.path === 'string' &&
+    Number.isSafeInteger(v.bytes) &&
+    (v.bytes as number) >= 0 &&
+    typeof v.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(v.sha256) &&
+    (v.rows === null || (Number.isSafeInteger(v.rows) && (v.rows as number) >= 0))
+  );
+}
+
+function isEntryRecord(v: unknown): v is EntryRecord {
+  return (
+    isRecord(v) &&
+    typeof v.key === 'string' &&
+    KINDS.includes(v.kind as EntryKind) &&
+    Number.isSafeInteger(v.bytes) &&
+    typeof v.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(v.sha256) &&
+    Array.isArray(v.shape) &&
+    v.shape.every((x) => Number.isSafeInteger(x) && x >= 0) &&
+    (v.rowKeys === undefined || Number.isSafeInteger(v.rowKeys))
+  );
+}
+
+function jsonRoundTrip(value: unknown, field: string): unknown {
+  if (value === undefined) return null;
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? null : JSON.parse(text);
+  } catch (e) {
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `manifest ${field} is not JSON-serialisable`,
+      { field },
+      { cause: e },
+    );
+  }
+}
+
+/** Checks what a build passes to commit. @throws SimrecError CONFIG_INVALID naming the field */
+export function validateManifestFields(fields: ManifestFields): void {
+  const bad = (field: string, why: string) =>
+    new SimrecError('CONFIG_INVALID', `manifest ${field} ${why}`, { field });
+  if (!isRecord(fields)) throw bad('fields', 'must be an object');
+  const { seed, inputs, counts, stages, timings, extra } = fields;
+  if (seed !== undefined && seed !== null && !Number.isSafeInteger(seed))
+    throw bad('seed', 'must be an integer');
+  if (inputs !== undefined && !(Array.isArray(inputs) && inputs.every(isInputRecord)))
+    throw bad('inputs', 'must be a list of {kind, path, bytes, sha256, rows}');
+  if (counts !== undefined && !isFiniteNumberRecord(counts)) throw bad('counts', 'must map names to numbers');
+  if (stages !== undefined && !(Array.isArray(stages) && stages.every((s) => typeof s === 'string')))
+    throw bad('stages', 'must be a list of names');
+  if (timings !== undefined && !isFiniteNumberRecord(timings, 0))
+    throw bad('timings', 'must map stage names to milliseconds');
+  if (extra !== undefined && !isRecord(extra)) throw bad('extra', 'must be an object');
+}
+
+/** Assembles a manifest (fields already validated); entries are sorted by key. */
+export function buildManifest(
+  id: string,
+  createdAt: Date,
+  fields: ManifestFields,
+  entries: EntryRecord[],
+  committedAt: Date = new Date(),
+): Manifest {
+  const sorted = [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let keys = 0;
+  let bytes = 0;
+  for (const e of sorted) {
+    keys += e.kind === 'sparse-rows' ? 1 + (e.rowKeys ?? 0) : 1;
+    bytes += e.bytes;
+  }
+  return {
+    format: MANIFEST_FORMAT,
+    id,
+    createdAt: createdAt.toISOString(),
+    committedAt: committedAt.toISOString(),
+    codeVersion: CODE_VERSION,
+    seed: fields.seed ?? null,
+    config: jsonRoundTrip(fields.config, 'config'),
+    inputs: fields.inputs ? fields.inputs.map((i) => ({ ...i })) : [],
+    counts: { ...fields.counts },
+    stages: fields.stages ? [...fields.stages] : [],
+    timings: { ...fields.timings },
+    extra: (jsonRoundTrip(fields.extra ?? {}, 'extra') as Record<string, unknown>) ?? {},
+    entries: sorted,
+    totals: { entries: sorted.length, keys, bytes },
+  };
+}
+
+/**
+ * Parses and checks a stored manifest. `expectedId` guards against a manifest copied into the wrong directory.
+ * @throws SimrecError ARTIFACT_CORRUPT
+ */
+export function parseManifest(text: string, expectedId: string, file?: string): Manifest {
+  const bad = (why: string) =>
+    new SimrecError('ARTIFACT_CORRUPT', `manifest of ${expectedId} ${why}`, { file });
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new SimrecError(
+      'ARTIFACT_CORRUPT',
+      `manifest of ${expectedId} is not JSON`,
+      { file },
+      { cause: e },
+    );
+  }
+  if (!isRecord(m)) throw bad('is not an object');
+  if (m.format !== MANIFEST_FORMAT) throw bad(`has unsupported format ${String(m.format)}`);
+  if (m.id !== expectedId || !isVersionId(m.id)) throw bad(`names version ${String(m.id)}`);
+  for (const f of ['createdAt', 'committedAt', 'codeVersion'] as const)
+    if (typeof m[f] !== 'string') throw bad(`lacks ${f}`);
+  if (!(m.seed === null || Number.isSafeInteger(m.seed))) throw bad('has a bad seed');
+  if (!(Array.isArray(m.inputs) && m.inputs.every(isInputRecord))) throw bad('has bad inputs');
+  if (!isFiniteNumberRecord(m.counts)) throw bad('has bad counts');
+  if (!(Array.isArray(m.stages) && m.stages.every((s) => typeof s === 'string'))) throw bad('has bad stages');
+  if (!isFiniteNumberRecord(m.timings)) throw bad('has bad timings');
+  if (!isRecord(m.extra)) throw bad('has bad extra');
+  if (!(Array.isArray(m.entries) && m.entries.every(isEntryRecord))) throw bad('has bad entries');
+  const seen = new Set<string>();
+  for (const e of m.entries as EntryRecord[]) {
+    if (seen.has(e.key)) throw bad(`lists ${e.key} twice`);
+    seen.add(e.key);
+  }
+  if (!isRecord(m.totals) || m.totals.entries !== m.entries.length) throw bad('has bad totals');
+  return m as unknown as Manifest;
+}
+
+/** Size and SHA-256 of an input file, streamed, for the manifest's `inputs`. */
+export async function describeInput(
+  kind: string,
+  path: string,
+  rows: number | null = null,
+): Promise<InputRecord> {
+  let bytes: number;
+  try {
+    bytes = statSync(path).size;
+  } catch (e) {
+    throw new SimrecError('INPUT_MISSING', `input ${path} does not exist`, { file: path }, { cause: e });
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return { kind, path, bytes, sha256: hash.digest('hex'), rows };
+}
