@@ -56,7 +56,8 @@ export function dtypeOf(a: unknown): DType | undefined {
   return undefined;
 }
 
-function requireLittleEndian(): void {
+/** @throws SimrecError INTERNAL on a big-endian host, where typed views would misread the stored words */
+export function assertLittleEndianHost(): void {
   if (!LITTLE_ENDIAN_HOST)
     throw new SimrecError('INTERNAL', "simrec's binary artifact formats need a little-endian host");
 }
@@ -71,7 +72,7 @@ function viewOf(bytes: Uint8Array): DataView {
 
 /** Checks the magic; a known prefix with another version digit is reported as an unsupported format. */
 function expectMagic(bytes: Uint8Array, magic: number, label: string, what: string): DataView {
-  requireLittleEndian();
+  assertLittleEndianHost();
   if (bytes.byteLength < 8) throw corrupt(label, `${bytes.byteLength} bytes is too short for a ${what}`);
   const view = viewOf(bytes);
   const got = view.getUint32(0, true);
@@ -123,7 +124,7 @@ function readU64(view: DataView, offset: number, label: string): number {
 }
 
 function header(magic: number, size: number): { out: Uint8Array; view: DataView } {
-  requireLittleEndian();
+  assertLittleEndianHost();
   const out = new Uint8Array(size);
   const view = viewOf(out);
   view.setUint32(0, magic, true);
@@ -148,7 +149,7 @@ export function encodeSparseRowInto(
   end: number,
   out: Uint8Array,
 ): number {
-  requireLittleEndian();
+  assertLittleEndianHost();
   const nnz = end - start;
   const size = sparseRowBytes(nnz);
   if (out.byteLength < size)

@@ -9,7 +9,7 @@ import { CsrMatrix } from '../../core/csr.ts';
 import type { SimrecError } from '../../core/errors.ts';
 import { artifactStoreContract } from '../contract.test-suite.ts';
 import { ReloadingReader } from '../reloading-reader.ts';
-import { openVersionEnv } from './layout.ts';
+import { openVersionEnv, rowKeyBuffer, setRow } from './layout.ts';
 import { LmdbArtifactStore } from './lmdb-store.ts';
 
 const err = (code: string) => ({ name: 'SimrecError', code });
@@ -97,13 +97,15 @@ test('entries of 16 MiB and more are decoded in place from the map; smaller ones
     }
   }));
 
-test('synchronous row reads: into caller buffers without allocating, clipped to their size', () =>
-  withRoot(async (_root, store) => {
+test('synchronous row reads: into caller buffers without allocating, clipped to their size; damage detected', () =>
+  withRoot(async (root, store) => {
     const w = await store.createVersion();
-    const indptr = new Int32Array([0, 2, 2, 7]);
-    const indices = new Int32Array([1, 3, 0, 1, 2, 3, 4]);
-    const values = new Float32Array([0.5, 2, 10, 11, 12, 13, 14]);
-    await w.putSparseRows('rows', new CsrMatrix(3, 5, indptr, indices, values));
+    // rows: {1: 0.5, 3: 2}, {}, {0..4: 10..14}, and a long row of 100 entries {k: k/2}
+    const long = Array.from({ length: 100 }, (_, k) => k);
+    const indptr = new Int32Array([0, 2, 2, 7, 107]);
+    const indices = new Int32Array([1, 3, 0, 1, 2, 3, 4, ...long]);
+    const values = new Float32Array([0.5, 2, 10, 11, 12, 13, 14, ...long.map((k) => k / 2)]);
+    await w.putSparseRows('rows', new CsrMatrix(4, 100, indptr, indices, values));
     await w.commit();
     const r = await store.openVersion();
     try {
@@ -115,9 +117,35 @@ test('synchronous row reads: into caller buffers without allocating, clipped to 
       assert.equal(r.readSparseRowInto('rows', 0, ids, vals), 2);
       assert.deepEqual([...ids, ...vals], [1, 3, 0.5, 2]);
       assert.deepEqual([...r.sparseRowSync('rows', 2).values], [10, 11, 12, 13, 14]);
-      assert.throws(() => r.readSparseRowInto('rows', 3, ids, vals), err('NOT_FOUND'));
+      const bigIds = new Int32Array(128);
+      const bigVals = new Float32Array(128);
+      assert.equal(r.readSparseRowInto('rows', 3, bigIds, bigVals), 100);
+      assert.deepEqual([...bigIds.subarray(0, 100)], long);
+      assert.deepEqual(
+        [...bigVals.subarray(0, 100)],
+        long.map((k) => k / 2),
+      );
+      const picked = r.sparseRowsSync('rows', [3, 0]);
+      assert.deepEqual([...picked.indptr], [0, 100, 102]);
+      assert.deepEqual([...picked.indices.subarray(98)], [98, 99, 1, 3]);
+      assert.throws(() => r.readSparseRowInto('rows', 4, ids, vals), err('NOT_FOUND'));
+      assert.throws(() => r.readSparseRowInto('rows', 0.5, ids, vals), err('NOT_FOUND'));
     } finally {
       await r.close();
+    }
+    const { env, rows } = openVersionEnv(join(root, 'versions', w.id, 'data.mdb'), false);
+    rows.putSync(setRow(rowKeyBuffer('rows'), 2), new Uint8Array(12));
+    await env.close();
+    const damaged = await store.openVersion();
+    try {
+      assert.equal(damaged.readSparseRowInto('rows', 0, new Int32Array(2), new Float32Array(2)), 2);
+      assert.throws(
+        () => damaged.readSparseRowInto('rows', 2, new Int32Array(8), new Float32Array(8)),
+        err('ARTIFACT_CORRUPT'),
+      );
+      await assert.rejects(damaged.verify(), err('ARTIFACT_CORRUPT'));
+    } finally {
+      await damaged.close();
     }
   }));
 

@@ -12,14 +12,17 @@ import { CsrMatrix } from '../../core/csr.ts';
 import { SimrecError } from '../../core/errors.ts';
 import type { IdMap } from '../../core/id-map.ts';
 import {
-  copySparseRow,
+  assertLittleEndianHost,
   decodeBlob,
   decodeCsr,
   decodeDense,
   decodeIdMap,
   decodeJson,
   decodeTypedArray,
+  MAGIC,
   peekKind,
+  SPARSE_ROW_HEADER,
+  sparseRowBytes,
   sparseRowNnz,
 } from '../codec.ts';
 import type {
@@ -44,6 +47,14 @@ function exact<T extends Uint8Array | undefined>(bytes: T): T {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) as T;
 }
 
+/** What a row lookup needs of a sparse-rows entry, resolved once per entry. */
+interface RowHandle {
+  key: string;
+  rowKey: Buffer;
+  nRows: number;
+  nCols: number;
+}
+
 function sharesMap(bytes: Uint8Array): boolean {
   // lmdb-js marks ArrayBuffers that wrap its memory map; anything else is a buffer it will overwrite.
   return (bytes.buffer as { isSharedMap?: boolean }).isSharedMap === true;
@@ -54,7 +65,11 @@ export class LmdbVersionReader implements VersionReader {
   private readonly byKey = new Map<string, EntryRecord>();
   private readonly sortedKeys: string[];
   private readonly cache = new Map<string, unknown>();
-  private readonly rowKeys = new Map<string, Buffer>();
+  private readonly rowHandles = new Map<string, RowHandle>();
+  private rowBuffer: ArrayBufferLike | undefined;
+  private rowI32: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private rowF32: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  private rowAt = 0;
   private isClosed = false;
 
   private constructor(
@@ -74,6 +89,8 @@ export class LmdbVersionReader implements VersionReader {
       throw new SimrecError('ARTIFACT_CORRUPT', `version ${manifest.id} has a manifest but no ${DATA_FILE}`, {
         file: path,
       });
+    // Row lookups read the stored little-endian words through host-order typed views.
+    assertLittleEndianHost();
     return new LmdbVersionReader(manifest, path, openVersionEnv(path, true));
   }
 
@@ -157,11 +174,9 @@ export class LmdbVersionReader implements VersionReader {
 
   /** Row r of a sparse-rows entry, in fresh arrays (empty when the row has no entries). */
   sparseRowSync(key: string, row: number): SparseRow {
-    const bytes = this.rowBytes(key, row);
-    if (bytes === undefined) return { ids: new Int32Array(0), values: new Float32Array(0) };
-    const nnz = sparseRowNnz(bytes, key);
+    const nnz = this.locateRow(this.rowHandle(key), row);
     const out: SparseRow = { ids: new Int32Array(nnz), values: new Float32Array(nnz) };
-    copySparseRow(bytes, nnz, out.ids, out.values, 0);
+    this.copyRow(nnz, out.ids, out.values, 0, nnz);
     return out;
   }
 
@@ -170,40 +185,35 @@ export class LmdbVersionReader implements VersionReader {
    * row's entry count; when that exceeds the buffers, only as many entries as fit are copied.
    */
   readSparseRowInto(key: string, row: number, ids: Int32Array, values: Float32Array): number {
-    const bytes = this.rowBytes(key, row);
-    if (bytes === undefined) return 0;
-    const nnz = sparseRowNnz(bytes, key);
-    copySparseRow(bytes, nnz, ids, values, 0, Math.min(nnz, ids.length, values.length));
+    const nnz = this.locateRow(this.rowHandle(key), row);
+    this.copyRow(nnz, ids, values, 0, Math.min(nnz, ids.length, values.length));
     return nnz;
   }
 
   /** The given rows as one matrix: row i of the result is row rows[i] of the entry. */
   sparseRowsSync(key: string, rows: ArrayLike<number>): CsrMatrix {
-    const e = this.entryOf(key, 'sparse-rows');
+    const h = this.rowHandle(key);
     const n = rows.length;
     const indptr = new Int32Array(n + 1);
     let ids = new Int32Array(64);
     let values = new Float32Array(64);
     let nnz = 0;
     for (let i = 0; i < n; i++) {
-      const bytes = this.rowBytes(key, rows[i]);
-      if (bytes !== undefined) {
-        const k = sparseRowNnz(bytes, key);
-        if (nnz + k > ids.length) {
-          const cap = Math.max(2 * ids.length, nnz + k);
-          const grownIds = new Int32Array(cap);
-          grownIds.set(ids.subarray(0, nnz));
-          const grownValues = new Float32Array(cap);
-          grownValues.set(values.subarray(0, nnz));
-          ids = grownIds;
-          values = grownValues;
-        }
-        copySparseRow(bytes, k, ids, values, nnz);
-        nnz += k;
+      const k = this.locateRow(h, rows[i]);
+      if (nnz + k > ids.length) {
+        const cap = Math.max(2 * ids.length, nnz + k);
+        const grownIds = new Int32Array(cap);
+        grownIds.set(ids.subarray(0, nnz));
+        const grownValues = new Float32Array(cap);
+        grownValues.set(values.subarray(0, nnz));
+        ids = grownIds;
+        values = grownValues;
       }
+      this.copyRow(k, ids, values, nnz, k);
+      nnz += k;
       indptr[i + 1] = nnz;
     }
-    return new CsrMatrix(n, e.shape[1], indptr, ids.slice(0, nnz), values.slice(0, nnz));
+    return new CsrMatrix(n, h.nCols, indptr, ids.slice(0, nnz), values.slice(0, nnz));
   }
 
   /**
@@ -346,16 +356,59 @@ export class LmdbVersionReader implements VersionReader {
     return sharesMap(bytes) ? bytes : new Uint8Array(bytes);
   }
 
-  /** A row's bytes in lmdb-js's volatile read buffer (copy before the next read), or undefined when empty. */
-  private rowBytes(key: string, row: number): Uint8Array | undefined {
-    const e = this.entryOf(key, 'sparse-rows');
-    if (!Number.isInteger(row) || row < 0 || row >= e.shape[0])
-      throw new SimrecError('NOT_FOUND', `row ${row} outside [0, ${e.shape[0]}) of '${key}'`, { field: key });
-    let buf = this.rowKeys.get(key);
-    if (!buf) {
-      buf = rowKeyBuffer(key);
-      this.rowKeys.set(key, buf);
+  private rowHandle(key: string): RowHandle {
+    let h = this.rowHandles.get(key);
+    if (h === undefined) {
+      const e = this.entryOf(key, 'sparse-rows');
+      h = { key, rowKey: rowKeyBuffer(key), nRows: e.shape[0], nCols: e.shape[1] };
+      this.rowHandles.set(key, h);
+    } else this.assertOpen();
+    return h;
+  }
+
+  /**
+   * Finds a row and returns its entry count (0 when the row is not stored), leaving its ids at
+   * rowI32[rowAt ..] and values at rowF32[rowAt + nnz ..]. The views cover lmdb-js's read buffer (reused by the
+   * next read) and are rebuilt only when that buffer changes, so a lookup allocates nothing.
+   */
+  private locateRow(h: RowHandle, row: number): number {
+    if (!(row >= 0 && row < h.nRows && Number.isInteger(row)))
+      throw new SimrecError('NOT_FOUND', `row ${row} outside [0, ${h.nRows}) of '${h.key}'`, {
+        field: h.key,
+      });
+    let bytes: Uint8Array | undefined = this.db.rows.getBinaryFast(setRow(h.rowKey, row));
+    if (bytes === undefined) return 0;
+    const len = bytes.length;
+    if ((bytes.byteOffset & 3) !== 0) bytes = new Uint8Array(bytes.subarray(0, len));
+    const buf = bytes.buffer;
+    if (buf !== this.rowBuffer) {
+      this.rowBuffer = buf;
+      this.rowI32 = new Int32Array(buf, 0, buf.byteLength >> 2);
+      this.rowF32 = new Float32Array(buf, 0, buf.byteLength >> 2);
     }
-    return exact(this.db.rows.getBinaryFast(setRow(buf, row)));
+    const at = bytes.byteOffset >> 2;
+    const nnz = len >= SPARSE_ROW_HEADER ? this.rowI32[at + 1] : -1;
+    if (len < SPARSE_ROW_HEADER || this.rowI32[at] >>> 0 !== MAGIC.sparseRow || len !== sparseRowBytes(nnz)) {
+      sparseRowNnz(exact(bytes), h.key); // throws the precise ARTIFACT_CORRUPT
+      throw this.corrupt(h.key, `row ${row} is damaged`);
+    }
+    this.rowAt = at + 2;
+    return nnz;
+  }
+
+  /** Copies count entries of the row locateRow found into ids/values at offset `into`. */
+  private copyRow(nnz: number, ids: Int32Array, values: Float32Array, into: number, count: number): void {
+    const src = this.rowAt;
+    if (count > 64) {
+      ids.set(this.rowI32.subarray(src, src + count), into);
+      values.set(this.rowF32.subarray(src + nnz, src + nnz + count), into);
+      return;
+    }
+    const i32 = this.rowI32;
+    const f32 = this.rowF32;
+    for (let k = 0; k < count; k++) {
+      ids[into + k] = i32[src + k];
+      values[into + k] = f32[src + nnz + k];
+    }
   }
 }
