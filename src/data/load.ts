@@ -1,0 +1,229 @@
+/**
+ * `loadDataset` and `validateDataset`: an input directory (canonical layout or MovieLens) → a {@link Dataset}.
+ * Files are read in the order follows → items → engagements → topic_follows (the id order of dataset.ts);
+ * checksums stream on the side while DuckDB parses.
+ */
+import { statSync } from 'node:fs';
+import { SimrecError } from '../core/errors.ts';
+import {
+  buildDataset,
+  type FilePlan,
+  inputCode,
+  type Parts,
+  type ProblemSink,
+  runPlans,
+} from './assemble.ts';
+import { sha256FilesInBackground } from './checksum.ts';
+import type { Dataset, InputFileInfo, LoadOptions } from './dataset.ts';
+import { type Duck, openDuck } from './duckdb.ts';
+import { findInputs, readHeader, sourceSql } from './inputs.ts';
+import { StringInterner } from './interner.ts';
+import { detectMovieLens, planMovieLens } from './movielens.ts';
+import { type ReadColumn, rejectsTableName } from './readers.ts';
+import {
+  checkHeader,
+  formatProblem,
+  INPUT_COLUMNS,
+  type InputProblem,
+  problemsError,
+  type ValidatedFile,
+  type ValidationReport,
+} from './validate.ts';
+
+/**
+ * Reads an input directory into a Dataset.
+ *
+ * Fails with a SimrecError on a missing directory or required file (INPUT_MISSING), an empty required file
+ * (INPUT_EMPTY), a bad header (INPUT_BAD_HEADER), an unreadable file (INPUT_FORMAT) or bad rows (INPUT_BAD_ROW,
+ * or INPUT_TOO_MANY_BAD_ROWS past 100; the message lists them as `FILE:LINE: column X: reason`) unless
+ * `skipBadRows`, which drops bad rows and counts them in `inputs[].skippedRows`.
+ */
+export async function loadDataset(dir: string, opts: LoadOptions = {}): Promise<Dataset> {
+  const log = new ProblemLog(false);
+  const { dataset } = await loadInto(dir, opts, log);
+  return dataset!;
+}
+
+/**
+ * Checks an input directory the way a job would read it, and reports what it found: rows per file, the
+ * counts of the resulting dataset, and every problem (up to 100 per file, all counted) instead of stopping at
+ * the first. `ok` is false when a job with the same options would fail.
+ */
+export async function validateDataset(dir: string, opts: LoadOptions = {}): Promise<ValidationReport> {
+  const log = new ProblemLog(true);
+  let result: Awaited<ReturnType<typeof loadInto>> | null = null;
+  try {
+    result = await loadInto(dir, { ...opts }, log);
+  } catch (e) {
+    if (!(e instanceof SimrecError)) throw e;
+    log.addFatal({ code: inputCode(e.code), file: e.detail.file ?? dir, reason: e.message });
+  }
+  const skip = Boolean(opts.skipBadRows);
+  return {
+    ok: log.fatalCount === 0 && (skip || log.badRows === 0),
+    dir,
+    format: result?.format ?? null,
+    files: result?.files ?? [],
+    stats: result?.dataset?.stats ?? null,
+    errors: log.problems.map(formatProblem),
+    errorCount: log.fatalCount + log.badRows,
+    badRows: log.badRows,
+    skipBadRows: skip,
+  };
+}
+
+/** Problems met while loading: thrown at once by a job, collected by validate. */
+class ProblemLog implements ProblemSink {
+  readonly problems: InputProblem[] = [];
+  fatalCount = 0;
+  badRows = 0;
+
+  constructor(readonly collect: boolean) {}
+
+  addFatal(...ps: InputProblem[]): void {
+    if (!this.collect) throw problemsError(ps);
+    this.problems.push(...ps);
+    this.fatalCount += ps.length;
+  }
+
+  addBadRows(problems: InputProblem[], total: number): void {
+    this.problems.push(...problems);
+    this.badRows += total;
+  }
+}
+
+async function loadInto(
+  dir: string,
+  opts: LoadOptions,
+  log: ProblemLog,
+): Promise<{ dataset: Dataset | null; format: 'canonical' | 'movielens'; files: ValidatedFile[] }> {
+  const format = resolveFormat(dir, opts.format ?? 'auto');
+  const duck = await openDuck();
+  try {
+    const parts: Parts = {
+      users: new StringInterner(1 << 16),
+      items: new StringInterner(1 << 14),
+      topics: new StringInterner(64),
+      results: new Map(),
+    };
+    // Validate reads everything it can: bad rows are reported and skipped, never thrown.
+    const skipBadRows = log.collect || Boolean(opts.skipBadRows);
+    const plans =
+      format === 'movielens'
+        ? await planMovieLens(duck, dir, parts, { ...opts, skipBadRows }, (ps) => log.addFatal(...ps))
+        : await planCanonical(duck, dir, parts, { ...opts, skipBadRows }, log);
+    const checksums = sha256FilesInBackground(plans.map((p) => p.file.path));
+    checksums.catch(() => {});
+    await runPlans(duck, plans, parts, log);
+    const files: ValidatedFile[] = [];
+    const inputs: InputFileInfo[] = [];
+    for (const { plan, result } of parts.results.values()) {
+      const bytes = statSync(plan.file.path).size;
+      files.push({
+        kind: plan.kind,
+        path: plan.file.path,
+        format: plan.file.format,
+        bytes,
+        rows: result.rows,
+        badRows: result.badRows,
+      });
+      inputs.push({
+        kind: plan.kind,
+        path: plan.file.path,
+        bytes,
+        sha256: (await checksums)[plans.indexOf(plan)],
+        rows: result.rows,
+        skippedRows: result.badRows,
+      });
+      if (plan.required && result.rows === 0) {
+        log.addFatal({ code: 'INPUT_EMPTY', file: plan.file.path, reason: 'no data rows' });
+      }
+    }
+    const dataset = buildDataset(format, parts, inputs, opts);
+    return { dataset, format, files };
+  } finally {
+    duck.close();
+  }
+}
+
+function resolveFormat(dir: string, format: 'canonical' | 'movielens' | 'auto'): 'canonical' | 'movielens' {
+  if (format === 'canonical' || format === 'movielens') return format;
+  if (findInputs(dir).size > 0) return 'canonical';
+  if (detectMovieLens(dir) !== null) return 'movielens';
+  throw new SimrecError(
+    'INPUT_MISSING',
+    `no input files in ${dir}: expected follows / engagements / items / topic_follows (.csv, .tsv, .parquet, .jsonl, optionally .gz) or a MovieLens directory (u.data, or ratings.csv + movies.csv)`,
+    { file: dir },
+  );
+}
+
+/** Reads headers, checks them, and plans a read per canonical file present. */
+async function planCanonical(
+  duck: Duck,
+  dir: string,
+  parts: Parts,
+  opts: LoadOptions,
+  log: ProblemLog,
+): Promise<FilePlan[]> {
+  const found = findInputs(dir);
+  const required = new Set(opts.require ?? []);
+  for (const kind of required) {
+    if (!found.has(kind)) {
+      log.addFatal({
+        code: 'INPUT_MISSING',
+        file: `${dir}/${kind}`,
+        reason: `required input '${kind}' not found (looked for ${kind}.csv, .tsv, .parquet, .jsonl, .ndjson, optionally .gz)`,
+      });
+    }
+  }
+  const plans: FilePlan[] = [];
+  for (const kind of ['follows', 'items', 'engagements', 'topic_follows'] as const) {
+    const file = found.get(kind);
+    if (!file) continue;
+    let header: string[] | null;
+    try {
+      header = await readHeader(duck, file);
+    } catch (e) {
+      log.addFatal({ code: 'INPUT_FORMAT', file: file.path, reason: (e as Error).message });
+      continue;
+    }
+    if (header === null) {
+      if (required.has(kind))
+        log.addFatal({ code: 'INPUT_EMPTY', file: file.path, reason: 'the file is empty' });
+      continue;
+    }
+    const specs = INPUT_COLUMNS[kind];
+    const { names, problems } = checkHeader(file, header, specs);
+    if (problems.length > 0) {
+      log.addFatal(...problems);
+      continue;
+    }
+    const interner = (name: string): StringInterner => {
+      if (name === 'item_id') return parts.items;
+      if (name === 'topic' || name === 'tags') return parts.topics;
+      return parts.users;
+    };
+    const columns: ReadColumn[] = specs
+      .filter((s) => names.includes(s.name))
+      .map((s) => ({ name: s.name, role: s.role, interner: interner(s.name) }));
+    const rejects = rejectsTableName();
+    plans.push({
+      kind,
+      file,
+      required: required.has(kind),
+      req: {
+        file,
+        source: sourceSql(file, header, names, rejects),
+        sourceAgain: () => sourceSql(file, header, names, rejectsTableName()),
+        columns,
+        rejectsTable: file.format === 'csv' || file.format === 'tsv' ? rejects : undefined,
+        hasHeader: true,
+        quote: '"',
+        keepTime: kind !== 'follows',
+        skipBadRows: Boolean(opts.skipBadRows),
+        onProgress: opts.onProgress,
+      },
+    });
+  }
+  return plans;
+}
