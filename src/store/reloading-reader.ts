@@ -134,7 +134,12 @@ export class ReloadingReader {
       old.retired = true;
       this.closeIfIdle(old);
     }
-    this.options.onSwitch?.(old ? old.reader.id : null, id);
+    try {
+      this.options.onSwitch?.(old ? old.reader.id : null, id);
+    } catch (e) {
+      // the switch happened; a listener's failure must not make it look as if it had not
+      this.report(e);
+    }
     return true;
   }
 

@@ -88,6 +88,11 @@ test('entries of 16 MiB and more are decoded in place from the map; smaller ones
       for (let i = 0; i < n; i++) if (got[i] !== big[i]) mismatches++;
       assert.equal(mismatches, 0);
       assert.equal(r.typedArraySync('big'), got);
+      // lmdb-js shares one environment per file within a process: closing another reader must not unmap ours
+      const other = await store.openVersion();
+      assert.equal(other.typedArraySync('big', 'float32')[n - 1], big[n - 1]);
+      await other.close();
+      assert.equal(got[n - 1], big[n - 1]);
       const small = r.typedArraySync('small');
       assert.equal(small.buffer.byteLength, 16 + 12);
       assert.deepEqual([...small], [1, 2, 3]);
@@ -286,4 +291,31 @@ test('another process reads the same version while this one has it open', () =>
     } finally {
       await r.close();
     }
+  }));
+
+test('a commit whose re-read does not match what was written fails and leaves current alone', () =>
+  withRoot(async (root, store) => {
+    const w1 = await store.createVersion();
+    await w1.putJson('tag', 'one');
+    await w1.commit();
+    const w2 = await store.createVersion();
+    await w2.putJson('tag', 'two');
+    // a second handle on the writer's file (lmdb-js shares the environment) slips in a key nobody declared
+    const intruder = openVersionEnv(join(root, 'versions', w2.id, 'data.mdb'), false);
+    try {
+      intruder.data.putSync('stray', new Uint8Array([1]));
+      await assert.rejects(w2.commit(), err('ARTIFACT_CORRUPT'));
+    } finally {
+      await intruder.env.close();
+    }
+    assert.equal(await store.currentVersionId(), w1.id);
+    assert.deepEqual(
+      (await store.listVersions()).map((v) => [v.id, v.committed]),
+      [
+        [w1.id, true],
+        [w2.id, false],
+      ],
+    );
+    assert.equal(existsSync(join(root, 'LOCK')), false);
+    assert.deepEqual(await store.prune({ keep: 3 }), { removed: [w2.id], kept: [w1.id] });
   }));
