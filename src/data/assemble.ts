@@ -52,25 +52,35 @@ export async function runPlans(
   if (plans.length === 0) return;
   const conns = [duck.conn, plans.length > 1 ? await duck.connect() : duck.conn];
   const pending: (PendingRead | undefined)[] = [];
-  pending[0] = startRead(conns[0], plans[0].req);
-  for (let i = 0; i < plans.length; i++) {
-    if (i + 1 < plans.length) pending[i + 1] = startRead(conns[(i + 1) % 2], plans[i + 1].req);
-    const plan = plans[i];
-    try {
-      const result = await finishRead(pending[i]!);
-      pending[i] = undefined;
-      if (result.badRows > 0) log.addBadRows(result.problems, result.badRows);
-      parts.results.set(plan.kind, { plan, result });
-    } catch (e) {
-      if (e instanceof BadRows) {
-        // A job stops here; validate never gets here (it always skips).
-        throw problemsError(e.problems, e.total);
+  try {
+    pending[0] = startRead(conns[0], plans[0].req);
+    for (let i = 0; i < plans.length; i++) {
+      if (i + 1 < plans.length) pending[i + 1] = startRead(conns[(i + 1) % 2], plans[i + 1].req);
+      const plan = plans[i];
+      try {
+        const result = await finishRead(pending[i]!);
+        pending[i] = undefined;
+        if (result.badRows > 0) log.addBadRows(result.problems, result.badRows);
+        parts.results.set(plan.kind, { plan, result });
+      } catch (e) {
+        pending[i] = undefined;
+        if (e instanceof BadRows) {
+          // A job stops here; validate never gets here (it always skips).
+          throw problemsError(e.problems, e.total);
+        }
+        if (e instanceof SimrecError) {
+          log.addFatal({ code: inputCode(e.code), file: plan.file.path, reason: e.message });
+          continue;
+        }
+        throw e;
       }
-      if (e instanceof SimrecError) {
-        log.addFatal({ code: inputCode(e.code), file: plan.file.path, reason: e.message });
-        continue;
-      }
-      throw e;
+    }
+  } finally {
+    // A query still running when the load stops must end before its database is closed.
+    for (const p of pending) {
+      if (!p) continue;
+      p.conn.interrupt();
+      await p.result.catch(() => {});
     }
   }
 }
@@ -89,8 +99,8 @@ export function buildDataset(
   let minTs = Number.NaN;
   let maxTs = Number.NaN;
   const range = (r: ReadResult) => {
-    if (!(r.minTs >= minTs)) minTs = Number.isNaN(minTs) ? r.minTs : Math.min(minTs, r.minTs);
-    if (!(r.maxTs <= maxTs)) maxTs = Number.isNaN(maxTs) ? r.maxTs : Math.max(maxTs, r.maxTs);
+    if (!Number.isNaN(r.minTs) && !(r.minTs >= minTs)) minTs = r.minTs;
+    if (!Number.isNaN(r.maxTs) && !(r.maxTs <= maxTs)) maxTs = r.maxTs;
   };
 
   let follows: CsrMatrix | null = null;

@@ -147,12 +147,16 @@ async function loadInto(
 }
 
 function resolveFormat(dir: string, format: 'canonical' | 'movielens' | 'auto'): 'canonical' | 'movielens' {
-  if (format === 'canonical' || format === 'movielens') return format;
+  if (format === 'movielens') return format;
   if (findInputs(dir).size > 0) return 'canonical';
-  if (detectMovieLens(dir) !== null) return 'movielens';
+  if (format === 'auto' && detectMovieLens(dir) !== null) return 'movielens';
+  const expected =
+    'follows / engagements / items / topic_follows (.csv, .tsv, .parquet, .jsonl, .ndjson, optionally .gz)';
   throw new SimrecError(
     'INPUT_MISSING',
-    `no input files in ${dir}: expected follows / engagements / items / topic_follows (.csv, .tsv, .parquet, .jsonl, optionally .gz) or a MovieLens directory (u.data, or ratings.csv + movies.csv)`,
+    format === 'canonical'
+      ? `no input files in ${dir}: expected ${expected}`
+      : `no input files in ${dir}: expected ${expected} or a MovieLens directory (u.data, or ratings.csv + movies.csv)`,
     { file: dir },
   );
 }
