@@ -42,18 +42,24 @@ export interface Parts {
   results: Map<string, { plan: FilePlan; result: ReadResult }>;
 }
 
-/** Runs the reads in order, each query started while the previous result is being copied out. */
+/**
+ * Runs the reads in order, each query started while the previous result is being copied out. `afterFirstQuery`
+ * runs once DuckDB has finished the first query, when a core is free for side work (checksums).
+ */
 export async function runPlans(
   duck: Duck,
   plans: readonly FilePlan[],
   parts: Parts,
   log: ProblemSink,
+  afterFirstQuery?: () => void,
 ): Promise<void> {
   if (plans.length === 0) return;
   const conns = [duck.conn, plans.length > 1 ? await duck.connect() : duck.conn];
   const pending: (PendingRead | undefined)[] = [];
   try {
     pending[0] = startRead(conns[0], plans[0].req);
+    await pending[0].result.catch(() => {});
+    afterFirstQuery?.();
     for (let i = 0; i < plans.length; i++) {
       if (i + 1 < plans.length) pending[i + 1] = startRead(conns[(i + 1) % 2], plans[i + 1].req);
       const plan = plans[i];

@@ -112,9 +112,14 @@ async function loadInto(
       format === 'movielens'
         ? await planMovieLens(duck, dir, parts, { ...opts, skipBadRows }, (ps) => log.addFatal(...ps))
         : await planCanonical(duck, dir, parts, { ...opts, skipBadRows }, log);
-    const checksums = sha256FilesInBackground(plans.map((p) => p.file.path));
-    checksums.catch(() => {});
-    await runPlans(duck, plans, parts, log);
+    // Hashing waits until DuckDB's first parse is done, so it does not compete with it for the cores.
+    let checksums: Promise<string[]> = Promise.resolve([]);
+    const startChecksums = () => {
+      checksums = sha256FilesInBackground(plans.map((p) => p.file.path));
+      checksums.catch(() => {});
+    };
+    await runPlans(duck, plans, parts, log, startChecksums);
+    if (plans.length === 0) startChecksums();
     const files: ValidatedFile[] = [];
     const inputs: InputFileInfo[] = [];
     for (const { plan, result } of parts.results.values()) {
