@@ -1,4 +1,5 @@
+import { buildCommand } from './build.ts';
 import type { Command } from './command.ts';
 
 /** Every subcommand, in the order `simrec --help` lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [buildCommand];

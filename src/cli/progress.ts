@@ -29,7 +29,10 @@ const LOG_INTERVAL_MS = 2000;
 export function createReporter(opts: ReporterOptions = {}): Reporter {
   const stream = opts.stream ?? process.stderr;
   const tty = opts.tty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
-  return tty && !opts.quiet ? new BarReporter(stream) : new JsonReporter(stream, Boolean(opts.quiet));
+  const r: Reporter =
+    tty && !opts.quiet ? new BarReporter(stream) : new JsonReporter(stream, Boolean(opts.quiet));
+  // Bound, so `reporter.progress` can be handed around as a plain callback.
+  return { progress: r.progress.bind(r), info: r.info.bind(r), warn: r.warn.bind(r), close: r.close.bind(r) };
 }
 
 class JsonReporter implements Reporter {
