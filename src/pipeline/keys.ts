@@ -2,6 +2,8 @@
  * The names under which a build stores its outputs in an artifact version. One place, so the build, the
  * exporter and the server cannot disagree on a key.
  */
+import type { InterestedInScore } from '../simclusters/interested-in.ts';
+
 export const KEYS = {
   // Id maps (external string id ↔ dense index).
   users: 'ids/users',
@@ -19,6 +21,35 @@ export const KEYS = {
   itemAuthor: 'items/author',
   itemCreatedTs: 'items/created-ts',
   itemTags: 'items/tags',
+
+  // SimClusters (DESIGN §3). Matrices are entities × clusters unless said otherwise.
+  /** producers × producers, symmetric weighted similarity graph (csr). */
+  similarity: 'sc/similarity',
+  /** Per producer: KnownFor cluster (int32, −1 none) and score (float32). */
+  knownForCluster: 'sc/known-for/cluster',
+  knownForScore: 'sc/known-for/score',
+  /** InterestedIn, one sparse-rows entry per score kind: `sc/interested-in/<kind>` (users × clusters). */
+  interestedInPrefix: 'sc/interested-in/',
+  /** producers × clusters (sparse-rows). */
+  producerEmbeddings: 'sc/producer-embeddings',
+  /** items × clusters, decayed to the build's "now" (sparse-rows); per-item last update time (float64). */
+  itemEmbeddings: 'sc/item-embeddings',
+  itemEmbeddingsUpdatedTs: 'sc/item-embeddings/updated-ts',
+  /** items × clusters: the longest-L2 embedding of items with enough engagements (sparse-rows). */
+  itemLongestEmbeddings: 'sc/item-embeddings/longest',
+  /** topics × clusters (sparse-rows). */
+  topicEmbeddings: 'sc/topic-embeddings',
+  /** clusters × items / producers / topics, each row best first (csr with rows ranked, not id-sorted). */
+  clusterItems: 'sc/cluster/items',
+  clusterProducers: 'sc/cluster/producers',
+  clusterTopics: 'sc/cluster/topics',
+  /** JSON: k, case ('social' | 'catalogue'), now, parameters used, diagnostics. */
+  simclustersMeta: 'sc/meta',
 } as const;
+
+/** The key of one InterestedIn score kind (every kind in INTERESTED_IN_SCORES is stored). */
+export function interestedInKey(kind: InterestedInScore): string {
+  return `${KEYS.interestedInPrefix}${kind}`;
+}
 
 export type ArtifactKey = (typeof KEYS)[keyof typeof KEYS];
