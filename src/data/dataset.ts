@@ -97,4 +97,6 @@ export interface LoadOptions {
   /** MovieLens: keep ratings ≥ this as positive engagements (0, the default, keeps all; weight = rating). */
   minRating?: number;
   onProgress?: ProgressFn;
+  /** With skipBadRows: each skipped row as `FILE:LINE: column X: reason` (up to 100 per file), then a count. */
+  onWarning?: (message: string) => void;
 }

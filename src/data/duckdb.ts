@@ -162,11 +162,6 @@ export function validityOf(vector: duckdb.Vector, rows: number): Uint8Array | nu
   return bytes && bytes.byteLength > 0 ? bytes : null;
 }
 
-/** Whether row r is valid in a mask from {@link validityOf}. */
-export function isValid(validity: Uint8Array | null, r: number): boolean {
-  return validity === null || (validity[r >>> 3] & (1 << (r & 7))) !== 0;
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** Decodes the string at row r of a VARCHAR column (the caller checks validity). */

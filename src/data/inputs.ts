@@ -4,7 +4,7 @@
  * checks and id mapping downstream are written once. DuckDB does all the parsing.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
 import type { InputKind } from './dataset.ts';
 import { type Duck, sqlIdent, sqlString } from './duckdb.ts';
@@ -177,8 +177,4 @@ export function sourceSql(
   if (file.format === 'parquet') return `(SELECT ${select} FROM read_parquet(${sqlString(file.path)}))`;
   const columns = header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ');
   return `(SELECT ${select} FROM read_json(${sqlString(file.path)}, format='newline_delimited', ignore_errors=true, columns={${columns}}, compression=${file.gzip ? "'gzip'" : "'uncompressed'"}))`;
-}
-
-export function displayName(path: string): string {
-  return basename(path);
 }

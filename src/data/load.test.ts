@@ -254,7 +254,11 @@ test('bad rows fail the load with FILE:LINE: column X: reason for each, physical
 
 test('skipBadRows keeps every good row, counts the bad ones, and takes no ids from them', async () => {
   const dir = dirWith({ 'engagements.csv': `${BAD_ENGAGEMENTS}\n` });
-  const ds = await loadDataset(dir, { skipBadRows: true });
+  const warnings: string[] = [];
+  const ds = await loadDataset(dir, { skipBadRows: true, onWarning: (m) => warnings.push(m) });
+  assert.equal(warnings.length, 7);
+  assert.equal(warnings[0], `${join(dir, 'engagements.csv')}:3: column user_id: empty id`);
+  assert.equal(warnings[6], `${join(dir, 'engagements.csv')}: 6 bad row(s) skipped`);
   assert.deepEqual(ds.users.idList(), ['a', 'e']);
   assert.deepEqual(ds.items.idList(), ['i1', 'i6']);
   assert.deepEqual([...ds.engagements!.matrix.values!], [2, 1]);

@@ -39,7 +39,7 @@ import {
  * `skipBadRows`, which drops bad rows and counts them in `inputs[].skippedRows`.
  */
 export async function loadDataset(dir: string, opts: LoadOptions = {}): Promise<Dataset> {
-  const log = new ProblemLog(false);
+  const log = new ProblemLog(false, opts.onWarning);
   const { dataset } = await loadInto(dir, opts, log);
   return dataset!;
 }
@@ -78,7 +78,10 @@ class ProblemLog implements ProblemSink {
   fatalCount = 0;
   badRows = 0;
 
-  constructor(readonly collect: boolean) {}
+  constructor(
+    readonly collect: boolean,
+    private readonly warn?: (message: string) => void,
+  ) {}
 
   addFatal(...ps: InputProblem[]): void {
     if (!this.collect) throw problemsError(ps);
@@ -86,9 +89,15 @@ class ProblemLog implements ProblemSink {
     this.fatalCount += ps.length;
   }
 
+  /** Bad rows that were skipped: kept for the report, and passed on as warnings. */
   addBadRows(problems: InputProblem[], total: number): void {
     this.problems.push(...problems);
     this.badRows += total;
+    if (!this.warn || problems.length === 0) return;
+    for (const p of problems) this.warn(formatProblem(p));
+    this.warn(
+      `${problems[0].file}: ${total} bad row(s) skipped${total > problems.length ? `, ${problems.length} listed` : ''}`,
+    );
   }
 }
 
@@ -113,8 +122,10 @@ async function loadInto(
         ? await planMovieLens(duck, dir, parts, { ...opts, skipBadRows }, (ps) => log.addFatal(...ps))
         : await planCanonical(duck, dir, parts, { ...opts, skipBadRows }, log);
     // Hashing waits until DuckDB's first parse is done, so it does not compete with it for the cores.
-    let checksums: Promise<string[]> = Promise.resolve([]);
+    // Validation reports no checksums and skips them.
+    let checksums: Promise<string[]> = Promise.resolve(plans.map(() => ''));
     const startChecksums = () => {
+      if (log.collect) return;
       checksums = sha256FilesInBackground(plans.map((p) => p.file.path));
       checksums.catch(() => {});
     };

@@ -498,11 +498,6 @@ async function rawValues(
   return out;
 }
 
-/** Runs a read to the end (start + finish). */
-export async function readTable(conn: DuckDBConnection, req: ReadRequest): Promise<ReadResult> {
-  return finishRead(startRead(conn, req));
-}
-
 /** A fresh name for a rejects table. */
 let rejectsCounter = 0;
 export function rejectsTableName(): string {
