@@ -28,7 +28,7 @@ test('KnownFor score formula on a hand-computed toy', () => {
   // {0,1,2}, {3} alone, 4 and 5 without a community.
   const s1 = knownForScores(TOY, I([0, 0, 0, 1, -1, -1]), 2);
   const want1 = [1, 1, 2 / (2 + 3), 1, 0, 0];
-  want1.forEach((w, v) => close(s1[v], w, `v${v}`));
+  for (let v = 0; v < want1.length; v++) close(s1[v], want1[v], `v${v}`);
   // {0,1,2,4}: members that are not neighbours are penalised by ḡ each.
   const s2 = knownForScores(TOY, I([0, 0, 0, 1, 0, -1]), 2);
   close(s2[0], 3 / (3 + 0 + 1.6 * 1), 'v0');
