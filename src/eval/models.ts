@@ -1,0 +1,61 @@
+/**
+ * The models `simrec eval --models` can name, each a factory for a fresh {@link Recommender}.
+ */
+import { SimrecError } from '../core/errors.ts';
+import {
+  type ModelFactory,
+  PopularityRecommender,
+  RandomRecommender,
+  type Recommender,
+} from './recommender.ts';
+
+export const MODEL_FACTORIES: readonly ModelFactory[] = [
+  {
+    name: 'popularity',
+    summary: 'most popular items first (train positives per item), the same list for everyone',
+    create: () => new PopularityRecommender(),
+  },
+  {
+    name: 'random',
+    summary: 'uniform random scores, seeded: the floor of every metric',
+    create: () => new RandomRecommender(),
+  },
+];
+
+/** Model names, in listing order. */
+export function modelNames(factories: readonly ModelFactory[] = MODEL_FACTORIES): string[] {
+  return factories.map((f) => f.name);
+}
+
+/**
+ * Fresh recommenders for the given names, in order. Unknown or repeated names, and models that need item
+ * features when there are none, are CONFIG_INVALID.
+ */
+export function createModels(
+  names: readonly string[],
+  opts: { hasItemFeatures: boolean },
+  factories: readonly ModelFactory[] = MODEL_FACTORIES,
+): Recommender[] {
+  if (names.length === 0)
+    throw new SimrecError('CONFIG_INVALID', 'no model to evaluate', { field: 'models' });
+  const seen = new Set<string>();
+  return names.map((name) => {
+    const f = factories.find((x) => x.name === name);
+    if (!f)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `unknown model '${name}' (expected ${modelNames(factories).join(', ')})`,
+        { field: 'models' },
+      );
+    if (seen.has(name))
+      throw new SimrecError('CONFIG_INVALID', `model '${name}' is listed twice`, { field: 'models' });
+    seen.add(name);
+    if (f.needsItemFeatures && !opts.hasItemFeatures)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `model '${name}' needs item features: use a dataset with item tags/genres or pass --item-features FILE`,
+        { field: 'models' },
+      );
+    return f.create();
+  });
+}
