@@ -1,0 +1,185 @@
+/**
+ * Dense nearest-neighbour search over fixed-dimension float vectors (DESIGN §6): the contract every dense
+ * backend meets. Two backends implement it: `ExactIndex` (src/ann/exact.ts: every vector scored into one
+ * reused buffer, for small catalogues and as the recall baseline) and `HnswIndex` (./hnsw: an HNSW graph
+ * through the hnswlib-node binding).
+ *
+ * Ids are dense non-negative int32 indices (an IdMap's indices): backends keep per-id state in arrays sized
+ * by the largest id, so sparse ids (hashes, timestamps) must be mapped through an IdMap first.
+ *
+ * Scores are similarities, higher first: the plain dot product for `ip` (MF exports vectors with the biases
+ * folded in, so a dot product reproduces the model score) and the cosine for `cosine` (vectors are
+ * L2-normalised when added, queries when searched; a zero vector scores 0 against everything). Results are
+ * ordered by score descending, ties by smaller id, with scores computed exactly (float64 sums, reported as
+ * float32) whatever the backend, so an approximate answer differs from the exact one only by what it missed.
+ */
+import { SimrecError } from '../../core/errors.ts';
+
+export type DenseMetric = 'cosine' | 'ip';
+
+export type DenseIndexKind = 'exact' | 'hnsw';
+
+/** Query-time restrictions. Ids outside the index are ignored. */
+export interface DenseFilter {
+  /** When given, only these ids may be returned (an empty list returns nothing). */
+  allow?: ArrayLike<number>;
+  /** Ids never returned (the query item itself, items the user already engaged with, ...). */
+  deny?: ArrayLike<number>;
+}
+
+/** The k best ids and their scores, best first; fewer than k when fewer vectors qualify. */
+export interface DenseSearchResult {
+  ids: Int32Array;
+  scores: Float32Array;
+}
+
+/** A dense vector index: mutable (add, remove), searchable, serialisable to one blob. */
+export interface DenseIndex {
+  readonly kind: DenseIndexKind;
+  readonly dim: number;
+  readonly metric: DenseMetric;
+  /** Vectors currently searchable (added and not removed). */
+  readonly size: number;
+  /**
+   * Adds vectors, row i of `vectors` (row-major, ids.length × dim) under ids[i]. An id already present is
+   * updated in place; a removed id is brought back. The whole batch is validated before anything changes.
+   * @throws SimrecError CONFIG_INVALID on a length mismatch, a negative / non-integer / too sparse id, or a
+   *   non-finite value
+   */
+  add(ids: Int32Array, vectors: Float32Array): void;
+  /** Removes id from the results. Returns false when it was not present. */
+  remove(id: number): boolean;
+  has(id: number): boolean;
+  /**
+   * The vector stored for id (unit length under cosine), copied into out when given; undefined when the id
+   * is not present.
+   */
+  vector(id: number, out?: Float32Array): Float32Array | undefined;
+  /**
+   * The k best ids for query. Allocates only the result arrays.
+   * @throws SimrecError CONFIG_INVALID when k is not a non-negative integer or the query has the wrong length
+   *   or a non-finite value
+   */
+  search(query: Float32Array, k: number, filter?: DenseFilter): DenseSearchResult;
+  /**
+   * {@link search} into caller-owned buffers (each at least min(k, size) long); returns the count written.
+   * Nothing is allocated per call beyond what the backend's native code does.
+   */
+  searchInto(
+    query: Float32Array,
+    k: number,
+    outIds: Int32Array,
+    outScores: Float32Array,
+    filter?: DenseFilter,
+  ): number;
+  /** The whole index as one self-describing blob (for `VersionWriter.putBlob`); see ./persist.ts. */
+  toBytes(): Uint8Array;
+}
+
+/** HNSW construction and search parameters (the names hnswlib uses). */
+export interface HnswParams {
+  /** Graph degree: links per node on the upper layers, twice that on the base layer. */
+  m: number;
+  /** Candidate list size while inserting: higher builds slower and recalls better. */
+  efConstruction: number;
+  /** Candidate list size while searching (raised to k when k is larger): the recall/speed dial. */
+  ef: number;
+  /** Seed of the level generator; with single-threaded insertion in a fixed order the graph is reproducible. */
+  seed: number;
+  /**
+   * Filters whose allow list has at most this many ids are answered exactly by scoring just those ids,
+   * which is both faster and exact where a graph walk would have to skip most nodes it visits.
+   */
+  exactAllowMax: number;
+}
+
+export const DEFAULT_HNSW_PARAMS: Readonly<HnswParams> = {
+  m: 16,
+  efConstruction: 200,
+  ef: 64,
+  seed: 100,
+  exactAllowMax: 4096,
+};
+
+/** Largest id a dense index accepts: int32, leaving room for a one-past-the-end capacity. */
+export const DENSE_MAX_ID = 0x7ffffffe;
+
+/**
+ * How far ids may run ahead of the vector count: storage is sized by the largest id, so an id far beyond the
+ * number of vectors would allocate memory for ids that do not exist.
+ */
+export const DENSE_ID_SLACK = 1 << 20;
+
+export function checkDim(dim: number): void {
+  if (!Number.isInteger(dim) || dim < 1 || dim > 65536)
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `dense index dimension must be an integer in [1, 65536], got ${dim}`,
+      {
+        field: 'dim',
+      },
+    );
+}
+
+export function checkMetric(metric: string): asserts metric is DenseMetric {
+  if (metric !== 'cosine' && metric !== 'ip')
+    throw new SimrecError('CONFIG_INVALID', `dense metric must be 'cosine' or 'ip', got '${metric}'`, {
+      field: 'metric',
+    });
+}
+
+export function checkK(k: number): void {
+  if (!Number.isInteger(k) || k < 0)
+    throw new SimrecError('CONFIG_INVALID', `k must be a non-negative integer, got ${k}`, { field: 'k' });
+}
+
+/**
+ * Validates an add batch and returns the largest id in it (−1 for an empty batch). `count` is the number of
+ * ids the index holds already; an id beyond 2·(count + batch) + DENSE_ID_SLACK is refused as too sparse.
+ */
+export function checkAddBatch(ids: Int32Array, vectors: Float32Array, dim: number, count: number): number {
+  if (!(ids instanceof Int32Array) || !(vectors instanceof Float32Array))
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      'add expects ids as an Int32Array and vectors as a Float32Array',
+      {
+        field: 'vectors',
+      },
+    );
+  if (vectors.length !== ids.length * dim)
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `add: ${ids.length} ids need ${ids.length * dim} vector values (dim ${dim}), got ${vectors.length}`,
+      { field: 'vectors' },
+    );
+  let maxId = -1;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id < 0 || id > DENSE_MAX_ID)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `add: id ${id} at position ${i} is outside [0, ${DENSE_MAX_ID}]`,
+        {
+          field: 'ids',
+        },
+      );
+    if (id > maxId) maxId = id;
+  }
+  const limit = 2 * (count + ids.length) + DENSE_ID_SLACK;
+  if (maxId >= limit)
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `add: id ${maxId} is too sparse for ${count + ids.length} vectors; map ids to dense indices with an IdMap`,
+      { field: 'ids' },
+    );
+  for (let j = 0; j < vectors.length; j++) {
+    const v = vectors[j];
+    if (v - v !== 0)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `add: vector of id ${ids[Math.floor(j / dim)]} has a non-finite value at dimension ${j % dim}`,
+        { field: 'vectors' },
+      );
+  }
+  return maxId;
+}

@@ -1,0 +1,411 @@
+/**
+ * Exact top-k by inner product or cosine (DESIGN §6): every vector is scored into one reused Float32Array and
+ * the k best are selected with the bounded heap of core/topk (never a full sort). Used for small catalogues,
+ * for queries whose allow list is short, and as the baseline approximate indexes are measured against.
+ *
+ * Two entry points: {@link exactTopK} over a plain row-major matrix (row index = id), and {@link ExactIndex},
+ * the mutable {@link DenseIndex} backend that HnswIndex also uses as its copy of the vectors.
+ */
+import { SimrecError } from '../core/errors.ts';
+import { topKIndices } from '../core/topk.ts';
+import {
+  checkAddBatch,
+  checkDim,
+  checkK,
+  checkMetric,
+  type DenseFilter,
+  type DenseIndex,
+  type DenseMetric,
+  type DenseSearchResult,
+} from './dense/dense-index.ts';
+import { corrupt, decodeEnvelope, encodeEnvelope, headerInt, typedView } from './dense/envelope.ts';
+import { FilterMarks } from './dense/filter-marks.ts';
+
+const ABSENT = 0;
+const LIVE = 1;
+const REMOVED = 2;
+
+/**
+ * Scores every row of `matrix` (rows × dim, row-major) against `query` into `scores` (one entry per row,
+ * reused across calls) and writes the k best rows to outIds/outScores, best first, ties by smaller row.
+ * Returns the count written, min(k, rows). Under cosine each row's norm is computed on the fly (pass
+ * `invNorms`, 1/‖row‖ or 0 for a zero row, to skip that); for repeated queries over fixed vectors an
+ * {@link ExactIndex}, which normalises once, is cheaper.
+ */
+export function exactTopK(
+  matrix: Float32Array,
+  dim: number,
+  query: Float32Array,
+  k: number,
+  metric: DenseMetric,
+  scores: Float32Array,
+  outIds: Int32Array,
+  outScores: Float32Array,
+  invNorms?: Float32Array,
+): number {
+  checkDim(dim);
+  checkMetric(metric);
+  checkK(k);
+  if (matrix.length % dim !== 0)
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `matrix length ${matrix.length} is not a multiple of dim ${dim}`,
+      {
+        field: 'matrix',
+      },
+    );
+  const rows = matrix.length / dim;
+  if (scores.length !== rows)
+    throw new SimrecError('CONFIG_INVALID', `score buffer holds ${scores.length} entries for ${rows} rows`, {
+      field: 'scores',
+    });
+  if (invNorms && invNorms.length !== rows)
+    throw new SimrecError('CONFIG_INVALID', `invNorms holds ${invNorms.length} entries for ${rows} rows`, {
+      field: 'invNorms',
+    });
+  const q = prepareQuery(query, dim, metric, new Float64Array(dim));
+  for (let r = 0, off = 0; r < rows; r++, off += dim) {
+    const s = dot(matrix, off, q, dim);
+    if (metric === 'ip') scores[r] = s;
+    else {
+      const inv = invNorms ? invNorms[r] : invNorm(matrix, off, dim);
+      scores[r] = s * inv;
+    }
+  }
+  return topKIndices(scores, k, outIds, outScores);
+}
+
+/** 1/‖row‖, or 0 for a zero row (so it scores 0 under cosine). */
+export function invNorm(m: Float32Array, off: number, dim: number): number {
+  let s = 0;
+  for (let d = 0; d < dim; d++) s += m[off + d] * m[off + d];
+  return s > 0 ? 1 / Math.sqrt(s) : 0;
+}
+
+/**
+ * Exhaustive {@link DenseIndex}: vectors by id in one Float32Array (normalised under cosine), a state byte
+ * per id, and per-query buffers sized with the index, so a search allocates only its result arrays.
+ */
+export class ExactIndex implements DenseIndex {
+  readonly kind = 'exact' as const;
+  readonly dim: number;
+  readonly metric: DenseMetric;
+  private vectors: Float32Array = new Float32Array(0);
+  private state: Uint8Array = new Uint8Array(0);
+  private scores: Float32Array = new Float32Array(0);
+  /** scores[0, idLimit): what a full scan selects from. */
+  private scanView: Float32Array = new Float32Array(0);
+  private cand: Int32Array = new Int32Array(0);
+  private readonly q: Float64Array;
+  private readonly marks = new FilterMarks();
+  private nLive = 0;
+  private nSlots = 0;
+  private limit = 0;
+
+  constructor(dim: number, metric: DenseMetric) {
+    checkDim(dim);
+    checkMetric(metric);
+    this.dim = dim;
+    this.metric = metric;
+    this.q = new Float64Array(dim);
+  }
+
+  get size(): number {
+    return this.nLive;
+  }
+
+  /** Ids ever added, removed ones included (their vectors are kept so they can be revived). */
+  get slots(): number {
+    return this.nSlots;
+  }
+
+  /** One past the largest id ever added. */
+  get idLimit(): number {
+    return this.limit;
+  }
+
+  add(ids: Int32Array, vectors: Float32Array): void {
+    const maxId = checkAddBatch(ids, vectors, this.dim, this.nSlots);
+    this.reserve(maxId + 1);
+    const dim = this.dim;
+    for (let i = 0; i < ids.length; i++) this.put(ids[i], vectors, i * dim, this.metric === 'cosine');
+  }
+
+  /**
+   * Stores already-prepared vectors (normalised under cosine) without re-normalising, so values read back
+   * from a saved index keep their exact bits. `removed[i]` ≠ 0 stores row i as removed.
+   * @internal for loaders; ids must be valid and distinct
+   */
+  putPrepared(ids: Int32Array, vectors: Float32Array, removed?: Uint8Array): void {
+    let maxId = -1;
+    for (let i = 0; i < ids.length; i++) if (ids[i] > maxId) maxId = ids[i];
+    this.reserve(maxId + 1);
+    for (let i = 0; i < ids.length; i++) {
+      this.put(ids[i], vectors, i * this.dim, false);
+      if (removed?.[i]) this.remove(ids[i]);
+    }
+  }
+
+  private put(id: number, src: Float32Array, off: number, normalise: boolean): void {
+    const dim = this.dim;
+    const base = id * dim;
+    const v = this.vectors;
+    const scale = normalise ? invNorm(src, off, dim) : 1;
+    for (let d = 0; d < dim; d++) v[base + d] = src[off + d] * scale;
+    const st = this.state[id];
+    if (st === ABSENT) this.nSlots++;
+    if (st !== LIVE) this.nLive++;
+    this.state[id] = LIVE;
+    if (id >= this.limit) {
+      this.limit = id + 1;
+      this.scanView = this.scores.subarray(0, this.limit);
+    }
+  }
+
+  /** Grows every per-id buffer to hold ids below n (geometrically, so repeated adds stay amortised O(1)). */
+  private reserve(n: number): void {
+    if (n <= this.state.length) return;
+    const cap = Math.max(n, Math.ceil(this.state.length * 1.5), 64);
+    const vectors = new Float32Array(cap * this.dim);
+    vectors.set(this.vectors);
+    const state = new Uint8Array(cap);
+    state.set(this.state);
+    this.vectors = vectors;
+    this.state = state;
+    this.scores = new Float32Array(cap);
+    this.scanView = this.scores.subarray(0, this.limit);
+    this.cand = new Int32Array(cap);
+    this.marks.ensure(cap);
+  }
+
+  remove(id: number): boolean {
+    if (!this.has(id)) return false;
+    this.state[id] = REMOVED;
+    this.nLive--;
+    return true;
+  }
+
+  has(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.limit && this.state[id] === LIVE;
+  }
+
+  /** Whether id was added and later removed (its slot and vector are kept). */
+  isRemoved(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.limit && this.state[id] === REMOVED;
+  }
+
+  vector(id: number, out?: Float32Array): Float32Array | undefined {
+    if (!this.has(id)) return undefined;
+    const src = this.vectors.subarray(id * this.dim, (id + 1) * this.dim);
+    if (!out) return src.slice();
+    out.set(src);
+    return out;
+  }
+
+  /** Calls fn(id) for every present id in ascending order. */
+  forEachLive(fn: (id: number, vectors: Float32Array, offset: number) => void): void {
+    for (let id = 0; id < this.limit; id++) if (this.state[id] === LIVE) fn(id, this.vectors, id * this.dim);
+  }
+
+  search(query: Float32Array, k: number, filter?: DenseFilter): DenseSearchResult {
+    checkK(k);
+    const cap = Math.min(k, this.nLive);
+    const ids = new Int32Array(cap);
+    const scores = new Float32Array(cap);
+    const n = this.searchInto(query, k, ids, scores, filter);
+    return n === cap ? { ids, scores } : { ids: ids.slice(0, n), scores: scores.slice(0, n) };
+  }
+
+  searchInto(
+    query: Float32Array,
+    k: number,
+    outIds: Int32Array,
+    outScores: Float32Array,
+    filter?: DenseFilter,
+  ): number {
+    checkK(k);
+    checkOut(outIds, outScores, Math.min(k, this.nLive));
+    this.prepare(query);
+    if (k === 0 || this.nLive === 0) return 0;
+    if (filter?.allow) {
+      this.marks.begin(filter.allow, filter.deny, this.limit);
+      return this.selectAmong(this.collectAllowed(filter.allow), k, outIds, outScores);
+    }
+    const dim = this.dim;
+    const v = this.vectors;
+    const st = this.state;
+    const scores = this.scores;
+    const q = this.q;
+    for (let id = 0, off = 0; id < this.limit; id++, off += dim)
+      scores[id] = st[id] === LIVE ? dot(v, off, q, dim) : Number.NaN;
+    const deny = filter?.deny;
+    if (deny)
+      for (let i = 0; i < deny.length; i++) {
+        const id = deny[i];
+        if (id >= 0 && id < this.limit && Number.isInteger(id)) scores[id] = Number.NaN;
+      }
+    // At most nLive entries are not NaN, so the output never needs more room than that.
+    return topKIndices(this.scanView, Math.min(k, this.nLive), outIds, outScores);
+  }
+
+  /**
+   * Validates query and stores it (normalised under cosine) as the query {@link selectAmong} scores against.
+   * @internal shared with HnswIndex; returns the internal buffer, valid until the next call
+   */
+  prepare(query: Float32Array): Float64Array {
+    return prepareQuery(query, this.dim, this.metric, this.q);
+  }
+
+  /**
+   * Marks a query's allow/deny lists for {@link passes}.
+   * @internal shared with HnswIndex
+   */
+  beginFilter(filter: DenseFilter | undefined): void {
+    this.marks.begin(filter?.allow, filter?.deny, this.limit);
+  }
+
+  /** @internal whether a present id passes the lists of the last {@link beginFilter} */
+  passes(id: number): boolean {
+    return this.marks.passes(id);
+  }
+
+  /** @internal whether id is on the deny list of the last {@link beginFilter} */
+  denied(id: number): boolean {
+    return this.marks.denied(id);
+  }
+
+  /**
+   * The distinct present, non-denied ids of an allow list, in a reused buffer (its first `count` entries).
+   * @internal shared with HnswIndex; needs {@link beginFilter} first
+   */
+  collectAllowed(allow: ArrayLike<number>): { ids: Int32Array; count: number } {
+    const cand = this.cand;
+    const st = this.state;
+    const marks = this.marks;
+    let n = 0;
+    for (let i = 0; i < allow.length; i++) {
+      const id = allow[i];
+      if (!(id >= 0 && id < this.limit && Number.isInteger(id)) || st[id] !== LIVE) continue;
+      if (marks.denied(id) || !marks.claim(id)) continue;
+      cand[n++] = id;
+    }
+    return { ids: cand, count: n };
+  }
+
+  /**
+   * Exact scores of candidate ids (distinct, present) against the prepared query, and the k best of them,
+   * best first, ties by smaller id. Returns the count written.
+   * @internal shared with HnswIndex, which re-scores the graph's answer with it
+   */
+  selectAmong(
+    candidates: { ids: Int32Array; count: number },
+    k: number,
+    outIds: Int32Array,
+    outScores: Float32Array,
+  ): number {
+    const { ids, count } = candidates;
+    const dim = this.dim;
+    const v = this.vectors;
+    const scores = this.scores;
+    const q = this.q;
+    for (let t = 0; t < count; t++) {
+      const id = ids[t];
+      scores[id] = dot(v, id * dim, q, dim);
+    }
+    return topKIndices(scores, k, outIds, outScores, ids, count);
+  }
+
+  toBytes(): Uint8Array {
+    const n = this.nLive;
+    const ids = new Int32Array(n);
+    const vectors = new Float32Array(n * this.dim);
+    let i = 0;
+    this.forEachLive((id, v, off) => {
+      ids[i] = id;
+      vectors.set(v.subarray(off, off + this.dim), i * this.dim);
+      i++;
+    });
+    return encodeEnvelope({ kind: 'exact', metric: this.metric, dim: this.dim, count: n }, [
+      new Uint8Array(ids.buffer),
+      new Uint8Array(vectors.buffer),
+    ]);
+  }
+
+  /**
+   * An index saved by {@link toBytes}.
+   * @throws SimrecError ARTIFACT_CORRUPT when the blob is not an exact index or is inconsistent
+   */
+  static fromBytes(bytes: Uint8Array): ExactIndex {
+    const { header, payload } = decodeEnvelope(bytes);
+    if (header.kind !== 'exact') corrupt(`kind '${header.kind}' is not an exact index`);
+    const metric = header.metric;
+    if (metric !== 'cosine' && metric !== 'ip') corrupt(`unknown metric ${JSON.stringify(metric)}`);
+    const dim = headerInt(header, 'dim', 1, 65536);
+    const count = headerInt(header, 'count', 0, 0x7fffffff);
+    if (payload.length !== count * 4 * (1 + dim))
+      corrupt(`payload of ${payload.length} bytes does not hold ${count} vectors of dim ${dim}`);
+    const ids = typedView(Int32Array, payload, 0, count);
+    const vectors = typedView(Float32Array, payload, count * 4, count * dim);
+    let prev = -1;
+    for (let i = 0; i < count; i++) {
+      if (ids[i] <= prev) corrupt(`ids are not strictly ascending at position ${i}`);
+      prev = ids[i];
+    }
+    for (let j = 0; j < vectors.length; j++)
+      if (vectors[j] - vectors[j] !== 0) corrupt('non-finite vector value');
+    const index = new ExactIndex(dim, metric as DenseMetric);
+    index.putPrepared(ids, vectors);
+    return index;
+  }
+}
+
+/** Validates a query and copies it into q (normalised under cosine; a zero query stays zero). */
+function prepareQuery(query: Float32Array, dim: number, metric: DenseMetric, q: Float64Array): Float64Array {
+  if (!(query instanceof Float32Array) || query.length !== dim)
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `query must be a Float32Array of length ${dim}, got ${query instanceof Float32Array ? `length ${query.length}` : typeof query}`,
+      { field: 'query' },
+    );
+  let s = 0;
+  for (let d = 0; d < dim; d++) {
+    const x = query[d];
+    if (x - x !== 0)
+      throw new SimrecError('CONFIG_INVALID', `query has a non-finite value at dimension ${d}`, {
+        field: 'query',
+      });
+    q[d] = x;
+    s += x * x;
+  }
+  if (metric === 'cosine' && s > 0) {
+    const inv = 1 / Math.sqrt(s);
+    for (let d = 0; d < dim; d++) q[d] *= inv;
+  }
+  return q;
+}
+
+function checkOut(outIds: Int32Array, outScores: Float32Array, need: number): void {
+  if (outIds.length < need || outScores.length < need)
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `output buffers hold ${Math.min(outIds.length, outScores.length)} entries, need ${need}`,
+      { field: 'out' },
+    );
+}
+
+/** Σ m[off+d]·q[d] in float64, four independent sums so the additions pipeline. */
+function dot(m: Float32Array, off: number, q: Float64Array, dim: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let d = 0;
+  for (; d + 3 < dim; d += 4) {
+    s0 += m[off + d] * q[d];
+    s1 += m[off + d + 1] * q[d + 1];
+    s2 += m[off + d + 2] * q[d + 2];
+    s3 += m[off + d + 3] * q[d + 3];
+  }
+  for (; d < dim; d++) s0 += m[off + d] * q[d];
+  return s0 + s1 + (s2 + s3);
+}
