@@ -8,12 +8,19 @@ import {
   RandomRecommender,
   type Recommender,
 } from './recommender.ts';
+import { SimClustersRecommender } from './simclusters-model.ts';
 
 export const MODEL_FACTORIES: readonly ModelFactory[] = [
   {
     name: 'popularity',
     summary: 'most popular items first (train positives per item), the same list for everyone',
     create: () => new PopularityRecommender(),
+  },
+  {
+    name: 'simclusters',
+    summary:
+      'InterestedIn · item embeddings from a SimClusters build on the train positives (items as producers)',
+    create: () => new SimClustersRecommender(),
   },
   {
     name: 'random',
