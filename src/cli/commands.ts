@@ -1,6 +1,8 @@
 import { buildCommand } from './build.ts';
 import type { Command } from './command.ts';
+import { exportCommand } from './export.ts';
+import { generateCommand } from './generate.ts';
 import { validateCommand } from './validate.ts';
 
 /** Every subcommand, in the order `simrec --help` lists them. */
-export const commands: Command[] = [validateCommand, buildCommand];
+export const commands: Command[] = [generateCommand, validateCommand, buildCommand, exportCommand];

@@ -1,0 +1,187 @@
+/**
+ * `simrec export`: an artifact version's embeddings and indexes in the long formats of DESIGN §11, streamed
+ * (CSV or JSONL) so an export of millions of rows never sits in memory.
+ */
+
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { CsrMatrix } from '../core/csr.ts';
+import { SimrecError } from '../core/errors.ts';
+import type { IdMap } from '../core/id-map.ts';
+import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
+import type { VersionReader } from '../store/store.ts';
+import { interestedInKey, KEYS } from './keys.ts';
+
+export const EXPORT_KINDS = [
+  'known-for',
+  'interested-in',
+  'producer-embeddings',
+  'item-embeddings',
+  'topic-embeddings',
+  'cluster-index',
+] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+export interface ExportOptions {
+  what: ExportKind;
+  format: 'csv' | 'jsonl';
+  /** InterestedIn score kind (default favScore). */
+  score?: InterestedInScore;
+}
+
+/** Writes the export to `out` (a path, or a stream such as stdout). Returns the number of data rows. */
+export async function exportArtifacts(
+  reader: VersionReader,
+  opts: ExportOptions,
+  out: string | Writable,
+): Promise<number> {
+  const stream = typeof out === 'string' ? createWriteStream(out) : out;
+  const sink = new LineSink(stream, opts.format);
+  const rows = await writeRows(reader, opts, sink);
+  await sink.end(typeof out === 'string');
+  return rows;
+}
+
+async function writeRows(r: VersionReader, opts: ExportOptions, sink: LineSink): Promise<number> {
+  requireKey(r, KEYS.simclustersMeta, 'SimClusters outputs');
+  switch (opts.what) {
+    case 'known-for': {
+      const cluster = await r.typedArray(KEYS.knownForCluster, 'int32');
+      const score = await r.typedArray(KEYS.knownForScore, 'float32');
+      const name = await producerNames(r);
+      sink.header(['producer_id', 'cluster_id', 'score']);
+      let n = 0;
+      for (let p = 0; p < cluster.length; p++) {
+        if (cluster[p] < 0) continue;
+        await sink.row([name(p), cluster[p], score[p]]);
+        n++;
+      }
+      return n;
+    }
+    case 'interested-in': {
+      const kind = opts.score ?? 'favScore';
+      if (!INTERESTED_IN_SCORES.includes(kind)) {
+        throw new SimrecError('CONFIG_INVALID', `unknown InterestedIn score '${kind}'`, { field: 'score' });
+      }
+      const users = await r.idMap(KEYS.users);
+      return longRows(sink, await r.csr(interestedInKey(kind)), (u) => users.id(u));
+    }
+    case 'producer-embeddings': {
+      const name = await producerNames(r);
+      return longRows(sink, await r.csr(KEYS.producerEmbeddings), name);
+    }
+    case 'item-embeddings': {
+      const items = await r.idMap(KEYS.items);
+      return longRows(sink, await r.csr(KEYS.itemEmbeddings), (i) => items.id(i));
+    }
+    case 'topic-embeddings': {
+      const topics = await r.idMap(KEYS.topics);
+      return longRows(sink, await r.csr(KEYS.topicEmbeddings), (t) => topics.id(t));
+    }
+    case 'cluster-index': {
+      const items = await r.idMap(KEYS.items);
+      const index = await r.csr(KEYS.clusterItems);
+      sink.header(['cluster_id', 'item_id', 'score', 'rank']);
+      let n = 0;
+      for (let c = 0; c < index.nRows; c++) {
+        let rank = 1;
+        for (let k = index.indptr[c]; k < index.indptr[c + 1]; k++) {
+          await sink.row([c, items.id(index.indices[k]), index.values ? index.values[k] : 1, rank++]);
+          n++;
+        }
+      }
+      return n;
+    }
+  }
+}
+
+async function longRows(sink: LineSink, m: CsrMatrix, name: (row: number) => string): Promise<number> {
+  sink.header(['entity_id', 'cluster_id', 'score']);
+  let n = 0;
+  for (let e = 0; e < m.nRows; e++) {
+    const start = m.indptr[e];
+    const end = m.indptr[e + 1];
+    if (start === end) continue;
+    const id = name(e);
+    for (let k = start; k < end; k++) {
+      await sink.row([id, m.indices[k], m.values ? m.values[k] : 1]);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Producer index → external id: a user id (social case) or an item id (catalogue case). */
+async function producerNames(r: VersionReader): Promise<(p: number) => string> {
+  const meta = await r.json<{ case: 'social' | 'catalogue' }>(KEYS.simclustersMeta);
+  const producers = await r.typedArray(KEYS.producers, 'int32');
+  const ids: IdMap = await r.idMap(meta.case === 'social' ? KEYS.users : KEYS.items);
+  return (p) => ids.id(producers[p]);
+}
+
+function requireKey(r: VersionReader, key: string, what: string): void {
+  if (!r.has(key)) {
+    throw new SimrecError(
+      'ARTIFACT_MISSING',
+      `version ${r.id} has no ${what} (key ${key}); rebuild with this simrec version`,
+    );
+  }
+}
+
+/** Buffered CSV/JSONL writer with backpressure. */
+class LineSink {
+  private cols: string[] = [];
+  private buf: string[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly format: 'csv' | 'jsonl',
+  ) {}
+
+  header(cols: string[]): void {
+    this.cols = cols;
+    if (this.format === 'csv') this.push(cols.join(','));
+  }
+
+  async row(values: (string | number)[]): Promise<void> {
+    if (this.format === 'csv') {
+      this.push(values.map((v) => (typeof v === 'number' ? formatNumber(v) : csvField(v))).join(','));
+    } else {
+      const o: Record<string, string | number> = {};
+      for (let i = 0; i < values.length; i++) o[this.cols[i]] = values[i];
+      this.push(JSON.stringify(o));
+    }
+    if (this.size >= 1 << 20) await this.flush();
+  }
+
+  private push(line: string): void {
+    this.buf.push(line);
+    this.size += line.length + 1;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buf.length === 0) return;
+    const chunk = `${this.buf.join('\n')}\n`;
+    this.buf = [];
+    this.size = 0;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async end(close: boolean): Promise<void> {
+    await this.flush();
+    if (close) {
+      this.stream.end();
+      await once(this.stream, 'finish');
+    }
+  }
+}
+
+function formatNumber(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Math.fround(v) === v ? Number(v.toPrecision(7)) : v);
+}
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
