@@ -145,6 +145,20 @@ export function checkKnownParams(section: string, given: object, defaults: objec
   }
 }
 
+/** `defaults` overridden by the keys of `given` that are set (an explicit undefined keeps the default). */
+export function withDefaults<T extends object>(
+  section: string,
+  defaults: Readonly<T>,
+  given: Partial<T> = {},
+): T {
+  checkKnownParams(section, given, defaults);
+  const out = { ...defaults } as T;
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
+
 /** The worker count to use: an integer ≥ 1 (default 1), or CONFIG_INVALID. */
 export function checkThreads(threads: number | undefined): number {
   return threads === undefined ? 1 : checkIntParam('threads', threads, 1, 256);

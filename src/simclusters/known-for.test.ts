@@ -251,6 +251,20 @@ test('bad parameters are CONFIG_INVALID naming the parameter', async () => {
   await bad({ eps: 2 }, 'eps');
   await bad({ maxEpoch: 3 }, 'maxEpoch');
   await assert.rejects(knownFor(graph, {}, { seed: 1, threads: 1.5 }), SimrecError);
+  // An explicit undefined keeps the default (k derived: round(3 / 150) → at least 1).
+  const r = await knownFor(graph, { k: undefined, alpha: undefined }, { seed: 1 });
+  assert.equal(r.k, 1);
+});
+
+test('progress is reported per epoch', async () => {
+  const { graph } = cliques([4, 4]);
+  const seen: string[] = [];
+  await knownFor(
+    graph,
+    { k: 2, maxEpochs: 3, eps: 0 },
+    { seed: 1, onProgress: (s, d, t) => seen.push(`${s} ${d}/${t}`) },
+  );
+  assert.deepEqual(seen, ['known-for 0/3', 'known-for 1/3', 'known-for 2/3', 'known-for 3/3']);
 });
 
 const FOOTBALL = '/work/shared/datasets/graphs/football';

@@ -36,10 +36,10 @@ import { runWorkers, sharedArray, toShared } from '../core/workers.ts';
 import {
   checkGraph,
   checkIntParam,
-  checkKnownParams,
   checkNumberParam,
   checkThreads,
   type ProgressFn,
+  withDefaults,
 } from './graph.ts';
 
 export interface KnownForParams {
@@ -214,8 +214,7 @@ export async function knownFor(
 
 /** Defaults filled in and every value checked; unknown keys are rejected. */
 export function resolveKnownForParams(params: Partial<KnownForParams> = {}): KnownForParams {
-  checkKnownParams('knownFor', params, KNOWN_FOR_DEFAULTS);
-  const p: KnownForParams = { ...KNOWN_FOR_DEFAULTS, ...params };
+  const p = withDefaults<KnownForParams>('knownFor', KNOWN_FOR_DEFAULTS, params);
   if (p.k !== null) checkIntParam('k', p.k, 1, 1 << 28);
   checkNumberParam('nodesPerCommunity', p.nodesPerCommunity, 1e-9);
   checkNumberParam('alpha', p.alpha, 0);

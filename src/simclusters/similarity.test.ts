@@ -176,6 +176,18 @@ test('bad parameters are CONFIG_INVALID naming the parameter', async () => {
   await bad({ maxFollowsPerConsumer: 1 }, 'maxFollowsPerConsumer');
   await bad({ minFollower: 3 }, 'minFollower');
   await assert.rejects(computeSimilarity(TOY, {}, { seed: 1, threads: 0 }), SimrecError);
+  const dflt = await run(TOY, { minFollowers: 1, maxNeighbors: undefined, minSimilarity: 0 });
+  assert.equal(dflt.stats.edgesKept, 9);
+});
+
+test('progress ends with every producer row done', async () => {
+  let last = '';
+  await computeSimilarity(
+    TOY,
+    { minFollowers: 1 },
+    { seed: 1, onProgress: (s, d, t) => (last = `${s} ${d}/${t}`) },
+  );
+  assert.equal(last, 'similarity: pairs 5/5');
 });
 
 /** A seeded random bipartite graph with skewed degrees. */

@@ -27,10 +27,10 @@ import { runWorkers, sharedArray, toShared } from '../core/workers.ts';
 import {
   checkBoolParam,
   checkIntParam,
-  checkKnownParams,
   checkNumberParam,
   checkThreads,
   type ProgressFn,
+  withDefaults,
 } from './graph.ts';
 
 export interface SimilarityParams {
@@ -196,8 +196,7 @@ export async function computeSimilarity(
 
 /** Defaults filled in and every value checked; unknown keys are rejected. */
 export function resolveSimilarityParams(params: Partial<SimilarityParams> = {}): SimilarityParams {
-  checkKnownParams('similarity', params, SIMILARITY_DEFAULTS);
-  const p: SimilarityParams = { ...SIMILARITY_DEFAULTS, ...params };
+  const p = withDefaults<SimilarityParams>('similarity', SIMILARITY_DEFAULTS, params);
   checkIntParam('minFollowers', p.minFollowers, 0);
   checkIntParam('maxNeighbors', p.maxNeighbors, 0, 1 << 20);
   checkNumberParam('minSimilarity', p.minSimilarity, 0, 1);
@@ -353,6 +352,9 @@ export interface SimilarityKernelInput {
 
 /** Per-thread buffers of the row kernel, reused across rows. */
 export class SimilarityScratch {
+  /** Binary co-counts: int32 halves the footprint of the randomly accessed row against float64. */
+  readonly cnt: Int32Array;
+  /** Weighted dot products; then, for either kind, the cosine of each candidate. */
   readonly acc: Float64Array;
   readonly touched: Int32Array;
   readonly cand: Int32Array;
@@ -360,6 +362,7 @@ export class SimilarityScratch {
   readonly topScores: Float64Array;
 
   constructor(nProducers: number, maxNeighbors: number) {
+    this.cnt = new Int32Array(nProducers);
     this.acc = new Float64Array(nProducers);
     this.touched = new Int32Array(nProducers);
     this.cand = new Int32Array(nProducers);
@@ -413,7 +416,8 @@ export function similarityChunk(
 ): ChunkResult {
   const { pIndptr, pIndices, pValues, cIndptr, cIndices, cValues, norm2, minSimilarity, squareWeights } = inp;
   const K = inp.maxNeighbors;
-  const { acc, touched, cand, topIds, topScores } = s;
+  const { cnt, acc, touched, cand, topIds, topScores } = s;
+  const binary = pValues === null || cValues === null;
   const counts = new Int32Array(rowEnd - rowStart);
   let ids = new Int32Array(Math.min((rowEnd - rowStart) * K, 1 << 16));
   let weights = new Float32Array(ids.length);
@@ -423,15 +427,14 @@ export function similarityChunk(
     const kEnd = pIndptr[u + 1];
     if (pIndptr[u] === kEnd) continue;
     let nT = 0;
-    // u itself is accumulated too (acc[u] = ‖A[:,u]‖²) and skipped below: cheaper than a test per pair.
+    // u itself is accumulated too (its own squared norm) and skipped below: cheaper than a test per pair.
     if (pValues === null || cValues === null) {
       for (let k = pIndptr[u]; k < kEnd; k++) {
         const c = pIndices[k];
         const jEnd = cIndptr[c + 1];
         for (let j = cIndptr[c]; j < jEnd; j++) {
           const v = cIndices[j];
-          if (acc[v] === 0) touched[nT++] = v;
-          acc[v] += 1;
+          if (cnt[v]++ === 0) touched[nT++] = v;
         }
       }
     } else {
@@ -453,15 +456,15 @@ export function similarityChunk(
     for (let t = 0; t < nT; t++) {
       const v = touched[t];
       if (v === u) continue;
-      const sim = acc[v] / Math.sqrt(nu * norm2[v]);
+      const sim = (binary ? cnt[v] : acc[v]) / Math.sqrt(nu * norm2[v]);
       if (sim >= minSimilarity) {
         acc[v] = sim;
         cand[nc++] = v;
       }
     }
-    const cnt = K > 0 && nc > 0 ? topKIndices(acc, K, topIds, topScores, cand, nc) : 0;
-    if (nOut + cnt > ids.length) {
-      const grown = Math.max(ids.length * 2, nOut + cnt);
+    const nKept = K > 0 && nc > 0 ? topKIndices(acc, K, topIds, topScores, cand, nc) : 0;
+    if (nOut + nKept > ids.length) {
+      const grown = Math.max(ids.length * 2, nOut + nKept);
       const i2 = new Int32Array(grown);
       i2.set(ids.subarray(0, nOut));
       ids = i2;
@@ -470,16 +473,17 @@ export function similarityChunk(
       weights = w2;
     }
     // Rows of the graph are sorted by column; acc still holds each kept neighbour's cosine.
-    const kept = topIds.subarray(0, cnt).sort();
-    for (let i = 0; i < cnt; i++) {
+    const kept = topIds.subarray(0, nKept).sort();
+    for (let i = 0; i < nKept; i++) {
       const v = kept[i];
       const sim = acc[v];
       ids[nOut] = v;
       weights[nOut] = squareWeights ? 10 * sim * sim : sim;
       nOut++;
     }
-    counts[u - rowStart] = cnt;
-    for (let t = 0; t < nT; t++) acc[touched[t]] = 0;
+    counts[u - rowStart] = nKept;
+    if (binary) for (let t = 0; t < nT; t++) cnt[touched[t]] = 0;
+    else for (let t = 0; t < nT; t++) acc[touched[t]] = 0;
   }
   return { counts, ids: ids.slice(0, nOut), weights: weights.slice(0, nOut), candidates };
 }
