@@ -270,6 +270,10 @@ test('progress is reported per epoch', async () => {
 const FOOTBALL = '/work/shared/datasets/graphs/football';
 const hasFootball = existsSync(`${FOOTBALL}.edges.tsv`) && existsSync(`${FOOTBALL}.labels.tsv`);
 
+// MH cannot open communities after the initialisation, so a seed that lands in an already-seeded conference
+// leaves another conference to merge with a neighbour: per-seed NMI at the §3.2 defaults spreads over
+// 0.84–0.93 (mean 0.883 over seeds 1–40). For reference, networkx 3.6.1 Louvain scores a mean 0.874
+// (0.851–0.892) over seeds 1–20 on the same graph and labels.
 test('football (Girvan–Newman, 12 conferences): NMI against the conferences', {
   skip: !hasFootball,
 }, async () => {
