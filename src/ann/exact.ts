@@ -13,6 +13,7 @@ import {
   checkDim,
   checkK,
   checkMetric,
+  DENSE_MAX_ID,
   type DenseFilter,
   type DenseIndex,
   type DenseMetric,
@@ -124,9 +125,26 @@ export class ExactIndex implements DenseIndex {
     return this.limit;
   }
 
+  /**
+   * Sizes the per-id storage for ids below n up front (a bulk build knows its largest id), so chunked adds
+   * neither regrow nor trip the sparse-id check. n must be at most the largest id of a validated batch + 1.
+   */
+  reserve(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > DENSE_MAX_ID + 1)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `reserve: ${n} is not an id count in [0, ${DENSE_MAX_ID + 1}]`,
+        {
+          field: 'ids',
+        },
+      );
+    this.grow(n);
+  }
+
   add(ids: Int32Array, vectors: Float32Array): void {
-    const maxId = checkAddBatch(ids, vectors, this.dim, this.nSlots);
-    this.reserve(maxId + 1);
+    // Storage already reserved counts as present for the sparse-id check.
+    const maxId = checkAddBatch(ids, vectors, this.dim, Math.max(this.nSlots, this.state.length));
+    this.grow(maxId + 1);
     const dim = this.dim;
     for (let i = 0; i < ids.length; i++) this.put(ids[i], vectors, i * dim, this.metric === 'cosine');
   }
@@ -139,7 +157,7 @@ export class ExactIndex implements DenseIndex {
   putPrepared(ids: Int32Array, vectors: Float32Array, removed?: Uint8Array): void {
     let maxId = -1;
     for (let i = 0; i < ids.length; i++) if (ids[i] > maxId) maxId = ids[i];
-    this.reserve(maxId + 1);
+    this.grow(maxId + 1);
     for (let i = 0; i < ids.length; i++) {
       this.put(ids[i], vectors, i * this.dim, false);
       if (removed?.[i]) this.remove(ids[i]);
@@ -163,7 +181,7 @@ export class ExactIndex implements DenseIndex {
   }
 
   /** Grows every per-id buffer to hold ids below n (geometrically, so repeated adds stay amortised O(1)). */
-  private reserve(n: number): void {
+  private grow(n: number): void {
     if (n <= this.state.length) return;
     const cap = Math.max(n, Math.ceil(this.state.length * 1.5), 64);
     const vectors = new Float32Array(cap * this.dim);
@@ -267,6 +285,11 @@ export class ExactIndex implements DenseIndex {
   /** @internal whether a present id passes the lists of the last {@link beginFilter} */
   passes(id: number): boolean {
     return this.marks.passes(id);
+  }
+
+  /** @internal true the first time id is claimed since the last {@link beginFilter} (dedupes a list) */
+  claimOnce(id: number): boolean {
+    return this.marks.claim(id);
   }
 
   /** @internal whether id is on the deny list of the last {@link beginFilter} */

@@ -1,0 +1,326 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SimrecError } from '../../../core/errors.ts';
+import { Rng } from '../../../core/prng.ts';
+import { ExactIndex } from '../../exact.ts';
+import type { DenseFilter, DenseMetric, HnswParams } from '../dense-index.ts';
+import { HnswIndex } from './hnsw-index.ts';
+
+const DIM = 16;
+const PARAMS: Partial<HnswParams> = { m: 12, efConstruction: 80, ef: 48 };
+
+/** Gaussian mixture (the shape of learned embeddings: taste clusters), row-major. */
+function mixture(rng: Rng, n: number, dim: number, centres: Float32Array): Float32Array {
+  const out = new Float32Array(n * dim);
+  const nc = centres.length / dim;
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(nc);
+    for (let d = 0; d < dim; d++) out[i * dim + d] = centres[c * dim + d] + 0.7 * rng.normal();
+  }
+  return out;
+}
+
+function dataset(seed: number, n: number, nq: number) {
+  const rng = new Rng(seed);
+  const centres = new Float32Array(40 * DIM).map(() => rng.normal());
+  return {
+    vectors: mixture(rng, n, DIM, centres),
+    queries: mixture(rng, nq, DIM, centres),
+    ids: Int32Array.from({ length: n }, (_, i) => i),
+  };
+}
+
+/** Mean |approx ∩ exact| / |exact| over the queries, with filters applied to both. */
+function recall(
+  approx: HnswIndex,
+  exact: ExactIndex,
+  queries: Float32Array,
+  k: number,
+  filter?: (q: number) => DenseFilter,
+): number {
+  let sum = 0;
+  const nq = queries.length / DIM;
+  for (let q = 0; q < nq; q++) {
+    const qv = queries.subarray(q * DIM, (q + 1) * DIM);
+    const want = exact.search(qv, k, filter?.(q));
+    const got = approx.search(qv, k, filter?.(q));
+    if (want.ids.length === 0) {
+      sum += got.ids.length === 0 ? 1 : 0;
+      continue;
+    }
+    let hit = 0;
+    for (const id of got.ids) if (want.ids.includes(id)) hit++;
+    sum += hit / want.ids.length;
+  }
+  return sum / nq;
+}
+
+const built = new Map<string, { hnsw: HnswIndex; exact: ExactIndex; data: ReturnType<typeof dataset> }>();
+function build(metric: DenseMetric, n = 3000) {
+  const key = `${metric}:${n}`;
+  let b = built.get(key);
+  if (!b) {
+    const data = dataset(1, n, 150);
+    const hnsw = HnswIndex.create(DIM, metric, PARAMS, 256);
+    hnsw.add(data.ids, data.vectors);
+    const exact = new ExactIndex(DIM, metric);
+    exact.add(data.ids, data.vectors);
+    b = { hnsw, exact, data };
+    built.set(key, b);
+  }
+  return b;
+}
+
+test('recall@10 ≥ 0.95 against exact search under both metrics; scores are the exact ones', () => {
+  for (const metric of ['ip', 'cosine'] as const) {
+    const { hnsw, exact, data } = build(metric);
+    assert.equal(hnsw.size, 3000);
+    const r = recall(hnsw, exact, data.queries, 10);
+    assert.ok(r >= 0.95, `${metric} recall@10 ${r}`);
+    const q = data.queries.subarray(0, DIM);
+    const got = hnsw.search(q, 10);
+    for (let i = 0; i < got.ids.length; i++) {
+      const v = exact.vector(got.ids[i])!;
+      let s = 0;
+      let qn = 0;
+      for (let d = 0; d < DIM; d++) {
+        s += v[d] * q[d];
+        qn += q[d] * q[d];
+      }
+      if (metric === 'cosine') s /= Math.sqrt(qn);
+      assert.ok(Math.abs(got.scores[i] - s) < 1e-5);
+      if (i > 0) assert.ok(got.scores[i] <= got.scores[i - 1]);
+    }
+  }
+});
+
+test('inner product reproduces a plain dot-product ranking (MF vectors with biases folded in)', () => {
+  // user [q_u, 1, b_u] · item [p_i, b_i, 1] = q_u·p_i + b_i + b_u: the ranking by model score.
+  const rng = new Rng(5);
+  const f = 8;
+  const nItems = 2500;
+  const items = new Float32Array(nItems * (f + 2));
+  const bias = new Float32Array(nItems);
+  for (let i = 0; i < nItems; i++) {
+    for (let d = 0; d < f; d++) items[i * (f + 2) + d] = 0.5 * rng.normal();
+    bias[i] = 0.8 * rng.normal();
+    items[i * (f + 2) + f] = bias[i];
+    items[i * (f + 2) + f + 1] = 1;
+  }
+  const index = HnswIndex.create(f + 2, 'ip', PARAMS);
+  index.add(
+    Int32Array.from({ length: nItems }, (_, i) => i),
+    items,
+  );
+  let hits = 0;
+  const users = 60;
+  for (let u = 0; u < users; u++) {
+    const qu = new Float32Array(f).map(() => 0.5 * rng.normal());
+    const bu = rng.normal();
+    const query = new Float32Array(f + 2);
+    query.set(qu);
+    query[f] = 1;
+    query[f + 1] = bu;
+    const model = Array.from({ length: nItems }, (_, i) => {
+      let s = bu + bias[i];
+      for (let d = 0; d < f; d++) s += qu[d] * items[i * (f + 2) + d];
+      return { i, s };
+    }).sort((a, b) => b.s - a.s || a.i - b.i);
+    const got = index.search(query, 10);
+    for (let j = 0; j < got.ids.length; j++) {
+      const m = model.find((e) => e.i === got.ids[j])!;
+      assert.ok(Math.abs(m.s - got.scores[j]) < 1e-4, 'score is the model score');
+    }
+    const top = new Set(model.slice(0, 10).map((e) => e.i));
+    for (const id of got.ids) if (top.has(id)) hits++;
+  }
+  assert.ok(hits / (users * 10) >= 0.95, `model-score recall ${hits / (users * 10)}`);
+});
+
+test('save/load round trip answers identically, keeps removals, and the loaded index stays mutable', () => {
+  const data = dataset(2, 1500, 40);
+  const a = HnswIndex.create(DIM, 'cosine', PARAMS);
+  a.add(data.ids, data.vectors);
+  for (let id = 0; id < 1500; id += 7) a.remove(id);
+  const bytes = a.toBytes();
+  // An unaligned copy, as a store may hand back.
+  const shifted = new Uint8Array(bytes.length + 3);
+  shifted.set(bytes, 3);
+  for (const blob of [bytes, shifted.subarray(3)]) {
+    const b = HnswIndex.fromBytes(blob);
+    assert.equal(b.size, a.size);
+    assert.equal(b.metric, 'cosine');
+    assert.deepEqual(b.params, a.params);
+    assert.deepEqual(b.stats(), a.stats());
+    assert.equal(b.has(7), false);
+    assert.deepEqual(b.vector(8), a.vector(8));
+    for (let q = 0; q < 40; q++) {
+      const qv = data.queries.subarray(q * DIM, (q + 1) * DIM);
+      assert.deepEqual(b.search(qv, 10), a.search(qv, 10));
+      assert.deepEqual(b.search(qv, 5, { deny: [1, 2, 3] }), a.search(qv, 5, { deny: [1, 2, 3] }));
+    }
+    // Mutations after load: revive removed id 7 with row 0's vector (id 0 itself is removed), add id 1500
+    // beyond the loaded capacity with row 1's.
+    b.add(Int32Array.of(7, 1500), data.vectors.slice(0, 2 * DIM));
+    assert.equal(b.size, a.size + 2);
+    assert.equal(b.search(data.vectors.subarray(0, DIM), 1).ids[0], 7);
+    assert.deepEqual([...b.search(data.vectors.subarray(DIM, 2 * DIM), 2).ids].sort(), [1, 1500]);
+    assert.equal(b.remove(1500), true);
+  }
+});
+
+test('empty index: searches return nothing, and it round-trips', () => {
+  const e = HnswIndex.create(4, 'ip');
+  assert.equal(e.search(Float32Array.of(1, 2, 3, 4), 5).ids.length, 0);
+  const back = HnswIndex.fromBytes(e.toBytes());
+  assert.equal(back.size, 0);
+  back.add(Int32Array.of(3), Float32Array.of(1, 0, 0, 0));
+  assert.deepEqual([...back.search(Float32Array.of(1, 0, 0, 0), 5).ids], [3]);
+});
+
+test('same seed, same insertion order: byte-identical index', () => {
+  const data = dataset(3, 800, 0);
+  const one = HnswIndex.create(DIM, 'ip', { ...PARAMS, seed: 42 });
+  one.add(data.ids, data.vectors);
+  const two = HnswIndex.create(DIM, 'ip', { ...PARAMS, seed: 42 });
+  two.add(data.ids, data.vectors);
+  assert.deepEqual(one.toBytes(), two.toBytes());
+});
+
+test('add after build: new vectors are found, the graph grows past its capacity, recall holds', () => {
+  const data = dataset(4, 3000, 150);
+  const index = HnswIndex.create(DIM, 'cosine', PARAMS, 100);
+  index.add(data.ids.subarray(0, 2000), data.vectors.subarray(0, 2000 * DIM));
+  for (let start = 2000; start < 3000; start += 250)
+    index.add(data.ids.subarray(start, start + 250), data.vectors.subarray(start * DIM, (start + 250) * DIM));
+  assert.equal(index.size, 3000);
+  assert.ok(index.stats().maxElements >= 3000);
+  const exact = new ExactIndex(DIM, 'cosine');
+  exact.add(data.ids, data.vectors);
+  assert.ok(recall(index, exact, data.queries, 10) >= 0.95);
+  for (const id of [2000, 2500, 2999]) {
+    const r = index.search(data.vectors.subarray(id * DIM, (id + 1) * DIM), 1);
+    assert.equal(r.ids[0], id);
+    assert.ok(Math.abs(r.scores[0] - 1) < 1e-6);
+  }
+  // Updating a present id moves it: its new vector is found under the id.
+  const moved = data.vectors.slice(5 * DIM, 6 * DIM);
+  index.add(Int32Array.of(10), moved);
+  const r = index.search(moved, 2);
+  assert.deepEqual(
+    [...r.ids].sort((x, y) => x - y),
+    [5, 10],
+  );
+  assert.equal(index.size, 3000);
+});
+
+test('deletions: removed ids never come back, revive in place, compact reclaims their slots', () => {
+  const data = dataset(6, 2000, 100);
+  const index = HnswIndex.create(DIM, 'ip', PARAMS);
+  index.add(data.ids, data.vectors);
+  const exact = new ExactIndex(DIM, 'ip');
+  exact.add(data.ids, data.vectors);
+  for (let id = 0; id < 2000; id += 5) {
+    assert.equal(index.remove(id), true);
+    exact.remove(id);
+  }
+  assert.equal(index.remove(0), false);
+  assert.equal(index.remove(99_999), false);
+  assert.equal(index.size, 1600);
+  assert.deepEqual(index.stats().removed, 400);
+  for (let q = 0; q < 100; q++) {
+    const r = index.search(data.queries.subarray(q * DIM, (q + 1) * DIM), 20);
+    for (const id of r.ids) assert.notEqual(id % 5, 0);
+  }
+  assert.ok(recall(index, exact, data.queries, 10) >= 0.95);
+  index.add(Int32Array.of(5), data.vectors.slice(5 * DIM, 6 * DIM));
+  assert.equal(index.stats().slots, 2000, 'revived in its old slot');
+  assert.equal(index.search(data.vectors.subarray(5 * DIM, 6 * DIM), 1, { allow: [5, 6] }).ids[0], 5);
+  exact.add(Int32Array.of(5), data.vectors.slice(5 * DIM, 6 * DIM));
+  assert.equal(index.compact(), 399);
+  assert.deepEqual(index.stats().slots, 1601);
+  assert.equal(index.stats().removed, 0);
+  assert.ok(recall(index, exact, data.queries, 10) >= 0.95);
+  index.add(Int32Array.of(10), data.vectors.slice(10 * DIM, 11 * DIM));
+  assert.equal(index.size, 1602);
+});
+
+test('filters: short allow lists are exact, long ones filter inside the graph walk, deny lists never leak', () => {
+  const { hnsw, exact, data } = build('cosine');
+  const nq = data.queries.length / DIM;
+  const rng = new Rng(9);
+  const short = Int32Array.from({ length: 300 }, () => rng.int(3000));
+  // Exact path: identical to brute force over the allow list.
+  for (let q = 0; q < nq; q++) {
+    const qv = data.queries.subarray(q * DIM, (q + 1) * DIM);
+    assert.deepEqual(hnsw.search(qv, 10, { allow: short }), exact.search(qv, 10, { allow: short }));
+  }
+  const even = Int32Array.from({ length: 1500 }, (_, i) => 2 * i);
+  const walk = HnswIndex.fromBytes(hnsw.toBytes());
+  walk.exactAllowMax = 0;
+  for (let q = 0; q < nq; q++) {
+    const r = walk.search(data.queries.subarray(q * DIM, (q + 1) * DIM), 10, {
+      allow: even,
+      deny: [0, 2, 4],
+    });
+    assert.equal(r.ids.length, 10);
+    for (const id of r.ids) assert.ok(id % 2 === 0 && id > 4);
+  }
+  assert.ok(recall(walk, exact, data.queries, 10, () => ({ allow: even })) >= 0.95);
+  // Deny: the exact top-5 of each query, short (over-fetch path) and padded long (walk filter path).
+  const padding = Int32Array.from({ length: 400 }, (_, i) => 3 * i + 1);
+  for (const pad of [false, true]) {
+    const denyOf = (q: number) => {
+      const top = exact.search(data.queries.subarray(q * DIM, (q + 1) * DIM), 5).ids;
+      return { deny: pad ? Int32Array.from([...top, ...padding]) : top };
+    };
+    for (let q = 0; q < nq; q++) {
+      const r = hnsw.search(data.queries.subarray(q * DIM, (q + 1) * DIM), 10, denyOf(q));
+      assert.equal(r.ids.length, 10);
+      for (const id of r.ids) assert.ok(!denyOf(q).deny.includes(id));
+    }
+    assert.ok(recall(hnsw, exact, data.queries, 10, denyOf) >= 0.95);
+  }
+  const q0 = data.queries.subarray(0, DIM);
+  assert.equal(hnsw.search(q0, 10, { allow: [] }).ids.length, 0);
+  assert.equal(walk.search(q0, 10, { allow: [] }).ids.length, 0);
+  assert.deepEqual([...walk.search(q0, 10, { allow: [17, 17, 5000, -3] }).ids], [17]);
+});
+
+test('k beyond the size, k = 0, reused output buffers', () => {
+  const small = HnswIndex.create(3, 'ip', PARAMS);
+  small.add(Int32Array.of(4, 9, 2), Float32Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1));
+  const q = Float32Array.of(3, 2, 1);
+  assert.deepEqual([...small.search(q, 50).ids], [4, 9, 2]);
+  assert.deepEqual([...small.search(q, 50).scores], [3, 2, 1]);
+  assert.equal(small.search(q, 0).ids.length, 0);
+  const ids = new Int32Array(2);
+  const scores = new Float32Array(2);
+  assert.equal(small.searchInto(q, 2, ids, scores), 2);
+  assert.deepEqual([...ids], [4, 9]);
+});
+
+test('bad parameters and inputs are CONFIG_INVALID; a damaged blob is ARTIFACT_CORRUPT', () => {
+  const invalid = (field: string) => (e: unknown) =>
+    e instanceof SimrecError && e.code === 'CONFIG_INVALID' && e.detail.field === field;
+  assert.throws(() => HnswIndex.create(8, 'ip', { m: 1 }), invalid('m'));
+  assert.throws(() => HnswIndex.create(8, 'ip', { ef: 0 }), invalid('ef'));
+  assert.throws(() => HnswIndex.create(8, 'ip', { efConstruction: 2.5 }), invalid('efConstruction'));
+  assert.throws(() => HnswIndex.create(8, 'ip', { seed: -1 }), invalid('seed'));
+  assert.throws(() => HnswIndex.create(0, 'ip'), invalid('dim'));
+  const index = HnswIndex.create(2, 'ip', PARAMS);
+  assert.throws(() => index.add(Int32Array.of(1), Float32Array.of(1, Number.NaN)), invalid('vectors'));
+  assert.equal(index.size, 0);
+  assert.equal(index.stats().slots, 0);
+  assert.throws(() => index.search(Float32Array.of(1), 1), invalid('query'));
+  assert.throws(() => {
+    index.ef = 0;
+  }, invalid('ef'));
+
+  const corrupt = (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT';
+  index.add(Int32Array.of(0, 1, 2), Float32Array.of(1, 0, 0, 1, 1, 1));
+  const bytes = index.toBytes();
+  assert.throws(() => HnswIndex.fromBytes(bytes.subarray(0, bytes.length - 1)), corrupt);
+  const exactBlob = new ExactIndex(2, 'ip').toBytes();
+  assert.throws(() => HnswIndex.fromBytes(exactBlob), corrupt);
+});
