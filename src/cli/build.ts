@@ -85,6 +85,32 @@ export function summarize(result: BuildResult, out: string): string {
     ([, n]) => n > 0,
   );
   if (skipped.length) lines.push(`  skipped bad rows: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const sc = result.simclusters;
+  if (sc) {
+    const o = sc.output;
+    lines.push(
+      '',
+      `  SimClusters (${sc.case} case): ${sc.k} clusters; ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor`,
+      `    InterestedIn for ${o.interestedIn.stats.usersWithEmbedding} users; item embeddings for ${o.items?.stats.itemsWithEmbedding ?? 0} items; topic embeddings for ${o.topics?.stats.topicsWithEmbedding ?? 0} topics`,
+    );
+    if (sc.truth) {
+      lines.push(
+        `    against the planted communities: NMI ${sc.truth.nmi.toFixed(3)}, ARI ${sc.truth.ari.toFixed(3)} (${sc.truth.compared} producers)`,
+      );
+    }
+    const top = o.producers.clusterTopProducers;
+    let shown = 0;
+    for (let c = 0; c < top.nClusters && shown < 3; c++) {
+      const start = top.indptr[c];
+      const end = Math.min(top.indptr[c + 1], start + 5);
+      if (end === start) continue;
+      const names: string[] = [];
+      for (let j = start; j < end; j++)
+        names.push(`${sc.producerIds(top.ids[j])} (${top.scores[j].toFixed(2)})`);
+      lines.push(`    cluster ${c} top producers: ${names.join(', ')}`);
+      shown++;
+    }
+  }
   lines.push('', '  stage timings:');
   for (const [stage, s] of Object.entries(result.timings))
     lines.push(`    ${stage.padEnd(22)} ${s.toFixed(2)} s`);

@@ -11,6 +11,7 @@ import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import type { ArtifactStore, Manifest, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 import { KEYS } from './keys.ts';
+import { type SimClustersSummary, simclustersStage } from './simclusters-stage.ts';
 
 export interface BuildOptions {
   /** Input directory (canonical files or a MovieLens directory). */
@@ -24,6 +25,8 @@ export interface BuildOptions {
   onStage?: (stage: string, seconds: number, detail?: Record<string, unknown>) => void;
   /** A store other than the embedded LMDB one (tests, Redis later). */
   store?: ArtifactStore;
+  /** Artifact root of a previous build whose KnownFor initialises this one (stable cluster ids). */
+  warmStart?: string;
 }
 
 export interface BuildResult {
@@ -31,6 +34,7 @@ export interface BuildResult {
   dataset: Dataset;
   /** Seconds per stage, in run order. */
   timings: Record<string, number>;
+  simclusters: SimClustersSummary | null;
 }
 
 /** Everything one build run shares between stages. */
@@ -90,6 +94,33 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   const ctx: BuildContext = { options, config, writer, dataset, counts: statCounts(dataset), extra: {} };
   try {
     await timed('store-inputs', () => storeInputs(ctx));
+    let simclusters: SimClustersSummary | null = null;
+    if (config.simclusters.enabled) {
+      const warm = options.warmStart ? new LmdbArtifactStore(resolve(options.warmStart)) : undefined;
+      try {
+        simclusters = await simclustersStage(dataset, config, writer, {
+          dataDir: resolve(options.data),
+          warmStart: warm,
+          onProgress: options.onProgress,
+          onStage: (stage, seconds, detail) => {
+            timings[stage] = Math.round(seconds * 1000);
+            stages.push(stage);
+            options.onStage?.(stage, seconds, detail);
+          },
+        });
+      } finally {
+        await warm?.close();
+      }
+      Object.assign(ctx.counts, {
+        clusters: simclusters.k,
+        simclustersProducers: simclusters.producers,
+        producersWithKnownFor: simclusters.producersWithKnownFor,
+        usersWithInterestedIn: simclusters.output.interestedIn.stats.usersWithEmbedding,
+        itemsWithEmbedding: simclusters.output.items?.stats.itemsWithEmbedding ?? 0,
+      });
+      ctx.extra.simclustersCase = simclusters.case;
+      if (simclusters.truth) ctx.extra.truth = simclusters.truth;
+    }
     const manifest = await writer.commit({
       seed: config.seed,
       config,
@@ -109,6 +140,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       manifest,
       dataset,
       timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, v / 1000])),
+      simclusters,
     };
   } catch (e) {
     await writer.abort().catch(() => {});

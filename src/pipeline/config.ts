@@ -4,7 +4,14 @@
  * differ between the social and the catalogue case. Every key is documented in docs/config.md (a test keeps the
  * two in step).
  */
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
+import { INTERESTED_IN_DEFAULTS } from '../simclusters/interested-in.ts';
+import { ITEM_EMBEDDING_DEFAULTS } from '../simclusters/item-embeddings.ts';
+import { KNOWN_FOR_DEFAULTS } from '../simclusters/known-for.ts';
+import type { SimClustersParams } from '../simclusters/pipeline.ts';
+import { PRODUCER_EMBEDDING_DEFAULTS } from '../simclusters/producer-embeddings.ts';
+import { SIMILARITY_DEFAULTS } from '../simclusters/similarity.ts';
+import { TOPIC_EMBEDDING_DEFAULTS } from '../simclusters/topic-embeddings.ts';
 import { readConfigFile, validateConfig } from './config-loader.ts';
 
 const closed = { additionalProperties: false } as const;
@@ -25,6 +32,51 @@ export const IngestSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+/**
+ * A stage section's schema, derived from the stage's own defaults so the two cannot drift: each key takes the
+ * type of its default (a null default means "number or null"). Values are range-checked by the stage itself,
+ * which names the key in its error.
+ */
+function overridesOf(...variants: object[]): TSchema {
+  const props: Record<string, TSchema> = {};
+  const nullable = new Set(
+    variants.flatMap((d) =>
+      Object.entries(d)
+        .filter(([, v]) => v === null)
+        .map(([k]) => k),
+    ),
+  );
+  for (const [key, value] of Object.entries(variants[0])) {
+    if (value === null || nullable.has(key))
+      props[key] = Type.Optional(Type.Union([Type.Number(), Type.Null()]));
+    else if (typeof value === 'number') props[key] = Type.Optional(Type.Number());
+    else if (typeof value === 'boolean') props[key] = Type.Optional(Type.Boolean());
+    else props[key] = Type.Optional(Type.String());
+  }
+  return Type.Object(props, { ...closed, default: {} });
+}
+
+export const SimClustersSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Run the SimClusters stages (DESIGN §3).' }),
+    similarity: overridesOf(SIMILARITY_DEFAULTS),
+    knownFor: overridesOf(KNOWN_FOR_DEFAULTS),
+    interestedIn: overridesOf(INTERESTED_IN_DEFAULTS.social, INTERESTED_IN_DEFAULTS.catalogue),
+    producerEmbeddings: overridesOf(
+      PRODUCER_EMBEDDING_DEFAULTS.social,
+      PRODUCER_EMBEDDING_DEFAULTS.catalogue,
+    ),
+    itemEmbeddings: overridesOf(ITEM_EMBEDDING_DEFAULTS.social, ITEM_EMBEDDING_DEFAULTS.catalogue),
+    topicEmbeddings: overridesOf(TOPIC_EMBEDDING_DEFAULTS.social, TOPIC_EMBEDDING_DEFAULTS.catalogue),
+    topTopicsPerCluster: Type.Integer({
+      default: 50,
+      minimum: 1,
+      description: 'Topics per cluster in the cluster → topics index.',
+    }),
+  },
+  { ...closed, default: {} },
+);
+
 export const BuildConfigSchema = Type.Object(
   {
     seed: Type.Integer({ default: 1, description: 'Seed of every randomised stage.' }),
@@ -35,11 +87,14 @@ export const BuildConfigSchema = Type.Object(
       description: 'Worker threads for parallel stages.',
     }),
     ingest: IngestSchema,
+    simclusters: SimClustersSchema,
   },
   closed,
 );
 
-export type BuildConfig = Static<typeof BuildConfigSchema>;
+export type BuildConfig = Omit<Static<typeof BuildConfigSchema>, 'simclusters'> & {
+  simclusters: SimClustersParams & { enabled: boolean; topTopicsPerCluster: number };
+};
 
 /**
  * The effective config: defaults, then the file (if any), then command-line overrides (highest precedence).

@@ -59,6 +59,14 @@ export interface KnownForParams {
   eps: number;
   /** With > 1 thread: vertices each thread sweeps between synchronisations (bounds staleness). */
   syncEvery: number;
+  /**
+   * Which neighbours a seed vertex takes into the community it opens: 'all' (the letter of §3.2) or 'strong',
+   * only those whose edge weight is at least the seed's mean incident weight w̄_v. With a low minSimilarity a
+   * neighbourhood also holds many weak cross-community edges, so the first few seeds of 'all' swallow the graph:
+   * on the small preset (16 planted communities) only 9 communities ever open and NMI stays at 0.87, while
+   * 'strong' opens one per planted community. Moves cannot open new communities, so this decides the outcome.
+   */
+  initNeighbors: 'all' | 'strong';
 }
 
 export const KNOWN_FOR_DEFAULTS: Readonly<KnownForParams> = Object.freeze({
@@ -70,6 +78,7 @@ export const KNOWN_FOR_DEFAULTS: Readonly<KnownForParams> = Object.freeze({
   maxEpochsWarm: 3,
   eps: 0.01,
   syncEvery: 1024,
+  initNeighbors: 'strong',
 });
 
 export interface KnownForOptions {
@@ -159,9 +168,9 @@ export async function knownFor(
   const warm = opts.warmStart;
   if (warm) {
     k = Math.max(k, checkWarmStart(warm, n) + 1);
-    seeded = warmInit(g, warm, k, assign, rng.fork('init'));
+    seeded = warmInit(g, warm, k, assign, rng.fork('init'), p.initNeighbors === 'strong');
   } else {
-    seeded = coldInit(g, k, assign, rng.fork('init'));
+    seeded = coldInit(g, k, assign, rng.fork('init'), p.initNeighbors === 'strong');
   }
   const sizes = sharedArray(Int32Array, k);
   countSizes(assign, sizes);
@@ -223,6 +232,15 @@ export function resolveKnownForParams(params: Partial<KnownForParams> = {}): Kno
   checkIntParam('maxEpochsWarm', p.maxEpochsWarm, 0, 1 << 20);
   checkNumberParam('eps', p.eps, 0, 1);
   checkIntParam('syncEvery', p.syncEvery, 1, 1 << 24);
+  if (p.initNeighbors !== 'all' && p.initNeighbors !== 'strong') {
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `knownFor.initNeighbors must be 'all' or 'strong', got '${p.initNeighbors}'`,
+      {
+        field: 'knownFor.initNeighbors',
+      },
+    );
+  }
   return p;
 }
 
@@ -281,9 +299,9 @@ function checkWarmStart(warm: Int32Array, n: number): number {
 }
 
 /** Cold start: non-overlapping neighbourhoods in seeded random order until k communities exist. */
-function coldInit(g: MhGraph, k: number, assign: Int32Array, rng: Rng): number {
+function coldInit(g: MhGraph, k: number, assign: Int32Array, rng: Rng, strong: boolean): number {
   const order = rng.permutation(g.n);
-  return openCommunities(g, order, assign, k, 0, null);
+  return openCommunities(g, order, assign, k, 0, null, strong);
 }
 
 /**
@@ -297,8 +315,9 @@ function openCommunities(
   k: number,
   firstId: number,
   freeIds: Int32Array | null,
+  strong: boolean,
 ): number {
-  const { indptr, indices } = g;
+  const { indptr, indices, values, wbar } = g;
   const available = freeIds ? freeIds.length : k - firstId;
   let opened = 0;
   for (let i = 0; i < order.length && opened < available; i++) {
@@ -307,9 +326,10 @@ function openCommunities(
     const c = freeIds ? freeIds[opened] : firstId + opened;
     opened++;
     assign[v] = c;
+    const minWeight = strong && values ? wbar[v] : Number.NEGATIVE_INFINITY;
     for (let e = indptr[v]; e < indptr[v + 1]; e++) {
       const u = indices[e];
-      if (assign[u] < 0) assign[u] = c;
+      if (assign[u] < 0 && (values === null || values[e] >= minWeight)) assign[u] = c;
     }
   }
   return opened;
@@ -319,7 +339,14 @@ function openCommunities(
  * Warm start: previous clusters kept for producers that still have edges; producers without one (new, or −1
  * before) seeded, in seeded random order, into the empty community ids with their uncovered neighbourhoods.
  */
-function warmInit(g: MhGraph, warm: Int32Array, k: number, assign: Int32Array, rng: Rng): number {
+function warmInit(
+  g: MhGraph,
+  warm: Int32Array,
+  k: number,
+  assign: Int32Array,
+  rng: Rng,
+  strong: boolean,
+): number {
   const { indptr } = g;
   const used = new Uint8Array(k);
   for (let v = 0; v < warm.length; v++) {
@@ -334,7 +361,7 @@ function warmInit(g: MhGraph, warm: Int32Array, k: number, assign: Int32Array, r
   nFree = 0;
   for (let c = 0; c < k; c++) if (!used[c]) free[nFree++] = c;
   const order = rng.permutation(g.n);
-  return openCommunities(g, order, assign, k, 0, free);
+  return openCommunities(g, order, assign, k, 0, free, strong);
 }
 
 function countSizes(assign: Int32Array, sizes: Int32Array): void {

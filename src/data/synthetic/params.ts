@@ -86,6 +86,12 @@ export interface SyntheticParams {
   epoch: number;
   /** Length of the window in days: follows and item creation (social), ratings (catalogue) fall inside. */
   windowDays: number;
+  /**
+   * Social: items are created in the last this-many days of the window. Item embeddings decay with an 8-hour
+   * half-life and skip items older than 3 days (DESIGN §3.5), so a social index holds the freshest content; a
+   * one-day burst keeps the whole synthetic catalogue alive at build time.
+   */
+  itemWindowDays: number;
   /** Catalogue: genres each taste cluster favours; the rest of the vocabulary keeps a small background share. */
   genresPerCluster: number;
   /** Catalogue: share of genre mass outside a cluster's favoured genres. */
@@ -130,6 +136,7 @@ const SOCIAL_BASE: SyntheticParams = {
   topicFollowProbability: 0.3,
   epoch: SYNTHETIC_EPOCH,
   windowDays: 90,
+  itemWindowDays: 1,
   genresPerCluster: 3,
   genreBackground: 0.1,
   itemGenreCountWeights: [0.35, 0.45, 0.2],
@@ -291,6 +298,7 @@ export function resolveParams(
   checkNumber(p, 'topicFollowProbability', 0, 1);
   checkInt(p, 'epoch', 0, 4e9);
   checkNumber(p, 'windowDays', 1 / 86400, 36500);
+  checkNumber(p, 'itemWindowDays', 1 / 86400, p.windowDays);
   checkInt(p, 'genresPerCluster', 1, GENRES.length);
   checkNumber(p, 'genreBackground', 0, 1);
   checkWeights(p, 'itemGenreCountWeights');

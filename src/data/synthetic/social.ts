@@ -208,8 +208,10 @@ async function writeItems(w: World, followers: Int32Array, rng: Rng, out: Genera
   const k = commStart.length - 1;
   const nP = prodUser.length;
   const windowSec = Math.max(1, Math.round(p.windowDays * DAY));
+  const itemSec = Math.max(1, Math.min(windowSec, Math.round(p.itemWindowDays * DAY)));
+  const itemStart = windowSec - itemSec;
 
-  // Sorted uniform creation times: normalised running sums of exponential gaps.
+  // Sorted uniform creation times in the item window: normalised running sums of exponential gaps.
   const created = new Int32Array(nI);
   const scratch = new Float64Array(nI);
   let acc = 0;
@@ -218,7 +220,7 @@ async function writeItems(w: World, followers: Int32Array, rng: Rng, out: Genera
     scratch[i] = acc;
   }
   const span = acc + rng.exponential();
-  for (let i = 0; i < nI; i++) created[i] = Math.floor((scratch[i] / span) * windowSec);
+  for (let i = 0; i < nI; i++) created[i] = itemStart + Math.floor((scratch[i] / span) * itemSec);
 
   const authorCum = new Float64Array(nP);
   for (let q = 0; q < nP; q++) authorCum[q] = followers[q] + 1;
@@ -308,6 +310,13 @@ async function writeEngagements(
   const favDelay = p.favDelayMeanSeconds;
   const unfavDelay = p.unfavDelayMeanSeconds;
   const maxFavs = Math.min(p.engagementsPerUserMax, nI);
+  // Every event falls inside the window, so "now" (the latest event) is the window's end rather than the tail
+  // of an exponential delay, which would age the whole catalogue by days.
+  const end = Math.max(1, Math.round(p.windowDays * DAY));
+  const within = (from: number, delay: number): number => {
+    const t = from + 1 + Math.floor(delay);
+    return t < end ? t : from + 1 + rng.int(Math.max(1, end - from - 1));
+  };
   let favs = 0;
   let unfavs = 0;
 
@@ -333,7 +342,8 @@ async function writeEngagements(
         }
         if (mark[it] === stamp || prodUser[author[it]] === u) continue;
         mark[it] = stamp;
-        const ts = p.epoch + created[it] + 1 + Math.floor(rng.exponential() * favDelay);
+        const rel = within(created[it], rng.exponential() * favDelay);
+        const ts = p.epoch + rel;
         sink.int(u);
         sink.comma();
         sink.int(it);
@@ -346,7 +356,7 @@ async function writeEngagements(
           sink.comma();
           sink.int(it);
           sink.bytes(UNFAV);
-          sink.int(ts + 1 + Math.floor(rng.exponential() * unfavDelay));
+          sink.int(p.epoch + within(rel, rng.exponential() * unfavDelay));
           sink.endRow();
           unfavs++;
         }
