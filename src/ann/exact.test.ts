@@ -324,3 +324,29 @@ test('toBytes/fromBytes round-trips answers bit for bit, from an unaligned copy 
   bad[0] ^= 1;
   assert.throws(() => ExactIndex.fromBytes(bad), corrupt);
 });
+
+test('short and long candidate lists rank alike (insertion vs heap), exact ties included', () => {
+  const rng = new Rng(13);
+  const dim = 6;
+  const rows = 120;
+  const m = intMatrix(rng, rows, dim);
+  for (let r = 0; r < rows; r += 3) m.copyWithin((r + 1) * dim, r * dim, (r + 1) * dim); // pairs of twins
+  const index = new ExactIndex(dim, 'ip');
+  index.add(
+    Int32Array.from({ length: rows }, (_, i) => i),
+    m,
+  );
+  for (let t = 0; t < 20; t++) {
+    const q = intMatrix(rng, 1, dim);
+    for (const size of [3, 40, 100]) {
+      const allow = Int32Array.from({ length: size }, () => rng.int(rows));
+      const set = new Set(allow);
+      for (const k of [1, 5, 50]) {
+        const want = bruteForce(m, dim, q, 'ip', k, (id) => set.has(id));
+        const got = index.search(q, k, { allow });
+        assert.deepEqual([...got.ids], want.ids);
+        assert.deepEqual([...got.scores], want.scores);
+      }
+    }
+  }
+});

@@ -22,6 +22,9 @@ import {
 import { corrupt, decodeEnvelope, encodeEnvelope, headerInt, typedView } from './dense/envelope.ts';
 import { FilterMarks } from './dense/filter-marks.ts';
 
+/** Candidate lists up to this size are ranked by insertion, larger ones by the bounded heap. */
+const SMALL_SELECT = 48;
+
 const ABSENT = 0;
 const LIVE = 1;
 const REMOVED = 2;
@@ -331,11 +334,53 @@ export class ExactIndex implements DenseIndex {
     const v = this.vectors;
     const scores = this.scores;
     const q = this.q;
+    if (count <= SMALL_SELECT) return this.insertionSelect(ids, count, k, outIds, outScores);
     for (let t = 0; t < count; t++) {
       const id = ids[t];
       scores[id] = dot(v, id * dim, q, dim);
     }
     return topKIndices(scores, k, outIds, outScores, ids, count);
+  }
+
+  /**
+   * {@link selectAmong} for a handful of candidates (a graph walk's answer): insertion into the output, in
+   * the same order and float32 rounding as the heap, without the heap's indirection.
+   */
+  private insertionSelect(
+    ids: Int32Array,
+    count: number,
+    k: number,
+    outIds: Int32Array,
+    outScores: Float32Array,
+  ): number {
+    const cap = Math.min(k, count);
+    if (outIds.length < cap || outScores.length < cap)
+      throw new SimrecError('INTERNAL', `selectAmong: output buffers hold fewer than ${cap} entries`);
+    const dim = this.dim;
+    const v = this.vectors;
+    const q = this.q;
+    let n = 0;
+    for (let t = 0; t < count && cap > 0; t++) {
+      const id = ids[t];
+      const s = Math.fround(dot(v, id * dim, q, dim));
+      if (n === cap) {
+        const ls = outScores[cap - 1];
+        if (!(s > ls || (s === ls && id < outIds[cap - 1]))) continue;
+        n--;
+      }
+      let i = n;
+      while (i > 0) {
+        const ps = outScores[i - 1];
+        if (ps > s || (ps === s && outIds[i - 1] < id)) break;
+        outScores[i] = ps;
+        outIds[i] = outIds[i - 1];
+        i--;
+      }
+      outIds[i] = id;
+      outScores[i] = s;
+      n++;
+    }
+    return n;
   }
 
   toBytes(): Uint8Array {
