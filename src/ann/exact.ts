@@ -300,11 +300,8 @@ export class ExactIndex implements DenseIndex {
     return this.marks.denied(id);
   }
 
-  /**
-   * The distinct present, non-denied ids of an allow list, in a reused buffer (its first `count` entries).
-   * @internal shared with HnswIndex; needs {@link beginFilter} first
-   */
-  collectAllowed(allow: ArrayLike<number>): { ids: Int32Array; count: number } {
+  /** The distinct present, non-denied ids of an allow list, in a reused buffer (its first `count` entries). */
+  private collectAllowed(allow: ArrayLike<number>): { ids: Int32Array; count: number } {
     const cand = this.cand;
     const st = this.state;
     const marks = this.marks;
@@ -321,9 +318,8 @@ export class ExactIndex implements DenseIndex {
   /**
    * Exact scores of candidate ids (distinct, present) against the prepared query, and the k best of them,
    * best first, ties by smaller id. Returns the count written.
-   * @internal shared with HnswIndex, which re-scores the graph's answer with it
    */
-  selectAmong(
+  private selectAmong(
     candidates: { ids: Int32Array; count: number },
     k: number,
     outIds: Int32Array,
@@ -343,7 +339,7 @@ export class ExactIndex implements DenseIndex {
   }
 
   /**
-   * {@link selectAmong} for a handful of candidates (a graph walk's answer): insertion into the output, in
+   * {@link selectAmong} for a handful of candidates (a short allow list): insertion into the output, in
    * the same order and float32 rounding as the heap, without the heap's indirection.
    */
   private insertionSelect(

@@ -10,8 +10,8 @@
  * Scores are similarities, higher first: the plain dot product for `ip` (MF exports vectors with the biases
  * folded in, so a dot product reproduces the model score) and the cosine for `cosine` (vectors are
  * L2-normalised when added, queries when searched; a zero vector scores 0 against everything). Results are
- * ordered by score descending, ties by smaller id, with scores computed exactly (float64 sums, reported as
- * float32) whatever the backend, so an approximate answer differs from the exact one only by what it missed.
+ * ordered by score descending, ties by smaller id. Scores are float32: the exact backend rounds float64 sums,
+ * HNSW reports hnswlib's float32 SIMD dot product, a few float32 ulps from it.
  */
 import { SimrecError } from '../../core/errors.ts';
 
