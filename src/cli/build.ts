@@ -17,6 +17,7 @@ options:
   --threads N         worker threads (default 2)
   --min-rating R      MovieLens: keep ratings >= R as positives (default: all)
   --skip-bad-rows     count and skip bad input rows instead of failing
+  --warm-start DIR    initialise KnownFor from DIR's current version (cluster ids stay stable)
   --json              print the manifest as JSON on stdout
   -h, --help          this help
 `;
@@ -35,6 +36,7 @@ export const buildCommand: Command = {
       threads: { type: 'string' },
       'min-rating': { type: 'string' },
       'skip-bad-rows': { type: 'boolean' },
+      'warm-start': { type: 'string' },
       json: { type: 'boolean' },
     });
     const data = required(v, 'data');
@@ -54,6 +56,7 @@ export const buildCommand: Command = {
         data,
         out,
         config,
+        warmStart: v['warm-start'],
         onProgress: reporter.progress,
         onStage: (stage, seconds, detail) =>
           reporter.info(`stage ${stage} done`, { seconds: round(seconds), ...detail }),

@@ -65,7 +65,7 @@ export const demoCommand: Command = {
     reporter.close();
     out.write(`${summarize(result, artifacts).replace(/^/gm, '   ')}\n`);
     out.write('3. next\n');
-    out.write(`   simrec export --artifacts ${artifacts} --what known-for | head\n`);
+    out.write(`   npx simrec export --artifacts ${artifacts} --what known-for | head\n`);
     return 0;
   },
 };
