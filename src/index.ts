@@ -1,8 +1,120 @@
 /**
  * simrec's public API. Everything a library user may import is re-exported here by name.
  */
+
+// ann: candidate retrieval
+export {
+  ANN_LIMITS,
+  type AnnFilters,
+  type AnnParams,
+  type AnnResult,
+  DEFAULT_ANN_PARAMS,
+  type Scoring,
+  SimClustersAnn,
+  type SimClustersIndex,
+} from './ann/simclusters.ts';
+// core: pure primitives
 export { CsrMatrix, cooOrder, type Duplicates, rowOfEntry, transposeOrder } from './core/csr.ts';
 export { ERROR_CODES, type ErrorCode, type ErrorDetail, isSimrecError, SimrecError } from './core/errors.ts';
 export { IdMap } from './core/id-map.ts';
 export { hashString, Rng } from './core/prng.ts';
+export {
+  addScaled,
+  cosine,
+  dot,
+  emptySparse,
+  l2Distance,
+  norm2,
+  prune,
+  type SparseVector,
+  scale,
+  sparseFromPairs,
+  sparseGet,
+  topN,
+} from './core/sparse.ts';
+export { TOPK_MAX_CAPACITY, TopK, topKIndices } from './core/topk.ts';
 export { CODE_VERSION } from './core/version.ts';
+export { runWorkers, sharedArray, startWorker, toShared, workerDone } from './core/workers.ts';
+// data: ingest, validation, MovieLens, synthetic data
+export {
+  ACTION_POSITIVE,
+  ACTION_UNFAV,
+  type Dataset,
+  type DatasetStats,
+  type Engagements,
+  INPUT_KINDS,
+  type InputFileInfo,
+  type InputKind,
+  type LoadOptions,
+} from './data/dataset.ts';
+export { loadDataset, validateDataset } from './data/load.ts';
+export { detectMovieLens, loadMovieLensSplit, type MovieLensSplit } from './data/movielens.ts';
+export { type GenerateOptions, type GeneratorSummary, generateSynthetic } from './data/synthetic/generate.ts';
+export { PRESET_NAMES, PRESETS, type PresetName, type SyntheticParams } from './data/synthetic/params.ts';
+export { communityLabels, primaryInterests, readTruth, type Truth } from './data/synthetic/truth.ts';
+export { formatProblem, type ValidationReport } from './data/validate.ts';
+// eval
+export { adjustedRandIndex, clusteringAgreement, nmi, pairPrecisionRecall } from './eval/clustering.ts';
+// pipeline: build and export
+export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.ts';
+export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
+export { EXPORT_KINDS, type ExportKind, exportArtifacts } from './pipeline/export.ts';
+export { interestedInKey, KEYS } from './pipeline/keys.ts';
+// simclusters: the offline stages (DESIGN §3)
+export {
+  buildClusterTopItems,
+  buildClusterTopProducers,
+  type ClusterTopList,
+  clusterTop,
+} from './simclusters/cluster-index.ts';
+export type { EngagementLog, KnownFor } from './simclusters/embedding-types.ts';
+export {
+  computeInterestedIn,
+  INTERESTED_IN_DEFAULTS,
+  INTERESTED_IN_SCORES,
+  type InterestedIn,
+  type InterestedInParams,
+  type InterestedInScore,
+  interestedInMatrix,
+} from './simclusters/interested-in.ts';
+export {
+  applyEngagement,
+  computeItemEmbeddings,
+  ITEM_EMBEDDING_DEFAULTS,
+  type ItemEmbeddingParams,
+  type ItemEmbeddings,
+} from './simclusters/item-embeddings.ts';
+export {
+  KNOWN_FOR_DEFAULTS,
+  type KnownForParams,
+  type KnownForResult,
+  knownFor,
+  knownForScores,
+} from './simclusters/known-for.ts';
+export {
+  runSimClusters,
+  type SimClustersInput,
+  type SimClustersOutput,
+  type SimClustersParams,
+} from './simclusters/pipeline.ts';
+export {
+  computeProducerEmbeddings,
+  PRODUCER_EMBEDDING_DEFAULTS,
+  type ProducerEmbeddingParams,
+} from './simclusters/producer-embeddings.ts';
+export { computeSimilarity, SIMILARITY_DEFAULTS, type SimilarityParams } from './simclusters/similarity.ts';
+export {
+  computeTopicEmbeddings,
+  TOPIC_EMBEDDING_DEFAULTS,
+  type TopicEmbeddingParams,
+} from './simclusters/topic-embeddings.ts';
+// store: versioned artifacts
+export { LmdbArtifactStore } from './store/lmdb/lmdb-store.ts';
+export { type ReaderLease, ReloadingReader, type ReloadingReaderOptions } from './store/reloading-reader.ts';
+export type {
+  ArtifactStore,
+  Manifest,
+  ManifestFields,
+  VersionReader,
+  VersionWriter,
+} from './store/store.ts';
