@@ -1,11 +1,17 @@
 /**
  * HNSW backend of {@link DenseIndex} through hnswlib-node (hnswlib 0.8 behind N-API).
  *
- * Why hnswlib-node (measured against usearch 2.26 on 10^5 × 64 vectors, M 16, efConstruction 200, one
- * thread): at equal recall its queries/s were ~1.5× usearch's and within ~10% of Debian's python3-hnswlib on
- * the same graph; it filters inside the graph walk (usearch's JS API has no filter, only over-fetching);
- * marked deletions come back with an update. Its costs: a node-gyp build at install (approved in
- * package.json `allowScripts`), file-only save/load, and one JS Array per call.
+ * Why hnswlib-node rather than usearch (both measured on 10^5 × 64 vectors, M 16, efConstruction 200, one
+ * thread, one query per call, against Debian's python3-hnswlib on the same vectors; `npm run bench -- dense`):
+ *  - speed at equal recall: hnswlib-node 0.82–0.96× python3-hnswlib (better as ef grows), usearch 2.26
+ *    0.55–0.76×. hnswlib-node's gap is a fixed ~5 µs a call: it reads the query as a JS Array element by
+ *    element through N-API (7.3 µs a call at dim 64 on a tiny index, pybind11 2.2 µs);
+ *  - filters: hnswlib-node filters inside the graph walk; usearch's JS API has no filter, only over-fetching;
+ *  - deletions (mark, revive), add after build (resizeIndex) and save/load: both have them; usearch also
+ *    memory-maps a saved index, hnswlib-node saves and loads files only;
+ *  - install: usearch ships prebuilt binaries in its npm tarball, but 2.26 declares Node ≥ 22 and its ESM
+ *    entry fails to locate them on Node 20; hnswlib-node compiles at install (node-gyp, approved in
+ *    package.json `allowScripts`; needs a C++ toolchain and the Node headers, here `nodedir=/usr`).
  *
  * Both metrics run on hnswlib's inner-product space: cosine vectors and queries are normalised here (what
  * hnswlib's own cosine space does), so the graph stores exactly the vectors the JS-side copy holds. That copy
