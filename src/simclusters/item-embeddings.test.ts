@@ -483,17 +483,30 @@ function randomCase(seed: number) {
 }
 
 test('the batch fold equals event-by-event application with Map state, on a random seeded log', () => {
+  // The reference ranks the index by W[i,c] ('score'); the 'cosine' order is tested by hand below.
   const variants: ItemEmbeddingParams[] = [
     {
       ...ITEM_EMBEDDING_DEFAULTS.social,
+      indexOrder: 'score',
       maxItemAgeHours: 24,
       minFavScore: 0.05,
       maxClustersPerItem: 3,
       topItemsPerCluster: 5,
       minEngagementsForLongest: 3,
     },
-    { ...ITEM_EMBEDDING_DEFAULTS.catalogue, minFavScore: 0.05, weighted: true, minEngagementsForLongest: 2 },
-    { ...ITEM_EMBEDDING_DEFAULTS.social, now: 1_700_000_000 + 60 * 900, scaleMinFavScore: 'none' },
+    {
+      ...ITEM_EMBEDDING_DEFAULTS.catalogue,
+      indexOrder: 'score',
+      minFavScore: 0.05,
+      weighted: true,
+      minEngagementsForLongest: 2,
+    },
+    {
+      ...ITEM_EMBEDDING_DEFAULTS.social,
+      indexOrder: 'score',
+      now: 1_700_000_000 + 60 * 900,
+      scaleMinFavScore: 'none',
+    },
   ];
   for (const [seed, params] of variants.entries()) {
     const { log, ii, itemAuthor, userProducer, created } = randomCase(seed + 1);
@@ -604,4 +617,58 @@ test('empty inputs: no items, no events, no clusters', () => {
       ),
     (e: unknown) => e instanceof SimrecError && e.code === 'CONFIG_INVALID',
   );
+});
+
+test("indexOrder 'cosine' ranks a cluster's items by their share W[i,c]/‖W_i‖ and stores W[i,c]", () => {
+  // Two users on clusters (0, 1): user 0 has (1, 0) on c0 only, user 1 has (0.6, 0.8) on both.
+  // Item 0: fav by user 0 → W = (1, 0): share on c0 = 1.
+  // Item 1: favs by users 0 and 1 → W = (1.6, 0.8): share on c0 = 1.6/√3.2 = 0.894, larger W.
+  const ii = {
+    nUsers: 2,
+    k: 2,
+    indptr: Int32Array.from([0, 1, 3]),
+    clusters: Int32Array.from([0, 0, 1]),
+    scores: Object.fromEntries(
+      [
+        'followScore',
+        'favScore',
+        'logFavScore',
+        'followScoreClusterNormalized',
+        'favScoreClusterNormalized',
+        'logFavScoreClusterNormalized',
+      ].map((k) => [k, Float32Array.from([1, 0.6, 0.8])]),
+    ),
+    columnNorms: {
+      followScore: new Float64Array(2),
+      favScore: new Float64Array(2),
+      logFavScore: new Float64Array(2),
+    },
+    stats: {
+      users: 2,
+      usersWithEmbedding: 2,
+      entries: 3,
+      usersCapped: 0,
+      droppedBySocialProof: 0,
+      droppedByTopK: 0,
+      now: 0,
+    },
+  } as unknown as Parameters<typeof computeItemEmbeddings>[0]['interestedIn'];
+  const log = makeLog(2, 2, [
+    [0, 0, 1, 0, ACTION_POSITIVE],
+    [0, 1, 1, 0, ACTION_POSITIVE],
+    [1, 1, 1, 0, ACTION_POSITIVE],
+  ]);
+  const base = { ...ITEM_EMBEDDING_DEFAULTS.catalogue, minFavScore: 0.1, scaleMinFavScore: 'none' as const };
+  const byCosine = computeItemEmbeddings(
+    { engagements: log, interestedIn: ii },
+    { ...base, indexOrder: 'cosine' },
+  );
+  const top = clusterTop(byCosine.clusterTopItems, 0);
+  assert.deepEqual(Array.from(top.ids), [0, 1]);
+  approx(top.scores, [1, 1.6]);
+  const byScore = computeItemEmbeddings(
+    { engagements: log, interestedIn: ii },
+    { ...base, indexOrder: 'score' },
+  );
+  assert.deepEqual(Array.from(clusterTop(byScore.clusterTopItems, 0).ids), [1, 0]);
 });

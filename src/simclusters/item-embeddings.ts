@@ -84,6 +84,13 @@ export interface ItemEmbeddingParams {
   minEngagementsForLongest: number;
   /** "now" (Unix seconds) everything is decayed to; null = the latest event time. Later events are ignored. */
   now: number | null;
+  /**
+   * How each cluster's top items are chosen: 'cosine' ranks by W[i,c]/‖W_i‖, the share of the item's embedding
+   * on c, which is what the exact cosine step of SimClustersAnn rewards; 'score' ranks by W[i,c] itself (popular
+   * items first). Either way the index stores W[i,c]. Measured on the social preset (300 users, N = 50, X = 200):
+   * recall@50 against exhaustive exact cosine 0.48 ('score', M = 400) against 0.92 ('cosine').
+   */
+  indexOrder: 'cosine' | 'score';
 }
 
 const SHARED = {
@@ -97,6 +104,7 @@ const SHARED = {
   minIndexScore: 0.001,
   minEngagementsForLongest: 8,
   now: null,
+  indexOrder: 'cosine',
 } as const;
 
 export const ITEM_EMBEDDING_DEFAULTS: Readonly<{
@@ -130,6 +138,7 @@ export function checkItemEmbeddingParams(p: ItemEmbeddingParams): void {
   checkParam(s, 'minIndexScore', p.minIndexScore, 0);
   checkParam(s, 'minEngagementsForLongest', p.minEngagementsForLongest, 0, true);
   checkNow(s, p.now);
+  checkChoice(s, 'indexOrder', p.indexOrder, ['cosine', 'score']);
 }
 
 /**
@@ -564,6 +573,13 @@ export function itemEventOrder(log: EngagementLog, now: number): { order: Int32A
  * to "now", and builds the item view, the longest-L2 view and the cluster → top items index. One reusable dense
  * state and one pair ledger over users serve all items; nothing is allocated per event.
  */
+/** The index ranked by share of the item's norm, with W[i,c] (share × ‖W_i‖) stored back as the score. */
+function rescale(list: ClusterTopList, norm: Float64Array): ClusterTopList {
+  const scores = new Float32Array(list.scores.length);
+  for (let j = 0; j < scores.length; j++) scores[j] = list.scores[j] * norm[list.ids[j]];
+  return { ...list, scores };
+}
+
 export function computeItemEmbeddings(
   input: ItemEmbeddingInput,
   params: ItemEmbeddingParams = ITEM_EMBEDDING_DEFAULTS.social,
@@ -680,6 +696,8 @@ export function computeItemEmbeddings(
   let itemsWithLongest = 0;
   const indexed = new Uint8Array(nItems);
   const maxAge = rule.maxItemAgeSeconds;
+  const byCosine = params.indexOrder === 'cosine';
+  const itemNorm = byCosine ? new Float64Array(nItems) : null;
 
   for (let i = 0; i < nItems; i++) {
     const from = itemPtr[i];
@@ -691,9 +709,16 @@ export function computeItemEmbeddings(
     let n = readItemState(state, now, h, readIds, readValues);
     const tooOld = maxAge !== null && created !== null && now - created[i] > maxAge;
     if (!tooOld) {
+      let norm = 1;
+      if (byCosine) {
+        let sq = 0;
+        for (let j = 0; j < n; j++) sq += readValues[j] * readValues[j];
+        norm = Math.sqrt(sq);
+        itemNorm![i] = norm;
+      }
       for (let j = 0; j < n; j++) {
         if (readValues[j] < params.minIndexScore) continue;
-        index.push(readIds[j], i, readValues[j]);
+        index.push(readIds[j], i, readValues[j] / norm);
         indexed[i] = 1;
       }
     }
@@ -737,7 +762,7 @@ export function computeItemEmbeddings(
     engagements,
     longest: longestWriter.finish(),
     longestTs,
-    clusterTopItems: index.finish(),
+    clusterTopItems: itemNorm ? rescale(index.finish(), itemNorm) : index.finish(),
     rule,
     stats,
   };
