@@ -2,6 +2,18 @@
  * simrec's public API. Everything a library user may import is re-exported here by name.
  */
 
+export { buildDenseIndex, type DenseBuildReport, measureRecall } from './ann/dense/build.ts';
+export {
+  DEFAULT_HNSW_PARAMS,
+  type DenseFilter,
+  type DenseIndex,
+  type DenseMetric,
+  type DenseSearchResult,
+  type HnswParams,
+} from './ann/dense/dense-index.ts';
+export { HnswIndex } from './ann/dense/hnsw/hnsw-index.ts';
+export { lazyDenseIndex, loadDenseIndex, saveDenseIndex } from './ann/dense/persist.ts';
+export { ExactIndex, exactTopK } from './ann/exact.ts';
 // ann: candidate retrieval
 export {
   ANN_LIMITS,
@@ -13,6 +25,7 @@ export {
   SimClustersAnn,
   type SimClustersIndex,
 } from './ann/simclusters.ts';
+export { loadSimClustersIndex } from './ann/simclusters-artifacts.ts';
 // core: pure primitives
 export { CsrMatrix, cooOrder, type Duplicates, rowOfEntry, transposeOrder } from './core/csr.ts';
 export { ERROR_CODES, type ErrorCode, type ErrorDetail, isSimrecError, SimrecError } from './core/errors.ts';
@@ -53,6 +66,7 @@ export { type GenerateOptions, type GeneratorSummary, generateSynthetic } from '
 export { PRESET_NAMES, PRESETS, type PresetName, type SyntheticParams } from './data/synthetic/params.ts';
 export { communityLabels, primaryInterests, readTruth, type Truth } from './data/synthetic/truth.ts';
 export { formatProblem, type ValidationReport } from './data/validate.ts';
+
 // eval
 export { adjustedRandIndex, clusteringAgreement, nmi, pairPrecisionRecall } from './eval/clustering.ts';
 // pipeline: build and export
