@@ -2,6 +2,7 @@
  * The models `simrec eval --models` can name, each a factory for a fresh {@link Recommender}.
  */
 import { SimrecError } from '../core/errors.ts';
+import { MfRecommender } from './mf-model.ts';
 import {
   type ModelFactory,
   PopularityRecommender,
@@ -21,6 +22,32 @@ export const MODEL_FACTORIES: readonly ModelFactory[] = [
     summary:
       'InterestedIn · item embeddings from a SimClusters build on the train positives (items as producers)',
     create: () => new SimClustersRecommender(),
+  },
+  {
+    name: 'mf-warp',
+    summary: 'hybrid matrix factorization, WARP loss (identity features only)',
+    create: () => new MfRecommender('mf-warp', { loss: 'warp' }),
+  },
+  {
+    name: 'mf-bpr',
+    summary: 'hybrid matrix factorization, BPR loss',
+    create: () => new MfRecommender('mf-bpr', { loss: 'bpr' }),
+  },
+  {
+    name: 'mf-logistic',
+    summary: 'hybrid matrix factorization, logistic loss with sampled negatives',
+    create: () => new MfRecommender('mf-logistic', { loss: 'logistic' }),
+  },
+  {
+    name: 'mf-warp-kos',
+    summary: 'hybrid matrix factorization, k-OS WARP loss',
+    create: () => new MfRecommender('mf-warp-kos', { loss: 'warp-kos' }),
+  },
+  {
+    name: 'mf-warp-features',
+    summary: 'hybrid matrix factorization, WARP loss, item features (tags, genres) beside item identities',
+    needsItemFeatures: true,
+    create: () => new MfRecommender('mf-warp-features', { loss: 'warp' }, true),
   },
   {
     name: 'random',
