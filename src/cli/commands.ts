@@ -1,9 +1,10 @@
 import { buildCommand } from './build.ts';
 import type { Command } from './command.ts';
 import { demoCommand } from './demo.ts';
+import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { validateCommand } from './validate.ts';
 
 /** Every subcommand, in the order `simrec --help` lists them. */
-export const commands: Command[] = [generateCommand, validateCommand, buildCommand, exportCommand, demoCommand];
+export const commands: Command[] = [generateCommand, validateCommand, buildCommand, exportCommand, evalCommand, demoCommand];
