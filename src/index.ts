@@ -69,6 +69,41 @@ export { formatProblem, type ValidationReport } from './data/validate.ts';
 
 // eval
 export { adjustedRandIndex, clusteringAgreement, nmi, pairPrecisionRecall } from './eval/clustering.ts';
+export { type EvalReport, evaluateModels, measureRecommender } from './eval/evaluate.ts';
+export {
+  dropOverlap,
+  type EvalData,
+  type Interactions,
+  positivesFromEngagements,
+  type TrainTest,
+  toCatalogue,
+} from './eval/interactions.ts';
+export { loadDatasetEval, loadFilesEval } from './eval/load.ts';
+export { itemPopularity, type MetricSummary, RankingEvaluator, SampledEvaluator } from './eval/metrics.ts';
+export { MfRecommender } from './eval/mf-model.ts';
+export { createModels, MODEL_FACTORIES } from './eval/models.ts';
+export {
+  type FitOptions,
+  type ModelFactory,
+  PopularityRecommender,
+  RandomRecommender,
+  type Recommender,
+  type TrainData,
+} from './eval/recommender.ts';
+export { renderHtml, renderTable } from './eval/report.ts';
+export { SimClustersRecommender } from './eval/simclusters-model.ts';
+export {
+  leaveOneOutSplit,
+  randomSplit,
+  type SplitKind,
+  splitInteractions,
+  temporalSplit,
+  userHoldoutSplit,
+} from './eval/splits.ts';
+
+// mf: hybrid matrix factorization (DESIGN §5)
+export { HybridMF, type MfFitInput } from './mf/model.ts';
+export { DEFAULT_MF_PARAMS, MF_LOSSES, type MfLoss, type MfParams } from './mf/params.ts';
 // pipeline: build and export
 export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.ts';
 export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
