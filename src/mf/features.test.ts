@@ -15,22 +15,27 @@ const side = (rows: number[][], vals: number[][] | null, nCols: number) =>
 
 test('identity first, then side features offset by nEntities, each row sorted with repeats merged', () => {
   // Entity 0 lists features 2, 0, 2 (unsorted, repeated); entity 1 has none; entity 2 has feature 1.
-  const s = buildFeatureSpace(3, side([[2, 0, 2], [], [1]], [[1, 2, 0.5], [], [3]], 3), false, 'item');
+  const s = buildFeatureSpace(3, side([[2, 0, 2], [], [1]], [[1, 2, 0.5], [], [3]], 3), 'none', 'item');
   assert.equal(s.nFeatures, 6);
   assert.deepEqual(Array.from(s.indptr!), [0, 3, 4, 6]);
   assert.deepEqual(Array.from(s.indices!), [0, 3, 5, 1, 2, 4]);
   assert.deepEqual(Array.from(s.weights!), [1, 2, 1.5, 1, 1, 3]);
 });
 
-test('normalize scales each row (identity included) to sum to 1; zero weights are dropped', () => {
-  const s = buildFeatureSpace(2, side([[0, 1], [1]], [[1, 2], [0]], 2), true, 'item');
+test("'row' scales each row (identity included) to sum to 1; zero weights are dropped", () => {
+  const s = buildFeatureSpace(2, side([[0, 1], [1]], [[1, 2], [0]], 2), 'row', 'item');
   assert.deepEqual(Array.from(s.indices!), [0, 2, 3, 1]);
   assert.deepEqual(Array.from(s.weights!), [0.25, 0.25, 0.5, 1]);
 });
 
+test("'side' keeps the identity at 1 and scales the side features to sum to 1", () => {
+  const s = buildFeatureSpace(2, side([[0, 1], [1]], [[1, 3], [2]], 2), 'side', 'item');
+  assert.deepEqual(Array.from(s.weights!), [1, 0.25, 0.75, 1, 1]);
+});
+
 test('no side matrix, or one with no entries, is the identity space', () => {
-  assert.deepEqual(buildFeatureSpace(4, undefined, true, 'user'), identitySpace(4));
-  const empty = buildFeatureSpace(2, side([[], []], null, 5), true, 'user');
+  assert.deepEqual(buildFeatureSpace(4, undefined, 'row', 'user'), identitySpace(4));
+  const empty = buildFeatureSpace(2, side([[], []], null, 5), 'row', 'user');
   assert.equal(empty.indptr, null);
   assert.equal(empty.nFeatures, 7);
 });
@@ -38,10 +43,10 @@ test('no side matrix, or one with no entries, is the identity space', () => {
 test('bad feature input is a coded error naming the matrix', () => {
   const code = (f: () => unknown, c: string) =>
     assert.throws(f, (e) => e instanceof SimrecError && e.code === c && e.detail.field === 'itemFeatures');
-  code(() => buildFeatureSpace(3, side([[0], [1]], null, 2), false, 'item'), 'CONFIG_INVALID');
-  code(() => buildFeatureSpace(1, side([[0]], [[-1]], 1), false, 'item'), 'INPUT_BAD_ROW');
-  code(() => buildFeatureSpace(1, side([[0]], [[Number.NaN]], 1), false, 'item'), 'INPUT_BAD_ROW');
-  code(() => buildFeatureSpace(1, side([[3]], null, 2), false, 'item'), 'INPUT_BAD_ROW');
+  code(() => buildFeatureSpace(3, side([[0], [1]], null, 2), 'none', 'item'), 'CONFIG_INVALID');
+  code(() => buildFeatureSpace(1, side([[0]], [[-1]], 1), 'none', 'item'), 'INPUT_BAD_ROW');
+  code(() => buildFeatureSpace(1, side([[0]], [[Number.NaN]], 1), 'none', 'item'), 'INPUT_BAD_ROW');
+  code(() => buildFeatureSpace(1, side([[3]], null, 2), 'none', 'item'), 'INPUT_BAD_ROW');
 });
 
 test('tagMatrix numbers tags in first-seen order and dedupes per item', () => {

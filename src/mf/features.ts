@@ -28,14 +28,21 @@ export function identitySpace(nEntities: number): FeatureSpace {
 }
 
 /**
+ * How an entity's feature weights are scaled: 'side' keeps the identity at 1 and scales the side features to
+ * sum to 1 (an item is its own vector plus the mean of its tags, whatever its tag count); 'row' scales the
+ * whole row, identity included, to sum to 1 (LightFM's Dataset normalisation); 'none' keeps the given weights.
+ */
+export type FeatureNormalization = 'side' | 'row' | 'none';
+
+/**
  * The combined feature rows for `nEntities` entities: identity (weight 1) first, then the side features of
- * `side` (values = weights, null = 1). With `normalize`, each row is scaled to sum to 1. A side matrix with
- * no stored entries yields the identity space.
+ * `side` (values = weights, null = 1), scaled per `normalization`. A side matrix with no stored entries
+ * yields the identity space.
  */
 export function buildFeatureSpace(
   nEntities: number,
   side: CsrMatrix | undefined,
-  normalize: boolean,
+  normalization: FeatureNormalization,
   what: 'user' | 'item',
 ): FeatureSpace {
   const field = what === 'user' ? 'userFeatures' : 'itemFeatures';
@@ -90,7 +97,9 @@ export function buildFeatureSpace(
       weights[pos] = v;
       w++;
     }
-    if (normalize && sum !== 1) for (let k = rowStart; k < w; k++) weights[k] /= sum;
+    if (normalization === 'row' && sum !== 1) for (let k = rowStart; k < w; k++) weights[k] /= sum;
+    else if (normalization === 'side' && sum > 1)
+      for (let k = rowStart + 1; k < w; k++) weights[k] /= sum - 1;
   }
   indptr[nEntities] = w;
   return {

@@ -5,19 +5,22 @@
  */
 import { SimrecError } from '../core/errors.ts';
 import { Rng } from '../core/prng.ts';
-import { type KernelConfig, MfKernel, type ParamArrays, type SideRows } from './kernel.ts';
+import { type KernelConfig, MfKernel, type SideRows } from './kernel.ts';
+import type { ParamStore } from './memory.ts';
 
 export interface FoldInContext {
-  arrays: ParamArrays;
+  store: ParamStore;
   itemRows: SideRows;
   nItems: number;
+  /** The model's kernel configuration with foldIn set. */
   cfg: KernelConfig;
-  adagrad: boolean;
   seed: number;
 }
 
 /**
- * The new user's raw row (embedding, then bias; length dim + 1). `items` may be unsorted and repeat (weights
+ * The new user's raw row (embedding, then bias; length dim + 1). Uses the store's fold-in row and last
+ * scratch slot, so it never disturbs training threads; calls must not overlap (JavaScript's one thread
+ * guarantees it within a process). `items` may be unsorted and repeat (weights
  * of a repeated item add up); `weights` are per entry of `items`, default 1.
  */
 export function foldInRow(
@@ -26,8 +29,8 @@ export function foldInRow(
   weights: Float32Array | undefined,
   steps: number,
 ): Float32Array {
-  const { nItems } = ctx;
-  const stride = ctx.arrays.dim + 1;
+  const { nItems, store } = ctx;
+  const l = store.layout;
   if (!Number.isInteger(steps) || steps < 0)
     throw new SimrecError('CONFIG_INVALID', `fold-in steps must be an integer ≥ 0, got ${steps}`, {
       field: 'steps',
@@ -61,22 +64,16 @@ export function foldInRow(
       m++;
     }
   }
-  const row = new Float32Array(stride);
-  const acc = new Float32Array(stride).fill(ctx.adagrad ? 1 : 0);
-  const delta = new Float32Array(ctx.adagrad ? 0 : stride);
+  // The store's fold-in row: zero parameters, fresh optimiser state (Adagrad accumulators at 1).
+  const f32 = store.f32;
+  f32.fill(0, l.foldParams, l.foldParams + l.stride);
+  f32.fill(l.adadelta ? 0 : 1, l.foldAcc, l.foldAcc + l.stride);
+  f32.fill(0, l.foldDelta, l.foldDelta + l.stride);
+  const row = new Float32Array(l.dim + 1);
   if (m === 0 || steps === 0) return row;
-  const params: ParamArrays = {
-    dim: ctx.arrays.dim,
-    userParams: row,
-    userAcc: acc,
-    userDelta: delta,
-    itemParams: ctx.arrays.itemParams,
-    itemAcc: ctx.arrays.itemAcc,
-    itemDelta: ctx.arrays.itemDelta,
-  };
   const order = new Int32Array(m);
   const kernel = new MfKernel(
-    params,
+    store,
     {
       nUsers: 1,
       nItems,
@@ -88,7 +85,8 @@ export function foldInRow(
       item: ctx.itemRows,
       order,
     },
-    { ...ctx.cfg, freezeItems: true },
+    { ...ctx.cfg, foldIn: true },
+    l.slots - 1,
   );
   // Seeded by the model and the input alone, so folding in the same history twice gives the same vector.
   const rng = new Rng(`mf:${ctx.seed}:fold-in:${m}:${sorted[0]}:${sorted[m - 1]}`);
@@ -96,5 +94,7 @@ export function foldInRow(
     rng.permutation(m, order);
     kernel.runRange(rng, 0, m);
   }
+  for (let j = 0; j < l.dim; j++) row[j] = f32[l.foldParams + j];
+  row[l.dim] = f32[l.foldParams + l.dimPad];
   return row;
 }

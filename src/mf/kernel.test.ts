@@ -3,15 +3,9 @@ import { test } from 'node:test';
 import { CsrMatrix } from '../core/csr.ts';
 import { Rng } from '../core/prng.ts';
 import { buildFeatureSpace, type FeatureSpace, identitySpace } from './features.ts';
-import {
-  type KernelConfig,
-  LOSS_CODES,
-  MfKernel,
-  type ParamArrays,
-  randomIndex,
-  type TrainData,
-} from './kernel.ts';
+import { type KernelConfig, LOSS_CODES, MfKernel, randomIndex, type TrainData } from './kernel.ts';
 import { bprLoss, logisticLoss, warpLoss, warpWeight } from './losses.ts';
+import { ParamStore } from './memory.ts';
 import type { MfLoss } from './params.ts';
 
 const DIM = 3;
@@ -22,7 +16,7 @@ const LR = 0.01;
 const POS = new CsrMatrix(2, 8, Int32Array.of(0, 2, 3), Int32Array.of(1, 5, 2), Float32Array.of(1.5, 0.5, 2));
 
 interface Tiny {
-  params: ParamArrays;
+  store: ParamStore;
   data: TrainData;
   userSpace: FeatureSpace;
   itemSpace: FeatureSpace;
@@ -37,7 +31,7 @@ function tiny(features: boolean, adadelta = false): Tiny {
     ? buildFeatureSpace(
         2,
         new CsrMatrix(2, 2, Int32Array.of(0, 1, 3), Int32Array.of(0, 0, 1), Float32Array.of(0.5, 1, 0.7)),
-        false,
+        'none',
         'user',
       )
     : identitySpace(2);
@@ -54,29 +48,17 @@ function tiny(features: boolean, adadelta = false): Tiny {
           8,
           3,
         ),
-        false,
+        'none',
         'item',
       )
     : identitySpace(8);
   const rng = new Rng('tiny');
-  const init = (n: number) => {
-    const a = new Float32Array(n * STRIDE);
-    for (let r = 0; r < n; r++) {
-      for (let j = 0; j < DIM; j++) a[r * STRIDE + j] = (rng.next() - 0.5) * 0.2;
-      a[r * STRIDE + DIM] = (rng.next() - 0.5) * 0.1;
+  const store = ParamStore.allocate(DIM, userSpace.nFeatures, itemSpace.nFeatures, adadelta, 2);
+  for (const side of ['user', 'item'] as const)
+    for (let r = 0; r < store.rows(side); r++) {
+      const row = Array.from({ length: DIM }, () => (rng.next() - 0.5) * 0.2);
+      store.writeRow(side, 'params', r, [...row, (rng.next() - 0.5) * 0.1]);
     }
-    return a;
-  };
-  const accOf = (n: number) => new Float32Array(n * STRIDE).fill(adadelta ? 0 : 1);
-  const params: ParamArrays = {
-    dim: DIM,
-    userParams: init(userSpace.nFeatures),
-    itemParams: init(itemSpace.nFeatures),
-    userAcc: accOf(userSpace.nFeatures),
-    itemAcc: accOf(itemSpace.nFeatures),
-    userDelta: new Float32Array(adadelta ? userSpace.nFeatures * STRIDE : 0),
-    itemDelta: new Float32Array(adadelta ? itemSpace.nFeatures * STRIDE : 0),
-  };
   const data: TrainData = {
     nUsers: 2,
     nItems: 8,
@@ -88,7 +70,7 @@ function tiny(features: boolean, adadelta = false): Tiny {
     item: { indptr: itemSpace.indptr, indices: itemSpace.indices, weights: itemSpace.weights },
     order: new Int32Array(1),
   };
-  return { params, data, userSpace, itemSpace };
+  return { store, data, userSpace, itemSpace };
 }
 
 function config(loss: MfLoss, over: Partial<KernelConfig> = {}): KernelConfig {
@@ -105,10 +87,14 @@ function config(loss: MfLoss, over: Partial<KernelConfig> = {}): KernelConfig {
     kosK: 2,
     kosN: 3,
     negatives: 0,
-    freezeItems: false,
+    foldIn: false,
     ...over,
   };
 }
+
+/** A slab as plain rows of DIM + 1 floats. */
+const slab = (t: Tiny, side: 'user' | 'item', which: 'params' | 'acc' | 'delta' = 'params') =>
+  t.store.exportSlab(side, which);
 
 /** r̂(u, i) computed independently of the kernel, in float64, from parameter copies. */
 function score(t: Tiny, U: Float64Array, I: Float64Array, u: number, i: number): number {
@@ -155,8 +141,8 @@ function exampleLoss(t: Tiny, loss: MfLoss, cfg: KernelConfig, entry: number, se
   if (loss === 'warp-kos') {
     const start = POS.indptr[u];
     const m = POS.rowNnz(u);
-    const U0 = new Float64Array(t.params.userParams);
-    const I0 = new Float64Array(t.params.itemParams);
+    const U0 = new Float64Array(slab(t, 'user'));
+    const I0 = new Float64Array(slab(t, 'item'));
     const drawn = Array.from({ length: Math.min(cfg.kosN, m) }, () => start + randomIndex(rng, m));
     const ranked = drawn
       .map((k, order) => ({ k, order, s: score(t, U0, I0, u, POS.indices[k]) }))
@@ -174,13 +160,25 @@ function exampleLoss(t: Tiny, loss: MfLoss, cfg: KernelConfig, entry: number, se
     }
     return (U: Float64Array, I: Float64Array) => w * bprLoss(score(t, U, I, u, pos), score(t, U, I, u, neg));
   }
-  return (U: Float64Array, I: Float64Array) => w * logisticLoss(score(t, U, I, u, pos), 1);
+  // Logistic: the positive (label 1) and cfg.negatives drawn non-positives (label 0), one summed loss.
+  const negs: number[] = [];
+  for (let k = 0; k < cfg.negatives; k++) {
+    let neg = -1;
+    for (let tries = 0; tries < cfg.maxSampled && neg < 0; tries++) {
+      const i = randomIndex(rng, 8);
+      if (!isPos(u, i)) neg = i;
+    }
+    negs.push(neg);
+  }
+  return (U: Float64Array, I: Float64Array) =>
+    w * logisticLoss(score(t, U, I, u, pos), 1) +
+    negs.reduce((sum, neg) => sum + w * logisticLoss(score(t, U, I, u, neg), 0), 0);
 }
 
 /** Central differences of f over every parameter of both sides. */
 function numericGradient(t: Tiny, f: (U: Float64Array, I: Float64Array) => number) {
-  const U = new Float64Array(t.params.userParams);
-  const I = new Float64Array(t.params.itemParams);
+  const U = new Float64Array(slab(t, 'user'));
+  const I = new Float64Array(slab(t, 'item'));
   const h = 1e-6;
   const grad = (A: Float64Array) => {
     const g = new Float64Array(A.length);
@@ -198,11 +196,12 @@ function numericGradient(t: Tiny, f: (U: Float64Array, I: Float64Array) => numbe
   return { user: grad(U), item: grad(I) };
 }
 
+/** Runs one example through the kernel; returns the parameters before and after. */
 function runOne(t: Tiny, cfg: KernelConfig, entry: number, seed: string) {
-  const before = { user: t.params.userParams.slice(), item: t.params.itemParams.slice() };
+  const before = { user: slab(t, 'user'), item: slab(t, 'item') };
   t.data.order[0] = entry;
-  new MfKernel(t.params, t.data, cfg).runRange(new Rng(seed), 0, 1);
-  return before;
+  new MfKernel(t.store, t.data, cfg, 0).runRange(new Rng(seed), 0, 1);
+  return { before, after: { user: slab(t, 'user'), item: slab(t, 'item') } };
 }
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = 1e-4) {
@@ -221,23 +220,27 @@ for (const features of [false, true])
         [0, 's1'],
         [1, 's2'],
         [2, 's3'],
+        [2, 's4'],
+        [0, 's5'],
       ] as const) {
         const t = tiny(features);
-        const cfg = config(loss);
+        // Logistic draws three negatives, so a repeated draw or a tag shared with the positive is covered.
+        const cfg = config(loss, { negatives: loss === 'logistic' ? 3 : 0 });
         const loss0 = exampleLoss(t, loss, cfg, entry, seed);
         const g = numericGradient(t, loss0);
-        const before = runOne(t, cfg, entry, seed);
+        const { before, after } = runOne(t, cfg, entry, seed);
         // Fresh Adagrad accumulators are 1, so the first step is exactly −lr·g.
         const applied = (b: Float32Array, a: Float32Array) => Array.from(b, (v, k) => (v - a[k]) / LR);
-        assertClose(applied(before.user, t.params.userParams), g.user, `${loss} user`);
-        assertClose(applied(before.item, t.params.itemParams), g.item, `${loss} item`);
+        assertClose(applied(before.user, after.user), g.user, `${loss} user`);
+        assertClose(applied(before.item, after.item), g.item, `${loss} item`);
         assert.ok(
           g.item.some((v) => Math.abs(v) > 1e-3),
           'the example moved something',
         );
         // And each accumulator gained that step's g².
+        const acc = Array.from(slab(t, 'item', 'acc'), (v) => v - 1);
         assertClose(
-          Array.from(t.params.itemAcc, (v) => v - 1),
+          acc,
           Array.from(g.item, (v) => v * v),
           'item acc',
           1e-5,
@@ -247,15 +250,16 @@ for (const features of [false, true])
 
 test('L2 (itemAlpha, userAlpha) adds alpha·θ on the rows an example touches', () => {
   for (const loss of ['warp', 'logistic'] as const) {
-    const t = tiny(false);
     const cfg = config(loss, { itemAlpha: 0.3, userAlpha: 0.2 });
+    const t = tiny(false);
     const data = exampleLoss(t, loss, cfg, 2, 'l2');
+    const { before, after } = runOne(tiny(false), cfg, 2, 'l2');
     // WARP touches user 1's embedding (its bias cancels), item 2 and the chosen negative; logistic touches
     // user 1's row and item 2's row, bias included.
-    const before = runOne(t, cfg, 2, 'l2');
     const changedItems = new Set<number>();
     for (let k = 0; k < before.item.length; k++)
-      if (before.item[k] !== t.params.itemParams[k]) changedItems.add(Math.floor(k / STRIDE));
+      if (before.item[k] !== after.item[k]) changedItems.add(Math.floor(k / STRIDE));
+    assert.equal(changedItems.size, loss === 'warp' ? 2 : 1);
     const touchesUserBias = loss === 'logistic';
     const reg = (U: Float64Array, I: Float64Array) => {
       let r = 0;
@@ -263,19 +267,14 @@ test('L2 (itemAlpha, userAlpha) adds alpha·θ on the rows an example touches', 
       for (const i of changedItems) for (let j = 0; j < STRIDE; j++) r += 0.3 * 0.5 * I[i * STRIDE + j] ** 2;
       return r;
     };
-    t.params.userParams.set(before.user);
-    t.params.itemParams.set(before.item);
     const g = numericGradient(t, (U, I) => data(U, I) + reg(U, I));
-    const t2 = tiny(false);
-    runOne(t2, cfg, 2, 'l2');
-    assert.equal(changedItems.size, loss === 'warp' ? 2 : 1);
     assertClose(
-      Array.from(before.user, (v, k) => (v - t2.params.userParams[k]) / LR),
+      Array.from(before.user, (v, k) => (v - after.user[k]) / LR),
       g.user,
       `${loss} user`,
     );
     assertClose(
-      Array.from(before.item, (v, k) => (v - t2.params.itemParams[k]) / LR),
+      Array.from(before.item, (v, k) => (v - after.item[k]) / LR),
       g.item,
       `${loss} item`,
     );
@@ -286,61 +285,36 @@ test('Adadelta: the first step from zero state is √ε/√((1−ρ)g²+ε)·g',
   const t = tiny(true, true);
   const cfg = config('bpr', { adadelta: true, rho: 0.9, epsilon: 1e-4 });
   const g = numericGradient(t, exampleLoss(t, 'bpr', cfg, 0, 'ad'));
-  const before = runOne(t, cfg, 0, 'ad');
+  const { before, after } = runOne(t, cfg, 0, 'ad');
   const step = (x: number) => (Math.sqrt(1e-4) / Math.sqrt(0.1 * x * x + 1e-4)) * x;
-  const applied = Array.from(before.item, (v, k) => v - t.params.itemParams[k]);
+  const applied = Array.from(before.item, (v, k) => v - after.item[k]);
   assertClose(applied, Array.from(g.item, step), 'item step', 1e-6);
   // E[g²] and E[Δ²] hold (1−ρ)g² and (1−ρ)Δ².
   assertClose(
-    t.params.itemAcc,
+    slab(t, 'item', 'acc'),
     Array.from(g.item, (x) => 0.1 * x * x),
     'E[g²]',
     1e-7,
   );
   assertClose(
-    t.params.itemDelta,
+    slab(t, 'item', 'delta'),
     Array.from(g.item, (x) => 0.1 * step(x) ** 2),
     'E[Δ²]',
     1e-9,
   );
 });
 
-test('logistic with a sampled negative: a second step with label 0 at the user the first step left', () => {
-  const t = tiny(false);
-  const cfg = config('logistic', { negatives: 1 });
-  // The negative is the first non-positive draw after nothing else consumed the stream.
-  const rng = new Rng('neg');
-  let neg = randomIndex(rng, 8);
-  while (isPos(1, neg)) neg = randomIndex(rng, 8);
-  const before = runOne(t, cfg, 2, 'neg');
-  const pos = 2;
-  const U0 = new Float64Array(before.user);
-  const I0 = new Float64Array(before.item);
-  const s0 = score(t, U0, I0, 1, pos);
-  const sig = (x: number) => 1 / (1 + Math.exp(-x));
-  // After the positive step (weight 2): q ← q − lr·2(σ(s)−1)·p_pos, b_u likewise with 1.
-  const c1 = 2 * (sig(s0) - 1);
-  const U1 = U0.slice();
-  for (let j = 0; j < DIM; j++) U1[STRIDE + j] -= LR * c1 * I0[pos * STRIDE + j];
-  U1[STRIDE + DIM] -= LR * c1;
-  const c2 = 2 * sig(score(t, U1, I0, 1, neg));
-  for (let j = 0; j < DIM; j++) {
-    const expected = I0[neg * STRIDE + j] - LR * c2 * U1[STRIDE + j];
-    assert.ok(Math.abs(t.params.itemParams[neg * STRIDE + j] - expected) < 1e-6, `neg item component ${j}`);
-  }
-  assert.ok(Math.abs(t.params.itemParams[neg * STRIDE + DIM] - (I0[neg * STRIDE + DIM] - LR * c2)) < 1e-6);
-});
-
-test('a zero sample weight makes no step; frozen items (fold-in) never move', () => {
+test('a zero sample weight makes no step; in fold-in items never move and the fold-in row does', () => {
   const t = tiny(false);
   t.data.weights = Float32Array.of(0, 0, 0);
-  const before = runOne(t, config('warp'), 1, 'z');
-  assert.deepEqual(t.params.userParams, before.user);
-  assert.deepEqual(t.params.itemParams, before.item);
+  const zero = runOne(t, config('warp'), 1, 'z');
+  assert.deepEqual(zero.after, zero.before);
   const f = tiny(true);
-  const b2 = runOne(f, config('warp', { freezeItems: true }), 0, 'z');
-  assert.deepEqual(f.params.itemParams, b2.item);
-  assert.notDeepEqual(f.params.userParams, b2.user);
+  const l = f.store.layout;
+  f.store.f32.fill(1, l.foldAcc, l.foldAcc + l.stride);
+  const fold = runOne(f, config('warp', { foldIn: true }), 0, 'z');
+  assert.deepEqual(fold.after, fold.before);
+  assert.ok(f.store.f32.subarray(l.foldParams, l.foldParams + l.stride).some((v) => v !== 0));
 });
 
 test("WARP's weight on a hand example: one violating item among ten negatives, found on draw d, weighs ln⌊10/d⌋", () => {
@@ -348,16 +322,8 @@ test("WARP's weight on a hand example: one violating item among ten negatives, f
   // item 10 has 0, item 3 has +0.5 (violates: 0.5 > 0 − 1), every other item −5 (never violates).
   const seen = new Set<number>();
   for (const seed of ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8']) {
-    const params: ParamArrays = {
-      dim: DIM,
-      userParams: new Float32Array(STRIDE),
-      itemParams: new Float32Array(11 * STRIDE),
-      userAcc: new Float32Array(STRIDE).fill(1),
-      itemAcc: new Float32Array(11 * STRIDE).fill(1),
-      userDelta: new Float32Array(0),
-      itemDelta: new Float32Array(0),
-    };
-    for (let i = 0; i < 10; i++) params.itemParams[i * STRIDE + DIM] = i === 3 ? 0.5 : -5;
+    const store = ParamStore.allocate(DIM, 1, 11, false, 1);
+    for (let i = 0; i < 10; i++) store.writeRow('item', 'params', i, [0, 0, 0, i === 3 ? 0.5 : -5]);
     const data: TrainData = {
       nUsers: 1,
       nItems: 11,
@@ -369,14 +335,16 @@ test("WARP's weight on a hand example: one violating item among ten negatives, f
       item: { indptr: null, indices: null, weights: null },
       order: Int32Array.of(0),
     };
-    new MfKernel(params, data, config('warp', { maxSampled: 12 })).runRange(new Rng(seed), 0, 1);
+    new MfKernel(store, data, config('warp', { maxSampled: 12 }), 0).runRange(new Rng(seed), 0, 1);
+    const bias = (i: number) =>
+      store.f32[store.layout.itemParams + i * store.layout.stride + store.layout.dimPad];
     const replay = new Rng(seed);
     let d = 1;
     while (d <= 12 && randomIndex(replay, 11) !== 3) d++;
     // ∂(s_neg − s_pos)/∂b_pos = −1: the positive's bias rises by lr·weight, the violator's falls by as much.
     const expected = d <= 12 ? Math.log(Math.max(1, Math.floor(10 / d))) : 0;
-    assert.ok(Math.abs(params.itemParams[10 * STRIDE + DIM] / LR - expected) < 1e-5, `seed ${seed}: d=${d}`);
-    assert.ok(Math.abs((params.itemParams[3 * STRIDE + DIM] - 0.5) / LR + expected) < 1e-4);
+    assert.ok(Math.abs(bias(10) / LR - expected) < 1e-5, `seed ${seed}: d=${d}`);
+    assert.ok(Math.abs((bias(3) - 0.5) / LR + expected) < 1e-4);
     seen.add(d);
   }
   // The seeds cover a first-draw hit (ln 10) and later ones.

@@ -1,7 +1,7 @@
 /**
- * The SGD kernel shared by the calling thread and the Hogwild workers: one training example at a time, over
- * flat typed arrays only. Parameters are rows of stride `dim + 1` (embedding, then bias) so one loop updates
- * both; the same layout holds the Adagrad/Adadelta accumulators.
+ * The SGD kernel shared by the calling thread and the Hogwild workers: one training example at a time. The
+ * control flow (negative sampling, merging feature rows) is here; the arithmetic over rows is the SIMD
+ * operations of simd.ts on the shared parameter memory (memory.ts).
  *
  * Each step computes every gradient before it writes any parameter, so with one thread a step is exactly the
  * gradient of the example's loss at the current parameters (tests check this against finite differences).
@@ -10,7 +10,9 @@
  */
 import { Rng } from '../core/prng.ts';
 import { bprCoef, logisticCoef, warpWeight } from './losses.ts';
+import { type ParamStore, SCRATCH_VECTORS } from './memory.ts';
 import type { MfLoss } from './params.ts';
+import type { SimdOps } from './simd.ts';
 
 export const LOSS_CODES: Record<MfLoss, number> = { warp: 0, bpr: 1, logistic: 2, 'warp-kos': 3 };
 const WARP = 0;
@@ -37,21 +39,8 @@ export interface KernelConfig {
   kosK: number;
   kosN: number;
   negatives: number;
-  /** Fold-in: item parameters are read, never written. */
-  freezeItems: boolean;
-}
-
-/** Parameters and optimiser state; SharedArrayBuffer-backed when several threads train. */
-export interface ParamArrays {
-  dim: number;
-  userParams: Float32Array;
-  itemParams: Float32Array;
-  /** Adagrad: Σg² (starts at 1); Adadelta: running mean of g² (starts at 0). */
-  userAcc: Float32Array;
-  itemAcc: Float32Array;
-  /** Adadelta: running mean of Δθ²; empty under Adagrad. */
-  userDelta: Float32Array;
-  itemDelta: Float32Array;
+  /** Fold-in: item parameters are read, never written, and the user is the store's fold-in row. */
+  foldIn: boolean;
 }
 
 /** One side's feature rows (see features.ts); all null for an identity-only side. */
@@ -77,59 +66,31 @@ export interface TrainData {
   order: Int32Array;
 }
 
-/**
- * One Adagrad / Adadelta step on one parameter row: θ ← θ − step(scale·grad + alpha·θ). `n` is dim (embedding
- * only) or dim + 1 (with the bias slot). The local rate uses the accumulator before this step's g², as LightFM
- * does, so a fresh Adagrad row (accumulators 1) moves by exactly lr·g on its first step.
- */
-export function stepRow(
-  params: Float32Array,
-  acc: Float32Array,
-  delta: Float32Array,
-  base: number,
-  n: number,
-  grad: Float64Array,
-  scale: number,
-  alpha: number,
-  lr: number,
-  adadelta: boolean,
-  rho: number,
-  eps: number,
-): void {
-  if (!adadelta) {
-    for (let j = 0; j < n; j++) {
-      const o = base + j;
-      const w = params[o];
-      const g = scale * grad[j] + alpha * w;
-      const a = acc[o];
-      params[o] = w - (lr * g) / Math.sqrt(a);
-      acc[o] = a + g * g;
-    }
-    return;
-  }
-  const rho1 = 1 - rho;
-  for (let j = 0; j < n; j++) {
-    const o = base + j;
-    const w = params[o];
-    const g = scale * grad[j] + alpha * w;
-    const eg = rho * acc[o] + rho1 * g * g;
-    const d = (Math.sqrt(delta[o] + eps) / Math.sqrt(eg + eps)) * g;
-    acc[o] = eg;
-    delta[o] = rho * delta[o] + rho1 * d * d;
-    params[o] = w - d;
-  }
-}
-
 export class MfKernel {
-  private readonly dim: number;
+  private readonly ops: SimdOps;
+  private readonly f32: Float32Array;
+  private readonly dimPad: number;
   private readonly stride: number;
-  private readonly uRep: Float64Array;
-  private readonly iRep: Float64Array;
-  private readonly gUser: Float64Array;
-  private readonly gItem: Float64Array;
-  /** A pair step's item feature rows and their weight in s_neg − s_pos (shared features cancel). */
-  private readonly diffRow: Int32Array;
-  private readonly diffWeight: Float64Array;
+  /** Bytes of the embedding lanes and of a whole row. */
+  private readonly embBytes: number;
+  private readonly rowBytes: number;
+  /** Byte offsets of the slabs (the user's are the fold-in row's in fold-in). */
+  private readonly userParams: number;
+  private readonly userAcc: number;
+  private readonly userDelta: number;
+  private readonly itemParams: number;
+  private readonly itemAcc: number;
+  private readonly itemDelta: number;
+  /** Float offsets of this thread's scratch: user representation, user gradient, item gradient. */
+  private readonly uRep: number;
+  private readonly gUser: number;
+  private readonly gItem: number;
+  /** Item feature rows queued for the next step and their coefficients (see flushStep). */
+  private readonly pendRow: Int32Array;
+  private readonly pendW: Float64Array;
+  private nPend = 0;
+  /** Σ of the queued items' coefficients: the user bias's gradient under a pointwise loss. */
+  private pendBias = 0;
   private readonly kosPos: Int32Array;
   private readonly kosScore: Float64Array;
   /** Side-feature terms u·θ_f + b_f for the current user representation (see itemScore). */
@@ -137,25 +98,39 @@ export class MfKernel {
   private readonly memoValue: Float64Array;
   private userVersion = 0;
 
+  /** `slot` picks this thread's scratch vectors in the store (0 ≤ slot < layout.slots). */
   constructor(
-    readonly p: ParamArrays,
+    readonly store: ParamStore,
     readonly d: TrainData,
     readonly cfg: KernelConfig,
+    slot: number,
   ) {
-    this.dim = p.dim;
-    this.stride = p.dim + 1;
-    this.uRep = new Float64Array(this.stride);
-    this.iRep = new Float64Array(this.stride);
-    this.gUser = new Float64Array(this.stride);
-    this.gItem = new Float64Array(this.stride);
+    const l = store.layout;
+    this.ops = store.ops;
+    this.f32 = store.f32;
+    this.dimPad = l.dimPad;
+    this.stride = l.stride;
+    this.embBytes = l.dimPad * 4;
+    this.rowBytes = l.stride * 4;
+    this.userParams = 4 * (cfg.foldIn ? l.foldParams : l.userParams);
+    this.userAcc = 4 * (cfg.foldIn ? l.foldAcc : l.userAcc);
+    this.userDelta = 4 * (cfg.foldIn ? l.foldDelta : l.userDelta);
+    this.itemParams = 4 * l.itemParams;
+    this.itemAcc = 4 * l.itemAcc;
+    this.itemDelta = 4 * l.itemDelta;
+    const scratch = l.scratch + slot * SCRATCH_VECTORS * l.stride;
+    this.uRep = scratch;
+    this.gUser = scratch + l.stride;
+    this.gItem = scratch + 2 * l.stride;
     let maxRow = 1;
     const ip = d.item.indptr;
     if (ip) for (let i = 0; i < d.nItems; i++) maxRow = Math.max(maxRow, ip[i + 1] - ip[i]);
-    this.diffRow = new Int32Array(2 * maxRow);
-    this.diffWeight = new Float64Array(2 * maxRow);
+    const maxQueued = (1 + Math.max(1, cfg.negatives)) * maxRow;
+    this.pendRow = new Int32Array(maxQueued);
+    this.pendW = new Float64Array(maxQueued);
     this.kosPos = new Int32Array(cfg.kosN);
     this.kosScore = new Float64Array(cfg.kosN);
-    const nSide = ip === null ? 0 : p.itemParams.length / this.stride - d.nItems;
+    const nSide = ip === null ? 0 : l.nItemRows - d.nItems;
     this.memoStamp = new Int32Array(nSide).fill(-1);
     this.memoValue = new Float64Array(nSide);
   }
@@ -173,42 +148,63 @@ export class MfKernel {
     }
   }
 
-  /** Loads user u's representation (embedding, then bias) as the one every score and step uses next. */
+  /** Loads user u's representation into this thread's uRep: every score and step until the next load uses it. */
   private loadUser(u: number): void {
-    loadRep(this.p.userParams, this.d.user, u, this.stride, this.uRep);
+    const f32 = this.f32;
+    const stride = this.stride;
+    const rows = this.d.user;
+    const uRep = this.uRep;
+    const base = this.userParams >> 2;
+    if (rows.indptr === null) f32.copyWithin(uRep, base + u * stride, base + (u + 1) * stride);
+    else {
+      f32.fill(0, uRep, uRep + stride);
+      const idx = rows.indices!;
+      const wts = rows.weights!;
+      for (let k = rows.indptr[u]; k < rows.indptr[u + 1]; k++)
+        this.ops.axpy(uRep * 4, this.userParams + idx[k] * this.rowBytes, this.rowBytes, wts[k]);
+    }
     // Whatever was remembered was against the previous representation.
     this.userVersion = (this.userVersion + 1) & 0x3fffffff;
     if (this.userVersion === 0) this.memoStamp.fill(-1);
   }
 
   /**
-   * s(u, i) for the loaded user, as Σ_f w_f·(u·θ_f + b_f) + b_u over the item's feature rows, without building
-   * the item's representation. A side feature's term is the same for every item that has it, so it is
-   * computed once per user representation and remembered (memoStamp marks the valid entries).
+   * s(u, i) for the loaded user, as b_u + Σ_f w_f·(u·θ_f + b_f) over the item's feature rows, without
+   * building the item's representation. A side feature's term is the same for every item that has it, so it
+   * is computed once per user representation and remembered (memoStamp marks the valid entries).
    */
   private itemScore(i: number): number {
-    const uRep = this.uRep;
-    const dim = this.dim;
-    const stride = this.stride;
-    const P = this.p.itemParams;
+    const f32 = this.f32;
+    const ops = this.ops;
+    const uRepB = this.uRep * 4;
+    const embBytes = this.embBytes;
+    const rowBytes = this.rowBytes;
+    const P = this.itemParams;
+    const biasAt = this.dimPad;
     const rows = this.d.item;
-    if (rows.indptr === null) return uRep[dim] + rowDot(uRep, P, i * stride, dim);
+    const s0 = f32[this.uRep + biasAt];
+    if (rows.indptr === null) {
+      const row = P + i * rowBytes;
+      return s0 + ops.dot(uRepB, row, embBytes) + f32[(row >> 2) + biasAt];
+    }
     const idx = rows.indices!;
     const wts = rows.weights!;
     const nItems = this.d.nItems;
     const stamp = this.memoStamp;
     const memo = this.memoValue;
     const version = this.userVersion;
-    let s = uRep[dim];
+    let s = s0;
     for (let k = rows.indptr[i]; k < rows.indptr[i + 1]; k++) {
       const f = idx[k];
       let v: number;
-      if (f < nItems) v = rowDot(uRep, P, f * stride, dim);
-      else if (stamp[f - nItems] === version) v = memo[f - nItems];
+      if (f >= nItems && stamp[f - nItems] === version) v = memo[f - nItems];
       else {
-        v = rowDot(uRep, P, f * stride, dim);
-        stamp[f - nItems] = version;
-        memo[f - nItems] = v;
+        const row = P + f * rowBytes;
+        v = ops.dot(uRepB, row, embBytes) + f32[(row >> 2) + biasAt];
+        if (f >= nItems) {
+          stamp[f - nItems] = version;
+          memo[f - nItems] = v;
+        }
       }
       s += wts[k] * v;
     }
@@ -265,20 +261,25 @@ export class MfKernel {
     this.pairStep(u, pos, neg, w * bprCoef(this.itemScore(pos), this.itemScore(neg)));
   }
 
+  /**
+   * Logistic loss on the positive (label 1) and `negatives` uniformly drawn unobserved items (label 0), all
+   * with the interaction's weight, as one step on their summed loss.
+   */
   private logisticExample(entry: number, rng: Rng): void {
     const w = this.d.weights === null ? 1 : this.d.weights[entry];
     if (w === 0) return;
     const u = this.d.entryUser[entry];
     const pos = this.d.indices[entry];
     this.loadUser(u);
-    this.pointStep(u, pos, w * logisticCoef(this.itemScore(pos), 1));
+    this.nPend = 0;
+    this.pendBias = 0;
+    this.addItem(pos, w * logisticCoef(this.itemScore(pos), 1));
     for (let k = 0; k < this.cfg.negatives; k++) {
       const neg = this.sampleNegative(u, rng);
-      if (neg < 0) return;
-      // Sequential SGD: the negative's step sees the user as the positive's step left it.
-      this.loadUser(u);
-      this.pointStep(u, neg, w * logisticCoef(this.itemScore(neg), 0));
+      if (neg < 0) break;
+      this.addItem(neg, w * logisticCoef(this.itemScore(neg), 0));
     }
+    this.flushStep(u, true);
   }
 
   /**
@@ -327,225 +328,146 @@ export class MfKernel {
     return -1;
   }
 
-  /**
-   * A step of `coef · ∂(s_neg − s_pos)/∂θ` at the parameters as they are now. The item side is the merged
-   * feature rows of neg and pos with weights w_neg − w_pos: a feature both items share at equal weight has no
-   * gradient and is not touched. The user bias cancels in s_neg − s_pos, so it gets no step either.
-   */
+  /** A pair step: `coef · ∂(s_neg − s_pos)/∂θ`. The user bias cancels in s_neg − s_pos and is not stepped. */
   private pairStep(u: number, pos: number, neg: number, coef: number): void {
-    const dim = this.dim;
-    const stride = this.stride;
-    const { uRep, gUser, gItem, diffRow, diffWeight, cfg } = this;
-    const { itemParams: P, itemAcc, itemDelta } = this.p;
-    const n = this.diffRows(pos, neg);
-    for (let j = 0; j < dim; j++) gItem[j] = uRep[j];
-    gItem[dim] = 1;
-    // ∂(s_neg − s_pos)/∂q_u = Σ_f (w_neg,f − w_pos,f)·θ_f at the pre-step θ. The rows are distinct, so each
-    // row can be read into the user's gradient and then stepped in the same pass.
-    gUser.fill(0);
-    for (let k = 0; k < n; k++) {
-      const base = diffRow[k] * stride;
-      const dw = diffWeight[k];
-      for (let j = 0; j < dim; j++) gUser[j] += dw * P[base + j];
-      if (!cfg.freezeItems)
-        stepRow(
-          P,
-          itemAcc,
-          itemDelta,
-          base,
-          stride,
-          gItem,
-          coef * dw,
-          cfg.itemAlpha,
-          cfg.learningRate,
-          cfg.adadelta,
-          cfg.rho,
-          cfg.epsilon,
-        );
-    }
-    this.stepUser(u, gUser, coef, dim);
+    this.nPend = 0;
+    this.pendBias = 0;
+    this.addItem(pos, -coef);
+    this.addItem(neg, coef);
+    this.flushStep(u, false);
   }
 
-  /** Fills diffRow/diffWeight with the feature rows of neg (+w) and pos (−w), merged; returns the count. */
-  private diffRows(pos: number, neg: number): number {
+  /** Queues `c · ∂s(u, item)/∂θ` for the next {@link flushStep}. */
+  private addItem(item: number, c: number): void {
     const rows = this.d.item;
-    const diffRow = this.diffRow;
-    const diffWeight = this.diffWeight;
+    const pendRow = this.pendRow;
+    const pendW = this.pendW;
+    let n = this.nPend;
+    this.pendBias += c;
     if (rows.indptr === null) {
-      diffRow[0] = neg;
-      diffWeight[0] = 1;
-      diffRow[1] = pos;
-      diffWeight[1] = -1;
-      return 2;
-    }
-    // Rows are sorted by feature (features.ts), so a merge finds the shared ones.
-    const idx = rows.indices!;
-    const wts = rows.weights!;
-    let a = rows.indptr[neg];
-    const aEnd = rows.indptr[neg + 1];
-    let b = rows.indptr[pos];
-    const bEnd = rows.indptr[pos + 1];
-    let n = 0;
-    while (a < aEnd || b < bEnd) {
-      const fa = a < aEnd ? idx[a] : 0x7fffffff;
-      const fb = b < bEnd ? idx[b] : 0x7fffffff;
-      let f: number;
-      let dw: number;
-      if (fa === fb) {
-        f = fa;
-        dw = wts[a++] - wts[b++];
-      } else if (fa < fb) {
-        f = fa;
-        dw = wts[a++];
-      } else {
-        f = fb;
-        dw = -wts[b++];
-      }
-      if (dw !== 0) {
-        diffRow[n] = f;
-        diffWeight[n] = dw;
+      pendRow[n] = item;
+      pendW[n] = c;
+      n++;
+    } else {
+      const idx = rows.indices!;
+      const wts = rows.weights!;
+      for (let k = rows.indptr[item]; k < rows.indptr[item + 1]; k++) {
+        pendRow[n] = idx[k];
+        pendW[n] = c * wts[k];
         n++;
       }
     }
-    return n;
+    this.nPend = n;
   }
 
-  /** A step of `coef · ∂s(u, item)/∂θ` at the parameters as they are now (the user loaded). */
-  private pointStep(u: number, item: number, coef: number): void {
-    const dim = this.dim;
-    const { uRep, iRep, gItem } = this;
-    loadRep(this.p.itemParams, this.d.item, item, this.stride, iRep);
-    for (let j = 0; j < dim; j++) gItem[j] = uRep[j];
-    gItem[dim] = 1;
-    iRep[dim] = 1;
-    if (!this.cfg.freezeItems) this.stepItem(item, gItem, coef);
-    this.stepUser(u, iRep, coef, dim + 1);
-  }
-
-  private stepItem(i: number, grad: Float64Array, scale: number): void {
-    const { p, cfg } = this;
-    const rows = this.d.item;
-    const stride = this.stride;
-    if (rows.indptr === null) {
-      stepRow(
-        p.itemParams,
-        p.itemAcc,
-        p.itemDelta,
-        i * stride,
-        stride,
-        grad,
-        scale,
-        cfg.itemAlpha,
-        cfg.learningRate,
-        cfg.adadelta,
-        cfg.rho,
-        cfg.epsilon,
-      );
-      return;
+  /**
+   * One step on Σ c·s(u, item) over the queued items, at the parameters as they are now (the user loaded).
+   * Queued rows are merged first, so a feature row shared by several items gets one step on its summed
+   * gradient (for a positive and a negative sharing a tag, the two cancel) and is touched once.
+   * `userBias` says whether the loss sees the user bias (pointwise losses) or not (pairwise).
+   */
+  private flushStep(u: number, userBias: boolean): void {
+    const { f32, ops, cfg, pendRow, pendW, stride, rowBytes } = this;
+    const biasAt = this.dimPad;
+    // Insertion sort by row, then merge repeats: the queue holds a handful of entries.
+    let n = this.nPend;
+    for (let k = 1; k < n; k++) {
+      const r = pendRow[k];
+      const w = pendW[k];
+      let m = k - 1;
+      while (m >= 0 && pendRow[m] > r) {
+        pendRow[m + 1] = pendRow[m];
+        pendW[m + 1] = pendW[m];
+        m--;
+      }
+      pendRow[m + 1] = r;
+      pendW[m + 1] = w;
     }
-    const fIdx = rows.indices!;
-    const fW = rows.weights!;
-    for (let k = rows.indptr[i]; k < rows.indptr[i + 1]; k++) {
-      stepRow(
-        p.itemParams,
-        p.itemAcc,
-        p.itemDelta,
-        fIdx[k] * stride,
-        stride,
-        grad,
-        scale * fW[k],
-        cfg.itemAlpha,
-        cfg.learningRate,
-        cfg.adadelta,
-        cfg.rho,
-        cfg.epsilon,
-      );
+    let out = 0;
+    for (let k = 0; k < n; k++) {
+      if (out > 0 && pendRow[out - 1] === pendRow[k]) pendW[out - 1] += pendW[k];
+      else {
+        pendRow[out] = pendRow[k];
+        pendW[out] = pendW[k];
+        out++;
+      }
     }
+    n = out;
+    this.nPend = 0;
+    // ∂s/∂θ_f = w_f·[u, 1] for an item feature row: the user's representation with 1 in the bias lane.
+    const gItem = this.gItem;
+    f32.copyWithin(gItem, this.uRep, this.uRep + stride);
+    f32[gItem + biasAt] = 1;
+    // ∂/∂q_u = Σ_f W_f·θ_f at the pre-step θ. The merged rows are distinct, so each row is read into the
+    // user's gradient and then stepped in the same pass.
+    const gUser = this.gUser;
+    f32.fill(0, gUser, gUser + stride);
+    const gUserB = gUser * 4;
+    const gItemB = gItem * 4;
+    const embBytes = this.embBytes;
+    for (let k = 0; k < n; k++) {
+      const wf = pendW[k];
+      if (wf === 0) continue;
+      const row = this.itemParams + pendRow[k] * rowBytes;
+      ops.axpy(gUserB, row, embBytes, wf);
+      if (cfg.foldIn) continue;
+      const off = pendRow[k] * rowBytes;
+      if (cfg.adadelta)
+        ops.adadelta(
+          row,
+          this.itemAcc + off,
+          this.itemDelta + off,
+          gItemB,
+          rowBytes,
+          wf,
+          cfg.itemAlpha,
+          cfg.rho,
+          cfg.epsilon,
+        );
+      else ops.adagrad(row, this.itemAcc + off, gItemB, rowBytes, wf, cfg.itemAlpha, cfg.learningRate);
+    }
+    if (userBias) f32[gUser + biasAt] = this.pendBias;
+    this.stepUser(u, gUserB, userBias ? rowBytes : embBytes);
   }
 
-  private stepUser(u: number, grad: Float64Array, scale: number, n: number): void {
-    const { p, cfg } = this;
+  /** Steps every feature row of user u by its weight times the gradient at gB (over nb bytes of the row). */
+  private stepUser(u: number, gB: number, nb: number): void {
+    const rowBytes = this.rowBytes;
     const rows = this.d.user;
-    const stride = this.stride;
     if (rows.indptr === null) {
-      stepRow(
-        p.userParams,
-        p.userAcc,
-        p.userDelta,
-        u * stride,
-        n,
-        grad,
-        scale,
-        cfg.userAlpha,
-        cfg.learningRate,
-        cfg.adadelta,
-        cfg.rho,
-        cfg.epsilon,
-      );
+      this.stepUserRow(u * rowBytes, gB, nb, 1);
       return;
     }
     const fIdx = rows.indices!;
     const fW = rows.weights!;
-    for (let k = rows.indptr[u]; k < rows.indptr[u + 1]; k++) {
-      stepRow(
-        p.userParams,
-        p.userAcc,
-        p.userDelta,
-        fIdx[k] * stride,
-        n,
-        grad,
-        scale * fW[k],
+    for (let k = rows.indptr[u]; k < rows.indptr[u + 1]; k++)
+      this.stepUserRow(fIdx[k] * rowBytes, gB, nb, fW[k]);
+  }
+
+  private stepUserRow(off: number, gB: number, nb: number, scale: number): void {
+    const cfg = this.cfg;
+    if (cfg.adadelta)
+      this.ops.adadelta(
+        this.userParams + off,
+        this.userAcc + off,
+        this.userDelta + off,
+        gB,
+        nb,
+        scale,
         cfg.userAlpha,
-        cfg.learningRate,
-        cfg.adadelta,
         cfg.rho,
         cfg.epsilon,
       );
-    }
-  }
-}
-
-/**
- * u·θ + b for the parameter row θ at base (embedding, then bias b). Four partial sums break the chain of
- * dependent additions, which otherwise bounds the loop by add latency rather than throughput.
- */
-export function rowDot(u: Float64Array, P: Float32Array, base: number, dim: number): number {
-  let s0 = P[base + dim];
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let j = 0;
-  for (; j + 3 < dim; j += 4) {
-    const o = base + j;
-    s0 += u[j] * P[o];
-    s1 += u[j + 1] * P[o + 1];
-    s2 += u[j + 2] * P[o + 2];
-    s3 += u[j + 3] * P[o + 3];
-  }
-  for (; j < dim; j++) s0 += u[j] * P[base + j];
-  return s0 + s1 + (s2 + s3);
-}
-
-/** Entity e's representation: its identity row, or the weighted sum of its feature rows. */
-export function loadRep(
-  params: Float32Array,
-  rows: SideRows,
-  e: number,
-  stride: number,
-  out: Float64Array,
-): void {
-  if (rows.indptr === null) {
-    const base = e * stride;
-    for (let j = 0; j < stride; j++) out[j] = params[base + j];
-    return;
-  }
-  out.fill(0);
-  const idx = rows.indices!;
-  const wts = rows.weights!;
-  for (let k = rows.indptr[e]; k < rows.indptr[e + 1]; k++) {
-    const base = idx[k] * stride;
-    const fw = wts[k];
-    for (let j = 0; j < stride; j++) out[j] += fw * params[base + j];
+    else
+      this.ops.adagrad(
+        this.userParams + off,
+        this.userAcc + off,
+        gB,
+        nb,
+        scale,
+        cfg.userAlpha,
+        cfg.learningRate,
+      );
   }
 }
 

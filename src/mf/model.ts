@@ -6,14 +6,13 @@
  *
  * Training is seeded Hogwild SGD (see train.ts); one thread is exactly reproducible, wherever it runs.
  */
-import { availableParallelism } from 'node:os';
 import { type CsrMatrix, rowOfEntry } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import { Rng } from '../core/prng.ts';
-import { sharedArray } from '../core/workers.ts';
 import { buildFeatureSpace, type FeatureSpace, identitySpace } from './features.ts';
 import { foldInRow } from './fold-in.ts';
-import { type KernelConfig, LOSS_CODES, loadRep, type ParamArrays, type SideRows } from './kernel.ts';
+import { type KernelConfig, LOSS_CODES, type SideRows } from './kernel.ts';
+import { ParamStore } from './memory.ts';
 import { type MfParams, resolveParams } from './params.ts';
 import { train } from './train.ts';
 
@@ -74,6 +73,12 @@ const ARRAY_NAMES = [
   'itemWeights',
 ] as const;
 
+const SLAB_NAMES = { params: 'Params', acc: 'Acc', delta: 'Delta' } as const;
+
+/** Training threads a model accepts; one more scratch slot is kept for fold-in. */
+export const MAX_THREADS = 64;
+const SLOTS = MAX_THREADS + 1;
+
 interface Meta {
   format: string;
   params: MfParams;
@@ -91,10 +96,10 @@ export class HybridMF {
   private nI = 0;
   private userSpace: FeatureSpace = identitySpace(0);
   private itemSpace: FeatureSpace = identitySpace(0);
-  private arrays: ParamArrays | null = null;
+  private store: ParamStore | null = null;
   private epochs = 0;
   private seed = 0;
-  /** Item representations (stride dim + 1) when items have side features; rebuilt lazily after training. */
+  /** Item representations (rows of dim + 1) when items have side features; rebuilt lazily after training. */
   private itemRepCache: Float32Array | null = null;
   private readonly scratch: Float64Array;
 
@@ -121,12 +126,12 @@ export class HybridMF {
   }
 
   get isFitted(): boolean {
-    return this.arrays !== null;
+    return this.store !== null;
   }
 
   /** Discards any previous state, initialises from opts.seed, and trains. */
   async fit(input: MfFitInput, opts: MfFitOptions): Promise<void> {
-    this.arrays = null;
+    this.store = null;
     this.epochs = 0;
     await this.fitPartial(input, opts);
   }
@@ -140,20 +145,25 @@ export class HybridMF {
     const epochs = opts.epochs ?? 30;
     const threads = opts.threads ?? 1;
     checkInt(epochs, 'epochs', 0, 1e6);
-    checkInt(threads, 'threads', 1, Math.max(256, availableParallelism()));
+    checkInt(threads, 'threads', 1, MAX_THREADS);
     if (!Number.isFinite(opts.seed))
       throw new SimrecError('CONFIG_INVALID', `seed must be a finite number, got ${opts.seed}`, {
         field: 'seed',
       });
     validateInteractions(input);
     const p = this.params;
-    const userSpace = buildFeatureSpace(input.nUsers, input.userFeatures, p.normalizeFeatures, 'user');
-    const itemSpace = buildFeatureSpace(input.nItems, input.itemFeatures, p.normalizeFeatures, 'item');
-    if (this.arrays === null) {
+    const userSpace = buildFeatureSpace(input.nUsers, input.userFeatures, p.featureNormalization, 'user');
+    const itemSpace = buildFeatureSpace(input.nItems, input.itemFeatures, p.featureNormalization, 'item');
+    if (this.store === null) {
       this.seed = opts.seed;
-      this.arrays = this.initArrays(userSpace, itemSpace, `mf:${opts.seed}:init`);
-    } else {
-      this.growTo(userSpace, itemSpace, `mf:${opts.seed}:grow:${this.epochs}`);
+      this.store = this.allocate(userSpace, itemSpace, null, `mf:${opts.seed}:init`);
+    } else if (
+      userSpace.nEntities !== this.userSpace.nEntities ||
+      userSpace.nSide !== this.userSpace.nSide ||
+      itemSpace.nEntities !== this.itemSpace.nEntities ||
+      itemSpace.nSide !== this.itemSpace.nSide
+    ) {
+      this.store = this.allocate(userSpace, itemSpace, this.store, `mf:${opts.seed}:grow:${this.epochs}`);
     }
     this.nU = input.nUsers;
     this.nI = input.nItems;
@@ -164,7 +174,7 @@ export class HybridMF {
     const t0 = performance.now();
     const base = this.epochs;
     await train({
-      params: this.arrays,
+      store: this.store,
       data: {
         nUsers: input.nUsers,
         nItems: input.nItems,
@@ -176,7 +186,7 @@ export class HybridMF {
         item: rowsOf(itemSpace),
         order: new Int32Array(m.nnz),
       },
-      cfg: this.kernelConfig(),
+      cfg: this.kernelConfig(false),
       seed: opts.seed,
       epochBase: base,
       epochs,
@@ -194,10 +204,10 @@ export class HybridMF {
 
   /** Scores of every item for a known user, r̂(u, i) into out[i] (out.length ≥ nItems). */
   scoreUser(user: number, out: Float32Array): void {
-    const a = this.fitted();
+    const store = this.fitted();
     this.checkUser(user);
     const u = this.scratch;
-    loadRep(a.userParams, rowsOf(this.userSpace), user, a.dim + 1, u);
+    this.representation(store, 'user', user, u);
     this.scoreRaw(u, out, 1);
   }
 
@@ -206,8 +216,8 @@ export class HybridMF {
    * {@link foldInUser}); out.length ≥ nItems.
    */
   scoreRepresentation(rep: Float32Array, out: Float32Array): void {
-    const a = this.fitted();
-    const dim = a.dim;
+    this.fitted();
+    const dim = this.params.components;
     if (rep.length !== dim + 2)
       throw new SimrecError('CONFIG_INVALID', `representation length ${rep.length} != ${dim + 2}`, {
         field: 'representation',
@@ -220,16 +230,26 @@ export class HybridMF {
 
   /** out[i] = u·p_i + u_bias + itemBiasCoef·b_i. */
   private scoreRaw(u: Float64Array, out: Float32Array, itemBiasCoef: number): void {
-    const a = this.fitted();
+    const store = this.fitted();
     if (out.length < this.nI)
       throw new SimrecError('CONFIG_INVALID', `score buffer holds ${out.length} < ${this.nI} items`, {
         field: 'out',
       });
-    const dim = a.dim;
-    const stride = dim + 1;
-    const reps = this.itemSpace.indptr === null ? a.itemParams : this.itemReps();
+    const dim = this.params.components;
     const ub = u[dim];
-    for (let i = 0, base = 0; i < this.nI; i++, base += stride) {
+    if (this.itemSpace.indptr === null) {
+      // Identity items: read the parameter rows in place (padded rows, bias at dimPad).
+      const { stride, dimPad } = store.layout;
+      const f32 = store.f32;
+      for (let i = 0, base = store.layout.itemParams; i < this.nI; i++, base += stride) {
+        let s = ub + itemBiasCoef * f32[base + dimPad];
+        for (let j = 0; j < dim; j++) s += u[j] * f32[base + j];
+        out[i] = s;
+      }
+      return;
+    }
+    const reps = this.itemReps();
+    for (let i = 0, base = 0; i < this.nI; i++, base += dim + 1) {
       let s = ub + itemBiasCoef * reps[base + dim];
       for (let j = 0; j < dim; j++) s += u[j] * reps[base + j];
       out[i] = s;
@@ -238,22 +258,22 @@ export class HybridMF {
 
   /** User u's folded representation [q_u, b_u, 1] (length components + 2). */
   userRepresentation(user: number): Float32Array {
-    const a = this.fitted();
+    const store = this.fitted();
     this.checkUser(user);
-    const out = new Float32Array(a.dim + 2);
-    loadRep(a.userParams, rowsOf(this.userSpace), user, a.dim + 1, this.scratch);
-    foldUser(this.scratch, a.dim, out, 0);
+    const dim = this.params.components;
+    const out = new Float32Array(dim + 2);
+    this.representation(store, 'user', user, this.scratch);
+    foldUser(this.scratch, dim, out, 0);
     return out;
   }
 
   /** Every user's folded representation, row-major. */
   userRepresentations(): FoldedVectors {
-    const a = this.fitted();
-    const dim = a.dim;
+    const store = this.fitted();
+    const dim = this.params.components;
     const vectors = new Float32Array(this.nU * (dim + 2));
-    const rows = rowsOf(this.userSpace);
     for (let u = 0; u < this.nU; u++) {
-      loadRep(a.userParams, rows, u, dim + 1, this.scratch);
+      this.representation(store, 'user', u, this.scratch);
       foldUser(this.scratch, dim, vectors, u * (dim + 2));
     }
     return { dim: dim + 2, vectors };
@@ -261,9 +281,9 @@ export class HybridMF {
 
   /** Every item's folded representation [p_i, 1, b_i], row-major: a user's folded vector · this = r̂. */
   itemRepresentations(): FoldedVectors {
-    const a = this.fitted();
-    const dim = a.dim;
-    const reps = this.itemSpace.indptr === null ? a.itemParams : this.itemReps();
+    this.fitted();
+    const dim = this.params.components;
+    const reps = this.itemReps();
     const vectors = new Float32Array(this.nI * (dim + 2));
     for (let i = 0; i < this.nI; i++) {
       const src = i * (dim + 1);
@@ -281,29 +301,28 @@ export class HybridMF {
    * those items on a fresh user row, item parameters fixed. Deterministic for a given model and input.
    */
   foldInUser(items: Int32Array, weights?: Float32Array, steps = 30): Float32Array {
-    const a = this.fitted();
+    const store = this.fitted();
     const row = foldInRow(
       {
-        arrays: a,
+        store,
         itemRows: rowsOf(this.itemSpace),
         nItems: this.nI,
-        cfg: this.kernelConfig(),
-        adagrad: this.params.learningSchedule === 'adagrad',
+        cfg: this.kernelConfig(true),
         seed: this.seed,
       },
       items,
       weights,
       steps,
     );
-    const out = new Float32Array(a.dim + 2);
-    const r = new Float64Array(row);
-    foldUser(r, a.dim, out, 0);
+    const dim = this.params.components;
+    const out = new Float32Array(dim + 2);
+    foldUser(Float64Array.from(row), dim, out, 0);
     return out;
   }
 
   /** The whole model (parameters, optimiser state, feature rows) as named blobs, for the artifact store. */
   toBuffers(): MfBuffers {
-    const a = this.fitted();
+    const store = this.fitted();
     const meta: Meta = {
       format: FORMAT,
       params: this.params,
@@ -314,7 +333,20 @@ export class HybridMF {
       epochsTrained: this.epochs,
       seed: this.seed,
     };
-    const arrays = this.namedArrays(a);
+    const arrays: Record<(typeof ARRAY_NAMES)[number], Int32Array | Float32Array | null> = {
+      userParams: store.exportSlab('user', 'params'),
+      itemParams: store.exportSlab('item', 'params'),
+      userAcc: store.exportSlab('user', 'acc'),
+      itemAcc: store.exportSlab('item', 'acc'),
+      userDelta: store.exportSlab('user', 'delta'),
+      itemDelta: store.exportSlab('item', 'delta'),
+      userIndptr: this.userSpace.indptr,
+      userIndices: this.userSpace.indices,
+      userWeights: this.userSpace.weights,
+      itemIndptr: this.itemSpace.indptr,
+      itemIndices: this.itemSpace.indices,
+      itemWeights: this.itemSpace.weights,
+    };
     const out: MfBuffers = { meta: new TextEncoder().encode(JSON.stringify(meta)) };
     for (const name of ARRAY_NAMES) {
       const arr = arrays[name];
@@ -350,22 +382,23 @@ export class HybridMF {
     for (const v of [nUsers, nItems, nUserSide, nItemSide, meta.epochsTrained])
       if (!Number.isInteger(v) || v < 0)
         throw new SimrecError('ARTIFACT_CORRUPT', 'MF model header has bad counts');
-    const stride = model.params.components + 1;
+    const width = model.params.components + 1;
     const adadelta = model.params.learningSchedule === 'adadelta';
-    const f32 = (name: string, len: number) => readArray(bufs, name, len, Float32Array);
     const nUF = nUsers + nUserSide;
     const nIF = nItems + nItemSide;
     const userSpace = readSpace(bufs, 'user', nUsers, nUserSide);
     const itemSpace = readSpace(bufs, 'item', nItems, nItemSide);
-    model.arrays = {
-      dim: model.params.components,
-      userParams: f32('userParams', nUF * stride),
-      itemParams: f32('itemParams', nIF * stride),
-      userAcc: f32('userAcc', nUF * stride),
-      itemAcc: f32('itemAcc', nIF * stride),
-      userDelta: f32('userDelta', adadelta ? nUF * stride : 0),
-      itemDelta: f32('itemDelta', adadelta ? nIF * stride : 0),
-    };
+    const store = ParamStore.allocate(model.params.components, nUF, nIF, adadelta, SLOTS);
+    for (const side of ['user', 'item'] as const)
+      for (const slab of ['params', 'acc', 'delta'] as const) {
+        const rows = slab === 'delta' && !adadelta ? 0 : side === 'user' ? nUF : nIF;
+        store.importSlab(
+          side,
+          slab,
+          readArray(bufs, `${side}${SLAB_NAMES[slab]}`, rows * width, Float32Array),
+        );
+      }
+    model.store = store;
     model.nU = nUsers;
     model.nI = nItems;
     model.userSpace = userSpace;
@@ -375,41 +408,40 @@ export class HybridMF {
     return model;
   }
 
-  private namedArrays(
-    a: ParamArrays,
-  ): Record<(typeof ARRAY_NAMES)[number], Int32Array | Float32Array | null> {
-    return {
-      userParams: a.userParams,
-      itemParams: a.itemParams,
-      userAcc: a.userAcc,
-      itemAcc: a.itemAcc,
-      userDelta: a.userDelta,
-      itemDelta: a.itemDelta,
-      userIndptr: this.userSpace.indptr,
-      userIndices: this.userSpace.indices,
-      userWeights: this.userSpace.weights,
-      itemIndptr: this.itemSpace.indptr,
-      itemIndices: this.itemSpace.indices,
-      itemWeights: this.itemSpace.weights,
-    };
+  /** Entity e's representation [embedding, bias] (sum of its feature rows) into out. */
+  private representation(store: ParamStore, side: 'user' | 'item', e: number, out: Float64Array): void {
+    const space = side === 'user' ? this.userSpace : this.itemSpace;
+    const { dim, dimPad, stride } = store.layout;
+    const f32 = store.f32;
+    const slab = store.slab(side, 'params');
+    if (space.indptr === null) {
+      store.readRow(side, 'params', e, out);
+      return;
+    }
+    out.fill(0);
+    for (let k = space.indptr[e]; k < space.indptr[e + 1]; k++) {
+      const base = slab + space.indices![k] * stride;
+      const w = space.weights![k];
+      for (let j = 0; j < dim; j++) out[j] += w * f32[base + j];
+      out[dim] += w * f32[base + dimPad];
+    }
   }
 
   private itemReps(): Float32Array {
     if (this.itemRepCache) return this.itemRepCache;
-    const a = this.fitted();
-    const stride = a.dim + 1;
-    const reps = new Float32Array(this.nI * stride);
-    const rows = rowsOf(this.itemSpace);
+    const store = this.fitted();
+    const width = this.params.components + 1;
+    const reps = new Float32Array(this.nI * width);
     const tmp = this.scratch;
     for (let i = 0; i < this.nI; i++) {
-      loadRep(a.itemParams, rows, i, stride, tmp);
-      for (let j = 0; j < stride; j++) reps[i * stride + j] = tmp[j];
+      this.representation(store, 'item', i, tmp);
+      for (let j = 0; j < width; j++) reps[i * width + j] = tmp[j];
     }
     this.itemRepCache = reps;
     return reps;
   }
 
-  private kernelConfig(): KernelConfig {
+  private kernelConfig(foldIn: boolean): KernelConfig {
     const p = this.params;
     return {
       loss: LOSS_CODES[p.loss],
@@ -424,13 +456,13 @@ export class HybridMF {
       kosK: p.kosK,
       kosN: p.kosN,
       negatives: p.negatives,
-      freezeItems: false,
+      foldIn,
     };
   }
 
-  private fitted(): ParamArrays {
-    if (!this.arrays) throw new SimrecError('NOT_FOUND', 'the MF model has not been fitted');
-    return this.arrays;
+  private fitted(): ParamStore {
+    if (!this.store) throw new SimrecError('NOT_FOUND', 'the MF model has not been fitted');
+    return this.store;
   }
 
   private checkUser(user: number): void {
@@ -440,93 +472,50 @@ export class HybridMF {
       });
   }
 
-  private initArrays(userSpace: FeatureSpace, itemSpace: FeatureSpace, seed: string): ParamArrays {
+  /**
+   * A store for these spaces with every row freshly initialised (embeddings uniform in ±initScale/(2·dim),
+   * LightFM's scale; biases 0; fresh optimiser state), then, when growing, the rows of `old` copied over:
+   * identity rows to the same index, side rows after the new identity rows.
+   */
+  private allocate(
+    userSpace: FeatureSpace,
+    itemSpace: FeatureSpace,
+    old: ParamStore | null,
+    seed: string,
+  ): ParamStore {
     const dim = this.params.components;
-    const stride = dim + 1;
+    const adadelta = this.params.learningSchedule === 'adadelta';
+    if (old) {
+      const check = (what: string, now: number, before: number) => {
+        if (now < before)
+          throw new SimrecError('CONFIG_INVALID', `fitPartial: ${what} shrank from ${before} to ${now}`, {
+            field: what,
+          });
+      };
+      check('nUsers', userSpace.nEntities, this.userSpace.nEntities);
+      check('nItems', itemSpace.nEntities, this.itemSpace.nEntities);
+      check('userFeatures', userSpace.nSide, this.userSpace.nSide);
+      check('itemFeatures', itemSpace.nSide, this.itemSpace.nSide);
+    }
+    const store = ParamStore.allocate(dim, userSpace.nFeatures, itemSpace.nFeatures, adadelta, SLOTS);
     const rng = new Rng(seed);
-    const a: ParamArrays = {
-      dim,
-      userParams: sharedF32(userSpace.nFeatures * stride),
-      itemParams: sharedF32(itemSpace.nFeatures * stride),
-      userAcc: sharedF32(userSpace.nFeatures * stride),
-      itemAcc: sharedF32(itemSpace.nFeatures * stride),
-      userDelta: sharedF32(this.adadelta ? userSpace.nFeatures * stride : 0),
-      itemDelta: sharedF32(this.adadelta ? itemSpace.nFeatures * stride : 0),
-    };
-    this.initRows(a.itemParams, a.itemAcc, 0, itemSpace.nFeatures, rng);
-    this.initRows(a.userParams, a.userAcc, 0, userSpace.nFeatures, rng);
-    return a;
-  }
-
-  private get adadelta(): boolean {
-    return this.params.learningSchedule === 'adadelta';
-  }
-
-  /** Rows [from, to): embeddings uniform in ±initScale/(2·dim) (LightFM's scale), bias 0, fresh accumulators. */
-  private initRows(params: Float32Array, acc: Float32Array, from: number, to: number, rng: Rng): void {
-    const dim = this.params.components;
-    const stride = dim + 1;
     const scale = this.params.initScale / dim;
-    for (let r = from; r < to; r++) {
-      const base = r * stride;
-      for (let j = 0; j < dim; j++) params[base + j] = (rng.next() - 0.5) * scale;
-      params[base + dim] = 0;
+    const { stride } = store.layout;
+    for (const side of ['item', 'user'] as const) {
+      const base = store.slab(side, 'params');
+      for (let r = 0; r < store.rows(side); r++)
+        for (let j = 0; j < dim; j++) store.f32[base + r * stride + j] = (rng.next() - 0.5) * scale;
     }
-    if (!this.adadelta) acc.fill(1, from * stride, to * stride);
-  }
-
-  /** Re-lays the parameters for grown spaces: identity rows first, side rows after, new rows initialised. */
-  private growTo(userSpace: FeatureSpace, itemSpace: FeatureSpace, seed: string): void {
-    const a = this.arrays!;
-    const old = { user: this.userSpace, item: this.itemSpace };
-    const check = (what: string, now: number, before: number) => {
-      if (now < before)
-        throw new SimrecError('CONFIG_INVALID', `fitPartial: ${what} shrank from ${before} to ${now}`, {
-          field: what,
-        });
-    };
-    check('nUsers', userSpace.nEntities, old.user.nEntities);
-    check('nItems', itemSpace.nEntities, old.item.nEntities);
-    check('userFeatures', userSpace.nSide, old.user.nSide);
-    check('itemFeatures', itemSpace.nSide, old.item.nSide);
-    const rng = new Rng(seed);
-    const grow = (
-      params: Float32Array,
-      acc: Float32Array,
-      delta: Float32Array,
-      from: FeatureSpace,
-      to: FeatureSpace,
-    ) => {
-      if (from.nEntities === to.nEntities && from.nSide === to.nSide) return null;
-      const stride = this.params.components + 1;
-      const out = {
-        params: sharedF32(to.nFeatures * stride),
-        acc: sharedF32(to.nFeatures * stride),
-        delta: sharedF32(this.adadelta ? to.nFeatures * stride : 0),
-      };
-      this.initRows(out.params, out.acc, 0, to.nFeatures, rng);
-      const copy = (src: Float32Array, dst: Float32Array) => {
-        if (src.length === 0) return;
-        dst.set(src.subarray(0, from.nEntities * stride), 0);
-        dst.set(src.subarray(from.nEntities * stride), to.nEntities * stride);
-      };
-      copy(params, out.params);
-      copy(acc, out.acc);
-      copy(delta, out.delta);
-      return out;
-    };
-    const it = grow(a.itemParams, a.itemAcc, a.itemDelta, old.item, itemSpace);
-    if (it) {
-      a.itemParams = it.params;
-      a.itemAcc = it.acc;
-      a.itemDelta = it.delta;
+    if (old) {
+      for (const [side, from, to] of [
+        ['user', this.userSpace, userSpace],
+        ['item', this.itemSpace, itemSpace],
+      ] as const) {
+        store.copyRows(old, side, 0, 0, from.nEntities);
+        store.copyRows(old, side, from.nEntities, to.nEntities, from.nSide);
+      }
     }
-    const us = grow(a.userParams, a.userAcc, a.userDelta, old.user, userSpace);
-    if (us) {
-      a.userParams = us.params;
-      a.userAcc = us.acc;
-      a.userDelta = us.delta;
-    }
+    return store;
   }
 }
 
@@ -538,10 +527,6 @@ function foldUser(raw: Float64Array, dim: number, out: Float32Array, off: number
   for (let j = 0; j < dim; j++) out[off + j] = raw[j];
   out[off + dim] = raw[dim];
   out[off + dim + 1] = 1;
-}
-
-function sharedF32(n: number): Float32Array {
-  return sharedArray(Float32Array, n);
 }
 
 function checkInt(v: number, field: string, lo: number, hi: number): void {
@@ -591,7 +576,7 @@ function readArray<T extends Float32Array | Int32Array>(
   bufs: MfBuffers,
   name: string,
   len: number,
-  Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number },
 ): T {
   const b = bufs[name] ?? new Uint8Array(0);
   if (b.byteLength !== len * Ctor.BYTES_PER_ELEMENT)
@@ -599,9 +584,9 @@ function readArray<T extends Float32Array | Int32Array>(
       'ARTIFACT_CORRUPT',
       `MF model array '${name}' has ${b.byteLength} bytes, expected ${len * Ctor.BYTES_PER_ELEMENT}`,
     );
-  const sab = new SharedArrayBuffer(b.byteLength);
-  new Uint8Array(sab).set(b);
-  return new Ctor(sab);
+  const out = new Ctor(len);
+  new Uint8Array(out.buffer).set(b);
+  return out;
 }
 
 function readSpace(bufs: MfBuffers, side: 'user' | 'item', n: number, nSide: number): FeatureSpace {
@@ -619,8 +604,13 @@ function readSpace(bufs: MfBuffers, side: 'user' | 'item', n: number, nSide: num
       throw new SimrecError('ARTIFACT_CORRUPT', `MF model ${side} indptr is bad`);
   const indices = readArray(bufs, `${side}Indices`, nnz, Int32Array);
   const weights = readArray(bufs, `${side}Weights`, nnz, Float32Array);
-  for (let k = 0; k < nnz; k++)
-    if (indices[k] < 0 || indices[k] >= n + nSide)
-      throw new SimrecError('ARTIFACT_CORRUPT', `MF model ${side} feature index out of range`);
+  // Rows must be sorted without repeats (the trainer merges rows by feature) and within range.
+  for (let e = 0; e < n; e++)
+    for (let k = indptr[e]; k < indptr[e + 1]; k++)
+      if (indices[k] < 0 || indices[k] >= n + nSide || (k > indptr[e] && indices[k] <= indices[k - 1]))
+        throw new SimrecError(
+          'ARTIFACT_CORRUPT',
+          `MF model ${side} feature rows are out of range or unsorted`,
+        );
   return { nEntities: n, nSide, nFeatures: n + nSide, indptr, indices, weights };
 }

@@ -2,11 +2,13 @@
  * Hyper-parameters of the hybrid matrix factorization model (DESIGN §5), their defaults and validation.
  */
 import { SimrecError } from '../core/errors.ts';
+import type { FeatureNormalization } from './features.ts';
 
 export type MfLoss = 'warp' | 'bpr' | 'logistic' | 'warp-kos';
 export type MfSchedule = 'adagrad' | 'adadelta';
 export const MF_LOSSES: readonly MfLoss[] = ['warp', 'bpr', 'logistic', 'warp-kos'];
 export const MF_SCHEDULES: readonly MfSchedule[] = ['adagrad', 'adadelta'];
+const FEATURE_NORMALIZATIONS: readonly FeatureNormalization[] = ['side', 'row', 'none'];
 
 export interface MfParams {
   /** Latent dimensions of every feature embedding. */
@@ -47,10 +49,12 @@ export interface MfParams {
    */
   negatives: number;
   /**
-   * Scale each entity's feature row (identity plus side features) to sum to 1, so an item with many tags is
-   * not a larger vector than one with few. Has no effect on identity-only sides.
+   * Feature weight scaling (features.ts): 'side' (identity 1, side features summing to 1: an item is its own
+   * vector plus the mean of its tags), 'row' (the whole row sums to 1, as LightFM's Dataset does) or 'none'.
+   * 'side' keeps items with many tags from becoming larger vectors without drowning the identity, which 'row'
+   * does to a well-tagged item. No effect on identity-only sides.
    */
-  normalizeFeatures: boolean;
+  featureNormalization: FeatureNormalization;
   /** Initial embeddings are uniform in ±initScale/2 / components (LightFM's initialisation); biases start at 0. */
   initScale: number;
 }
@@ -75,7 +79,7 @@ export const DEFAULT_MF_PARAMS: Readonly<MfParams> = Object.freeze({
   kosK: 5,
   kosN: 10,
   negatives: 1,
-  normalizeFeatures: true,
+  featureNormalization: 'side',
   initScale: 1,
 });
 
@@ -115,6 +119,10 @@ export function resolveParams(given: Partial<MfParams> = {}): MfParams {
   checkNumber(p, 'negatives', 0, 1e3, true);
   checkNumber(p, 'initScale', 0, 1e3, false);
   if (p.kosK > p.kosN) throw bad('kosK', `must not exceed kosN (${p.kosN}), got ${p.kosK}`);
-  if (typeof p.normalizeFeatures !== 'boolean') throw bad('normalizeFeatures', 'must be a boolean');
+  if (!FEATURE_NORMALIZATIONS.includes(p.featureNormalization))
+    throw bad(
+      'featureNormalization',
+      `must be one of ${FEATURE_NORMALIZATIONS.join(', ')}, got '${p.featureNormalization}'`,
+    );
   return p;
 }

@@ -6,10 +6,11 @@
 import { workerData } from 'node:worker_threads';
 import { CTL_LIMIT, drainChunks } from './hogwild.ts';
 import { MfKernel } from './kernel.ts';
+import { ParamStore } from './memory.ts';
 import type { WorkerInit } from './train.ts';
 
 const init = workerData as WorkerInit;
-const kernel = new MfKernel(init.params, init.data, init.cfg);
+const kernel = new MfKernel(ParamStore.attach(init.layout, init.memory), init.data, init.cfg, init.slot);
 for (;;) {
   const limit = drainChunks(kernel, init.ctl, init.plan);
   if (limit < 0) break;

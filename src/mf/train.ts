@@ -17,21 +17,25 @@ import {
   chunkRng,
   type KernelConfig,
   MfKernel,
-  type ParamArrays,
   type SideRows,
   type TrainData,
 } from './kernel.ts';
+import type { ParamLayout, ParamStore } from './memory.ts';
+import type { WasmMemory } from './simd.ts';
 
 export interface WorkerInit {
-  params: ParamArrays;
+  layout: ParamLayout;
+  memory: WasmMemory;
   data: TrainData;
   cfg: KernelConfig;
   ctl: Int32Array;
   plan: ChunkPlan;
+  /** This thread's scratch slot in the store. */
+  slot: number;
 }
 
 export interface TrainJob {
-  params: ParamArrays;
+  store: ParamStore;
   data: TrainData;
   cfg: KernelConfig;
   seed: number;
@@ -47,11 +51,12 @@ export interface TrainJob {
   onEpoch?: (done: number) => void;
 }
 
-/** Scales every parameter (embeddings and biases) by 1 − decay. */
-export function applyDecay(p: ParamArrays, decay: number): void {
+/** Scales every parameter (embeddings and biases; not the optimiser state) by 1 − decay. */
+export function applyDecay(store: ParamStore, decay: number): void {
   if (decay === 0) return;
-  const f = 1 - decay;
-  for (const a of [p.userParams, p.itemParams]) for (let k = 0; k < a.length; k++) a[k] *= f;
+  const l = store.layout;
+  store.ops.scale(4 * l.userParams, 4 * l.nUserRows * l.stride, 1 - decay);
+  store.ops.scale(4 * l.itemParams, 4 * l.nItemRows * l.stride, 1 - decay);
 }
 
 /** Writes epoch `epoch`'s shuffle of 0..n−1 into order. */
@@ -72,14 +77,14 @@ export async function train(job: TrainJob): Promise<void> {
   const nWorkers = job.inline ? job.threads - 1 : job.threads;
   if (nWorkers === 0) {
     // One thread, no coordination: chunks in order, the same draws a single worker would make.
-    const kernel = new MfKernel(job.params, job.data, job.cfg);
+    const kernel = new MfKernel(job.store, job.data, job.cfg, 0);
     for (let e = 0; e < job.epochs; e++) {
       epochOrder(job.seed, job.epochBase + e, job.data.order);
       for (let c = 0; c < plan.nChunks; c++) {
         const from = c * CHUNK_SIZE;
         kernel.runRange(chunkRng(plan.seed, plan.epochBase + e, c), from, Math.min(n, from + CHUNK_SIZE));
       }
-      applyDecay(job.params, job.decay);
+      applyDecay(job.store, job.decay);
       job.onEpoch?.(e + 1);
     }
     return;
@@ -90,12 +95,15 @@ export async function train(job: TrainJob): Promise<void> {
 async function trainThreaded(job: TrainJob, plan: ChunkPlan, nWorkers: number): Promise<void> {
   const ctl = new Int32Array(new SharedArrayBuffer(CTL_LENGTH * 4));
   const data = shareData(job.data);
-  const init: WorkerInit = { params: job.params, data, cfg: job.cfg, ctl, plan };
+  if (job.threads > job.store.layout.slots)
+    throw new SimrecError('INTERNAL', `${job.threads} threads but ${job.store.layout.slots} scratch slots`);
+  const base = { layout: job.store.layout, memory: job.store.memory, data, cfg: job.cfg, ctl, plan };
   const errors: Error[] = [];
   let wake: (() => void) | null = null;
   const workers: Worker[] = [];
   const exited: Promise<void>[] = [];
   for (let w = 0; w < nWorkers; w++) {
+    const init: WorkerInit = { ...base, slot: job.inline ? w + 1 : w };
     const worker = startWorker(new URL('./train-worker.ts', import.meta.url), init);
     workers.push(worker);
     exited.push(
@@ -110,7 +118,7 @@ async function trainThreaded(job: TrainJob, plan: ChunkPlan, nWorkers: number): 
       }),
     );
   }
-  const kernel = job.inline ? new MfKernel(job.params, data, job.cfg) : null;
+  const kernel = job.inline ? new MfKernel(job.store, data, job.cfg, 0) : null;
   let failure: unknown = null;
   try {
     for (let e = 0; e < job.epochs; e++) {
@@ -135,7 +143,7 @@ async function trainThreaded(job: TrainJob, plan: ChunkPlan, nWorkers: number): 
       }
       if (Atomics.load(ctl, CTL_ERROR)) break;
       // Every thread is idle between epochs, so this pass races with nothing.
-      applyDecay(job.params, job.decay);
+      applyDecay(job.store, job.decay);
       job.onEpoch?.(e + 1);
     }
   } catch (e) {
