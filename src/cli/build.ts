@@ -114,6 +114,14 @@ export function summarize(result: BuildResult, out: string): string {
       shown++;
     }
   }
+  if (result.mf) {
+    const d = result.mf.dense;
+    lines.push(
+      '',
+      `  hybrid MF: ${result.mf.positives} positives, ${result.mf.dim}-dim folded vectors, fit ${result.mf.fitSeconds.toFixed(2)} s;` +
+        ` ${d.kind} item index recall@${d.recall?.k ?? 10} ${d.recall ? d.recall.recallAtK.toFixed(3) : 'n/a'} against exact`,
+    );
+  }
   lines.push('', '  stage timings:');
   for (const [stage, s] of Object.entries(result.timings))
     lines.push(`    ${stage.padEnd(22)} ${s.toFixed(2)} s`);

@@ -14,6 +14,7 @@ Writes an artifact version's SimClusters outputs in long format (stdout unless -
   item-embeddings      entity_id,cluster_id,score
   topic-embeddings     entity_id,cluster_id,score
   cluster-index        cluster_id,item_id,score,rank
+  mf-users, mf-items   entity_id,v0,...  (MF vectors with biases folded in: a dot product is the score)
 
 options:
   --artifacts DIR   artifact root (reads its current version unless --version)

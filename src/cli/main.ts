@@ -5,6 +5,11 @@ import { SimrecError } from '../core/errors.ts';
 import { commands } from './commands.ts';
 
 export async function main(argv: string[]): Promise<number> {
+  // `simrec export ... | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());

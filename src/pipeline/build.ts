@@ -11,6 +11,7 @@ import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import type { ArtifactStore, Manifest, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 import { KEYS } from './keys.ts';
+import { type MfStageSummary, mfStage } from './mf-stage.ts';
 import { type SimClustersSummary, simclustersStage } from './simclusters-stage.ts';
 
 export interface BuildOptions {
@@ -35,6 +36,7 @@ export interface BuildResult {
   /** Seconds per stage, in run order. */
   timings: Record<string, number>;
   simclusters: SimClustersSummary | null;
+  mf: MfStageSummary | null;
 }
 
 /** Everything one build run shares between stages. */
@@ -121,6 +123,22 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       ctx.extra.simclustersCase = simclusters.case;
       if (simclusters.truth) ctx.extra.truth = simclusters.truth;
     }
+    let mf: MfStageSummary | null = null;
+    if (config.mf.enabled && dataset.engagements) {
+      mf = await timed(
+        'mf',
+        () =>
+          mfStage(dataset, config.mf, writer, {
+            seed: config.seed,
+            threads: config.threads,
+            onProgress: options.onProgress,
+          }),
+        (m) => ({ fitSeconds: m.fitSeconds, denseKind: m.dense.kind, recallAt10: m.dense.recall?.recallAtK }),
+      );
+      ctx.counts.mfUsers = mf.users;
+      ctx.counts.mfItems = mf.items;
+      ctx.extra.mf = { fitSeconds: mf.fitSeconds, dense: mf.dense };
+    }
     const manifest = await writer.commit({
       seed: config.seed,
       config,
@@ -141,6 +159,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       dataset,
       timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, v / 1000])),
       simclusters,
+      mf,
     };
   } catch (e) {
     await writer.abort().catch(() => {});

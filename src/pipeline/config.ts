@@ -5,6 +5,7 @@
  * two in step).
  */
 import Type, { type Static, type TSchema } from 'typebox';
+import { DEFAULT_MF_PARAMS } from '../mf/params.ts';
 import { INTERESTED_IN_DEFAULTS } from '../simclusters/interested-in.ts';
 import { ITEM_EMBEDDING_DEFAULTS } from '../simclusters/item-embeddings.ts';
 import { KNOWN_FOR_DEFAULTS } from '../simclusters/known-for.ts';
@@ -13,6 +14,7 @@ import { PRODUCER_EMBEDDING_DEFAULTS } from '../simclusters/producer-embeddings.
 import { SIMILARITY_DEFAULTS } from '../simclusters/similarity.ts';
 import { TOPIC_EMBEDDING_DEFAULTS } from '../simclusters/topic-embeddings.ts';
 import { readConfigFile, validateConfig } from './config-loader.ts';
+import type { MfStageConfig } from './mf-stage.ts';
 
 const closed = { additionalProperties: false } as const;
 
@@ -77,6 +79,31 @@ export const SimClustersSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const MfSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Train the hybrid MF model and its dense index.' }),
+    epochs: Type.Integer({
+      default: 30,
+      minimum: 1,
+      maximum: 10_000,
+      description: 'Passes over the positives.',
+    }),
+    itemFeatures: Type.Boolean({ default: true, description: 'Use item tags as side features.' }),
+    minWeight: Type.Number({
+      default: 0,
+      minimum: 0,
+      description: 'Positive events lighter than this do not count.',
+    }),
+    recallQueries: Type.Integer({
+      default: 200,
+      minimum: 0,
+      description: 'User vectors used to measure the index recall.',
+    }),
+    params: overridesOf(DEFAULT_MF_PARAMS),
+  },
+  { ...closed, default: {} },
+);
+
 export const BuildConfigSchema = Type.Object(
   {
     seed: Type.Integer({ default: 1, description: 'Seed of every randomised stage.' }),
@@ -88,11 +115,13 @@ export const BuildConfigSchema = Type.Object(
     }),
     ingest: IngestSchema,
     simclusters: SimClustersSchema,
+    mf: MfSchema,
   },
   closed,
 );
 
-export type BuildConfig = Omit<Static<typeof BuildConfigSchema>, 'simclusters'> & {
+export type BuildConfig = Omit<Static<typeof BuildConfigSchema>, 'simclusters' | 'mf'> & {
+  mf: MfStageConfig;
   simclusters: SimClustersParams & { enabled: boolean; topTopicsPerCluster: number };
 };
 

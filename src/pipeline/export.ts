@@ -20,6 +20,8 @@ export const EXPORT_KINDS = [
   'item-embeddings',
   'topic-embeddings',
   'cluster-index',
+  'mf-users',
+  'mf-items',
 ] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
@@ -44,6 +46,12 @@ export async function exportArtifacts(
 }
 
 async function writeRows(r: VersionReader, opts: ExportOptions, sink: LineSink): Promise<number> {
+  if (opts.what === 'mf-users' || opts.what === 'mf-items') {
+    const key = opts.what === 'mf-users' ? KEYS.mfUsers : KEYS.mfItems;
+    requireKey(r, key, 'MF representations (build with mf.enabled)');
+    const ids = await r.idMap(opts.what === 'mf-users' ? KEYS.users : KEYS.items);
+    return denseRows(sink, await r.dense(key), (e) => ids.id(e));
+  }
   requireKey(r, KEYS.simclustersMeta, 'SimClusters outputs');
   switch (opts.what) {
     case 'known-for': {
@@ -94,6 +102,23 @@ async function writeRows(r: VersionReader, opts: ExportOptions, sink: LineSink):
       return n;
     }
   }
+}
+
+/**
+ * Dense vectors, biases folded in (user [q, b_u, 1], item [p, 1, b_i]): CSV `entity_id,v0,…,v{d−1}`, JSONL
+ * `{entity_id, vector}`.
+ */
+async function denseRows(
+  sink: LineSink,
+  m: { rows: number; dim: number; data: Float32Array },
+  name: (row: number) => string,
+): Promise<number> {
+  sink.header(['entity_id', ...Array.from({ length: m.dim }, (_, j) => `v${j}`)]);
+  for (let e = 0; e < m.rows; e++) {
+    const v = Array.from(m.data.subarray(e * m.dim, (e + 1) * m.dim));
+    await sink.vector(name(e), v);
+  }
+  return m.rows;
 }
 
 async function longRows(sink: LineSink, m: CsrMatrix, name: (row: number) => string): Promise<number> {
@@ -153,6 +178,17 @@ class LineSink {
       for (let i = 0; i < values.length; i++) o[this.cols[i]] = values[i];
       this.push(JSON.stringify(o));
     }
+    if (this.size >= 1 << 20) await this.flush();
+  }
+
+  /** One id and a vector: a flat CSV row, or `{entity_id, vector}` in JSONL. */
+  async vector(id: string, v: number[]): Promise<void> {
+    if (this.format === 'csv') {
+      this.push([csvField(id), ...v.map(formatNumber)].join(','));
+      if (this.size >= 1 << 20) await this.flush();
+      return;
+    }
+    this.push(JSON.stringify({ entity_id: id, vector: v.map((x) => Number(formatNumber(x))) }));
     if (this.size >= 1 << 20) await this.flush();
   }
 

@@ -45,6 +45,17 @@ export const KEYS = {
   clusterTopics: 'sc/cluster/topics',
   /** JSON: k, case ('social' | 'catalogue'), now, parameters used, diagnostics. */
   simclustersMeta: 'sc/meta',
+
+  // Hybrid MF (DESIGN §5) and its dense index (§6).
+  /** The trained model's buffers, one blob per name: `mf/model/<name>`. */
+  mfModelPrefix: 'mf/model/',
+  /** users × (dim + 2) and items × (dim + 2), biases folded in so u·i is the model's score (dense). */
+  mfUsers: 'mf/users',
+  mfItems: 'mf/items',
+  /** The dense ANN index over mfItems (inner product), one blob. */
+  mfItemIndex: 'mf/items-index',
+  /** JSON: params, epochs, fit seconds, dense index report (recall@k against exact). */
+  mfMeta: 'mf/meta',
 } as const;
 
 /** The key of one InterestedIn score kind (every kind in INTERESTED_IN_SCORES is stored). */
