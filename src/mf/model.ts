@@ -299,8 +299,10 @@ export class HybridMF {
    * A folded representation for a user unknown to the model, from the items they engaged with (dense item
    * indices, any order, repeats add up) and optional per-entry weights: `steps` passes of the model's loss over
    * those items on a fresh user row, item parameters fixed. Deterministic for a given model and input.
+   * The default 10 passes: on ml-latest-small, folding in a known user's history this way gives 96% of the
+   * precision@10 of the trained user (5-item histories: best between 10 and 20 passes; many more overfit).
    */
-  foldInUser(items: Int32Array, weights?: Float32Array, steps = 30): Float32Array {
+  foldInUser(items: Int32Array, weights?: Float32Array, steps = 10): Float32Array {
     const store = this.fitted();
     const row = foldInRow(
       {
