@@ -3,7 +3,8 @@
  * ml-latest-small split (../shared/datasets/ml-latest-small-split, genres from ml-latest-small/movies.csv).
  * Protocol as LightFM's evaluation: catalogue = every item among the positives of train or test; metrics
  * averaged over users with ≥ 1 test positive; each user's train positives excluded from the ranking; AUC over
- * the user's test positives against every other catalogue item.
+ * the user's test positives against every other catalogue item. Fit times are wall clock of `fit` including
+ * the worker threads' start-up, min–max over runs (one seed per run).
  *
  *   npm run bench -- mf [--epochs 30] [--threads 2] [--seed 1] [--runs 1] [--models mf-warp,...] [--data DIR]
  */
@@ -126,7 +127,12 @@ export async function run(argv: string[]): Promise<void> {
       }
     }
     const ref = REFERENCE[name];
-    const secs = (ts: number[]) => (ts.length ? `${Math.min(...ts).toFixed(2)}` : '–');
+    const secs = (ts: number[]) => {
+      if (ts.length === 0) return '–';
+      const lo = Math.min(...ts).toFixed(2);
+      const hi = Math.max(...ts).toFixed(2);
+      return lo === hi ? lo : `${lo}–${hi}`;
+    };
     rows.push({
       model: name,
       'precision@10': acc.p.toFixed(3),

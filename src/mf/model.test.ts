@@ -102,19 +102,20 @@ test('fit for k epochs then fitPartial for m more equals fitting k + m epochs', 
   }
 });
 
-test('every loss learns the planted clusters well above popularity; two Hogwild threads too', async () => {
+test('every loss learns the planted clusters well above popularity, with Hogwild threads too', async () => {
   // Popularity baseline: item counts in train, same exclusions.
   const counts = DATA.input.interactions.colCounts();
   const pop = { scoreUser: (_u: number, out: Float32Array) => out.set(counts) } as unknown as HybridMF;
   const popP = precisionAt10(pop);
-  for (const [loss, threads] of [
-    ['warp', 2],
-    ['bpr', 1],
-    ['logistic', 1],
-    ['warp-kos', 1],
+  // Two threads: the calling thread and a worker (inline), or two workers.
+  for (const [loss, threads, inline] of [
+    ['warp', 2, true],
+    ['bpr', 2, false],
+    ['logistic', 1, true],
+    ['warp-kos', 1, true],
   ] as const) {
     const m = new HybridMF({ components: 16, loss });
-    await m.fit(DATA.input, { epochs: 20, seed: 1, threads });
+    await m.fit(DATA.input, { epochs: 20, seed: 1, threads, inline });
     const p = precisionAt10(m);
     assert.ok(p > 3 * popP, `${loss}: precision@10 ${p.toFixed(3)} vs popularity ${popP.toFixed(3)}`);
   }
@@ -274,5 +275,12 @@ test('bad parameters and inputs are coded errors', async () => {
   );
   await m.fit(base, { epochs: 1, seed: 1 });
   assert.throws(() => m.scoreUser(240, new Float32Array(120)), code('NOT_FOUND'));
+  // A rejected fit leaves the fitted model as it was.
+  const kept = m.toBuffers();
+  await assert.rejects(
+    m.fit({ nUsers: 1, nItems: 3, interactions: unsorted }, { seed: 2 }),
+    code('INPUT_BAD_ROW'),
+  );
+  assert.deepEqual(m.toBuffers(), kept);
   assert.throws(() => m.scoreUser(0, new Float32Array(10)), code('CONFIG_INVALID'));
 });

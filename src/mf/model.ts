@@ -4,7 +4,8 @@
  * has an identity feature; side features (item tags/genres, user attributes) are shared between entities, so
  * an item seen in no interaction still gets a representation from its tags.
  *
- * Training is seeded Hogwild SGD (see train.ts); one thread is exactly reproducible, wherever it runs.
+ * Training is seeded Hogwild SGD (train.ts) with the row arithmetic in WebAssembly SIMD (simd.ts) over one
+ * shared memory (memory.ts); one thread is exactly reproducible, wherever it runs.
  */
 import { type CsrMatrix, rowOfEntry } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
@@ -19,7 +20,11 @@ import { train } from './train.ts';
 export interface MfFitInput {
   nUsers: number;
   nItems: number;
-  /** users × items, one stored entry per positive; values = sample weight (finite, ≥ 0) or null for all 1. */
+  /**
+   * users × items, one stored entry per positive, rows sorted without repeats (as CsrMatrix.fromCoo builds
+   * them); values = sample weight (finite, ≥ 0) or null for all 1. A zero weight keeps the pair a known
+   * positive (never drawn as a negative) without training on it.
+   */
   interactions: CsrMatrix;
   /** items × side features (identity is added by the model); values = feature weight or null for 1. */
   itemFeatures?: CsrMatrix;
@@ -131,9 +136,7 @@ export class HybridMF {
 
   /** Discards any previous state, initialises from opts.seed, and trains. */
   async fit(input: MfFitInput, opts: MfFitOptions): Promise<void> {
-    this.store = null;
-    this.epochs = 0;
-    await this.fitPartial(input, opts);
+    await this.run(input, opts, true);
   }
 
   /**
@@ -142,6 +145,11 @@ export class HybridMF {
    * shrink. Training k epochs then fitPartial for m more equals fitting k + m epochs, with one thread.
    */
   async fitPartial(input: MfFitInput, opts: MfFitOptions): Promise<void> {
+    await this.run(input, opts, false);
+  }
+
+  /** Everything is validated before any state changes, so a rejected call leaves the model as it was. */
+  private async run(input: MfFitInput, opts: MfFitOptions, reset: boolean): Promise<void> {
     const epochs = opts.epochs ?? 30;
     const threads = opts.threads ?? 1;
     checkInt(epochs, 'epochs', 0, 1e6);
@@ -154,6 +162,10 @@ export class HybridMF {
     const p = this.params;
     const userSpace = buildFeatureSpace(input.nUsers, input.userFeatures, p.featureNormalization, 'user');
     const itemSpace = buildFeatureSpace(input.nItems, input.itemFeatures, p.featureNormalization, 'item');
+    if (reset) {
+      this.store = null;
+      this.epochs = 0;
+    }
     if (this.store === null) {
       this.seed = opts.seed;
       this.store = this.allocate(userSpace, itemSpace, null, `mf:${opts.seed}:init`);

@@ -19,7 +19,7 @@ export interface MfParams {
   learningRate: number;
   /** Adadelta decay of the running averages. */
   rho: number;
-  /** Adadelta conditioning constant. */
+  /** Adadelta conditioning constant (> 0: with 0 a fresh row could never move). */
   epsilon: number;
   /**
    * L2 penalty on item feature parameters, applied to the parameters an example touches
@@ -60,9 +60,13 @@ export interface MfParams {
 }
 
 /**
- * Defaults. Learning rate 0.05 with Adagrad (accumulators starting at 1), 64 components and WARP with 10
- * draws are LightFM's well-tested settings; the L2 strength is small enough to matter only for rarely seen
- * parameters.
+ * Defaults. Learning rate 0.05 with Adagrad (accumulators starting at 1), WARP with 10 draws and the
+ * initialisation are LightFM's well-tested settings. Two choices differ from LightFM, both checked on
+ * ml-latest-small under the fixed split and under other random splits and user subsamples, never tuned to
+ * one split: decay 0.05 (WARP precision@10 +0.02 on every split tried; neutral for BPR and logistic) and
+ * 'side' feature normalisation (as good as unnormalised tags, far better than 'row'). The alphas stay 0: the
+ * sparse L2 they add did not help under any setting tried. Logistic trains one sampled negative per
+ * positive, since implicit feedback has no explicit negatives.
  */
 export const DEFAULT_MF_PARAMS: Readonly<MfParams> = Object.freeze({
   components: 64,
@@ -108,7 +112,7 @@ export function resolveParams(given: Partial<MfParams> = {}): MfParams {
   checkNumber(p, 'components', 1, 4096, true);
   checkNumber(p, 'learningRate', Number.MIN_VALUE, 1e3, false);
   checkNumber(p, 'rho', Number.MIN_VALUE, 1 - Number.EPSILON, false);
-  checkNumber(p, 'epsilon', 0, 1, false);
+  checkNumber(p, 'epsilon', Number.MIN_VALUE, 1, false);
   checkNumber(p, 'itemAlpha', 0, 1e3, false);
   checkNumber(p, 'userAlpha', 0, 1e3, false);
   checkNumber(p, 'decay', 0, 0.999, false);

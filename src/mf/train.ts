@@ -1,11 +1,12 @@
 /**
- * Epoch loop and Hogwild coordination. Parameters live in SharedArrayBuffer-backed Float32Arrays; each epoch
- * the coordinator writes a seeded shuffle of the interactions, opens that epoch's chunks, and every thread
- * (workers, and by default the calling thread too) claims chunks until the epoch is done. Updates are applied
- * without locks (Hogwild, Recht et al. 2011): with sparse rows collisions are rare and harmless.
+ * Epoch loop and Hogwild coordination. Parameters live in one shared WebAssembly memory (memory.ts) that every
+ * thread maps; each epoch the coordinator writes a seeded shuffle of the interactions, opens that epoch's
+ * chunks, and every thread (workers, and by default the calling thread too) claims chunks until the epoch is
+ * done. Updates are applied without locks (Hogwild, Recht et al. 2011): with sparse rows collisions are rare
+ * and harmless.
  *
  * With the calling thread training alongside, the workers' start-up (loading the TypeScript loader, ~0.2 s)
- * overlaps useful work instead of delaying it.
+ * overlaps useful work instead of delaying it. Workers are started per call and ended with it.
  */
 import type { Worker } from 'node:worker_threads';
 import { SimrecError } from '../core/errors.ts';
