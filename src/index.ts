@@ -102,8 +102,24 @@ export {
 } from './eval/splits.ts';
 
 // mf: hybrid matrix factorization (DESIGN §5)
-export { HybridMF, type MfFitInput } from './mf/model.ts';
-export { DEFAULT_MF_PARAMS, MF_LOSSES, type MfLoss, type MfParams } from './mf/params.ts';
+export { type FeatureNormalization, tagMatrix } from './mf/features.ts';
+export {
+  type FoldedVectors,
+  HybridMF,
+  MAX_THREADS,
+  type MfBuffers,
+  type MfFitInput,
+  type MfFitOptions,
+  type MfProgress,
+} from './mf/model.ts';
+export {
+  DEFAULT_MF_PARAMS,
+  MF_LOSSES,
+  type MfLoss,
+  type MfParams,
+  type MfSchedule,
+  resolveParams as resolveMfParams,
+} from './mf/params.ts';
 // pipeline: build and export
 export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.ts';
 export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
