@@ -17,10 +17,8 @@ export interface KnownFor {
   readonly k: number;
 }
 
-/** `action` of a positive engagement (fav, click, rating above threshold). */
-export const ACTION_POSITIVE = 0;
-/** `action` of an unfav: undoes the user's earlier positive engagements with the item. */
-export const ACTION_UNFAV = 1;
+/** The engagement log's action codes are the data layer's (positive = 0, unfav = 1); one definition. */
+export { ACTION_POSITIVE, ACTION_UNFAV } from '../data/dataset.ts';
 
 /**
  * The engagement log: users × items, one stored entry per event (duplicates kept, adjacent in input order, as
