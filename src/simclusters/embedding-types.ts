@@ -6,6 +6,7 @@
  */
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
+import { ACTION_POSITIVE, ACTION_UNFAV } from '../data/dataset.ts';
 
 /** One KnownFor cluster per producer (DESIGN §3.2). */
 export interface KnownFor {
@@ -18,7 +19,7 @@ export interface KnownFor {
 }
 
 /** The engagement log's action codes are the data layer's (positive = 0, unfav = 1); one definition. */
-export { ACTION_POSITIVE, ACTION_UNFAV } from '../data/dataset.ts';
+export { ACTION_POSITIVE, ACTION_UNFAV };
 
 /**
  * The engagement log: users × items, one stored entry per event (duplicates kept, adjacent in input order, as
