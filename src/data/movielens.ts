@@ -217,8 +217,11 @@ function plan100kRatings(f: InputFile, kind: string, parts: Parts, opts: LoadOpt
   return { kind, file: f, required: true, req };
 }
 
-/** u.item: id | title | release | video release | URL | 19 genre flags; genres named by u.genre. */
-async function plan100kItems(
+/**
+ * u.item: id | title | release | video release | URL | 19 genre flags; genres named by u.genre beside it when
+ * present. Shared by the MovieLens adapter and by evaluation's item-features reader.
+ */
+export async function plan100kItems(
   duck: Duck,
   dir: string,
   f: InputFile,

@@ -18,11 +18,11 @@ import { SimrecError } from '../core/errors.ts';
 import { buildEngagements, type FilePlan, type Parts, runPlans } from '../data/assemble.ts';
 import { binaryCsr } from '../data/coo.ts';
 import type { ProgressFn } from '../data/dataset.ts';
-import { type Duck, openDuck, sqlIdent, sqlString } from '../data/duckdb.ts';
+import { type Duck, openDuck } from '../data/duckdb.ts';
 import { classifyFile, type InputFile, readHeader, sourceSql } from '../data/inputs.ts';
 import { StringInterner } from '../data/interner.ts';
 import { loadDataset } from '../data/load.ts';
-import { loadMovieLensSplit, ML100K_GENRES } from '../data/movielens.ts';
+import { loadMovieLensSplit, plan100kItems } from '../data/movielens.ts';
 import { type ReadColumn, type ReadRequest, rejectsTableName } from '../data/readers.ts';
 import {
   type ColumnSpec,
@@ -191,7 +191,12 @@ async function planFeatures(
   skipBadRows: boolean,
   onProgress: ProgressFn | undefined,
 ): Promise<FilePlan> {
-  if (basename(path) === 'u.item') return plan100kItems(path, parts, skipBadRows, onProgress);
+  if (basename(path) === 'u.item') {
+    if (!existsSync(path))
+      throw new SimrecError('INPUT_MISSING', `item features file ${path} does not exist`, { file: path });
+    const file: InputFile = { kind: 'items', path, name: 'u.item', format: 'csv', gzip: false };
+    return plan100kItems(duck, dirname(path), file, parts, { skipBadRows, onProgress });
+  }
   const file = inputFile(path, 'items');
   const header = await readHeader(duck, file);
   const lower = (header ?? []).map((h) => h.trim().toLowerCase());
@@ -232,60 +237,6 @@ async function planFeatures(
     skipBadRows,
     onProgress,
   );
-}
-
-/** ml-100k's u.item: pipe-separated, Latin-1, no header; 19 genre flags named by u.genre (or the standard list). */
-function plan100kItems(
-  path: string,
-  parts: Parts,
-  skipBadRows: boolean,
-  onProgress: ProgressFn | undefined,
-): FilePlan {
-  if (!existsSync(path))
-    throw new SimrecError('INPUT_MISSING', `item features file ${path} does not exist`, { file: path });
-  const file: InputFile = { kind: 'items', path, name: 'u.item', format: 'csv', gzip: false };
-  const genres = [...ML100K_GENRES];
-  const names = [
-    'movie_id',
-    'title',
-    'release_date',
-    'video_release_date',
-    'imdb_url',
-    ...genres.map((_, i) => `g${i}`),
-  ];
-  const flags = genres
-    .map((g, i) => `CASE WHEN trim(${sqlIdent(`g${i}`)}) = '1' THEN ${sqlString(g)} END`)
-    .join(', ');
-  const source = (rejects: string) => {
-    const cols = names.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(', ');
-    return `read_csv(${sqlString(path)}, header=false, delim='|', quote='', escape='', columns={${cols}}, encoding='latin-1', store_rejects=true, rejects_table=${sqlString(rejects)}, rejects_scan=${sqlString(`${rejects}_scan`)})`;
-  };
-  const rejects = rejectsTableName();
-  return {
-    kind: 'items',
-    file,
-    required: true,
-    req: {
-      file,
-      source: source(rejects),
-      sourceAgain: () => source(rejectsTableName()),
-      columns: [
-        { name: 'movie_id', key: 'item_id', role: 'id', interner: parts.items },
-        {
-          name: 'genres',
-          role: 'tags',
-          interner: parts.topics,
-          sql: `list_filter([${flags}], t -> t IS NOT NULL AND t <> 'unknown')`,
-        },
-      ],
-      rejectsTable: rejects,
-      hasHeader: false,
-      quote: '',
-      keepTime: false,
-      skipBadRows,
-      onProgress,
-    },
-  };
 }
 
 /** A caller-given split: train and test files (and optional item features), evaluated exactly as given. */
