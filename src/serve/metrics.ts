@@ -1,0 +1,143 @@
+/**
+ * Prometheus metrics of one server process (DESIGN §10): request latency per route, candidates scored, and the
+ * artifact version served. With `--workers N` each worker keeps its own registry; a scrape of any worker asks
+ * the primary, which sums every worker's registry (prom-client's cluster aggregation), so a scrape sees the
+ * whole server whichever worker the connection landed on.
+ */
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface ServeMetrics {
+  readonly registry: Registry;
+  readonly requestDuration: Histogram<'route' | 'method' | 'status'>;
+  readonly candidatesScored: Counter;
+  readonly artifactInfo: Gauge<'version'>;
+  /** Marks `to` as the version served (and `from` as no longer served). */
+  setVersion(from: string | null, to: string): void;
+  /** The exposition text: the whole cluster's when this process is a cluster worker, else this process's. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsOptions {
+  /** Node process metrics (CPU, memory, event loop lag, GC) under the `simrec_` prefix (default true). */
+  processMetrics?: boolean;
+  /** Aggregate through the cluster primary when this is a worker (default: whether it is one). */
+  clusterAggregation?: boolean;
+}
+
+/** Request latency buckets (seconds): ANN queries take ~0.1–10 ms; the tail goes to a second. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+const REQ = 'simrec:metrics-req';
+const RES = 'simrec:metrics-res';
+
+interface MetricsMessage {
+  type: typeof REQ | typeof RES;
+  id: number;
+  body?: string;
+  contentType?: string;
+  error?: string;
+}
+
+export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'simrec_' });
+  const requestDuration = new Histogram({
+    name: 'simrec_http_request_duration_seconds',
+    help: 'HTTP request latency by route template, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const candidatesScored = new Counter({
+    name: 'simrec_candidates_scored_total',
+    help: 'Candidates given an approximate score by SimClusters ANN queries',
+    registers: [registry],
+  });
+  const artifactInfo = new Gauge({
+    name: 'simrec_artifact_info',
+    help: 'The artifact version served (value 1)',
+    labelNames: ['version'] as const,
+    registers: [registry],
+    // Summed over workers this would count workers; an info metric stays 1.
+    aggregator: 'max',
+  });
+  const aggregate = options.clusterAggregation ?? cluster.isWorker;
+  if (aggregate) {
+    // Answers the primary's requests for this worker's metrics (prom-client installs the listener).
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry();
+  }
+  return {
+    registry,
+    requestDuration,
+    candidatesScored,
+    artifactInfo,
+    setVersion(from, to) {
+      if (from !== null && from !== to) artifactInfo.remove({ version: from });
+      artifactInfo.set({ version: to }, 1);
+    },
+    async render() {
+      if (aggregate && process.send) {
+        const fromPrimary = await askPrimary().catch(() => null);
+        if (fromPrimary) return fromPrimary;
+      }
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+let nextRequest = 0;
+
+/** The cluster-wide metrics text from the primary (see {@link servePrimaryMetrics}). */
+function askPrimary(timeoutMs = 3000): Promise<{ contentType: string; body: string }> {
+  const id = nextRequest++;
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: MetricsMessage) => {
+      if (!m || m.type !== RES || m.id !== id) return;
+      done();
+      if (m.error !== undefined || m.body === undefined) reject(new Error(m.error ?? 'no metrics'));
+      else resolve({ contentType: m.contentType ?? 'text/plain', body: m.body });
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error('the cluster primary did not answer'));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+    };
+    process.on('message', onMessage);
+    process.send?.({ type: REQ, id } satisfies MetricsMessage);
+  });
+}
+
+/**
+ * In the cluster primary: answers workers' metrics requests with every worker's metrics aggregated. Returns a
+ * function that stops answering.
+ */
+export function servePrimaryMetrics(): () => void {
+  const aggregator = new AggregatorRegistry();
+  const onMessage = (worker: { send(m: unknown): boolean; isConnected(): boolean }, m: MetricsMessage) => {
+    if (!m || m.type !== REQ) return;
+    aggregator.clusterMetrics().then(
+      (body) => {
+        if (worker.isConnected())
+          worker.send({
+            type: RES,
+            id: m.id,
+            body,
+            contentType: aggregator.contentType,
+          } satisfies MetricsMessage);
+      },
+      (e: Error) => {
+        if (worker.isConnected())
+          worker.send({ type: RES, id: m.id, error: e.message } satisfies MetricsMessage);
+      },
+    );
+  };
+  cluster.on('message', onMessage);
+  return () => {
+    cluster.off('message', onMessage);
+  };
+}

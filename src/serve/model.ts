@@ -1,0 +1,696 @@
+/**
+ * What a server answers from: one artifact version's id maps, SimClusters ANN index and lookups, loaded once
+ * (`ServingModel`), and the hot-reload wrapper that swaps models when a build moves `current` (`LiveModel`).
+ *
+ * Arrays a model hands out may view the version's memory map, so a model is only used while its version's
+ * reader lease is held: `LiveModel.use` counts requests in flight per model, and a replaced model gives its lease
+ * back only when its last request has finished. A new version is loaded completely before it is swapped in, so a
+ * request sees either the old model or the new one, never a half-loaded one, and none fails during a switch.
+ */
+import {
+  type AnnParams,
+  type AnnResult,
+  DEFAULT_ANN_PARAMS,
+  SimClustersAnn,
+  type SimClustersIndex,
+  type SourceVector,
+} from '../ann/simclusters.ts';
+import { loadSimClustersIndex } from '../ann/simclusters-artifacts.ts';
+import { SimrecError } from '../core/errors.ts';
+import type { IdMap } from '../core/id-map.ts';
+import { interestedInKey, KEYS } from '../pipeline/keys.ts';
+import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
+import { type ReaderLease, ReloadingReader } from '../store/reloading-reader.ts';
+import type { ArtifactStore, SparseRow, VersionReader } from '../store/store.ts';
+
+/** The InterestedIn kind used as a user's source embedding unless configured otherwise (DESIGN §3.5). */
+export const DEFAULT_USER_SCORE: InterestedInScore = 'logFavScoreClusterNormalized';
+
+export interface ServingModelOptions {
+  /** InterestedIn score kind a user source reads (default logFavScoreClusterNormalized). */
+  userScore?: InterestedInScore;
+}
+
+/** A candidate source (DESIGN §10): an entity whose embedding is looked up, or a raw embedding. */
+export type CandidateSource =
+  | { userId: string }
+  | { itemId: string }
+  | { producerId: string }
+  | { topic: string }
+  | { embedding: ReadonlyArray<readonly [number, number]> };
+
+/** Filters by external item id; unknown ids are ignored (they could never be returned anyway). */
+export interface CandidateFilters {
+  exclude?: readonly string[];
+  allow?: readonly string[];
+  minAgeHours?: number;
+  maxAgeHours?: number;
+  /** Unix seconds the age window is measured from (default: the wall clock). */
+  now?: number;
+}
+
+export interface CandidateResult {
+  /** The ANN result; items are dense item indices (`itemId(i)` names them). */
+  result: AnnResult;
+  params: AnnParams;
+  /** Which embedding the source resolved to, e.g. 'interestedIn:logFavScoreClusterNormalized', 'item:longest'. */
+  sourceEmbedding: string;
+  /** Items excluded: the source item, the user's engaged items and the known ids of the exclude list. */
+  excluded: number;
+  /** Known ids of the allow list, null without one. */
+  allowed: number | null;
+}
+
+/** Ranked entities of one cluster: ids are dense indices of the entity kind, best first. */
+export interface RankedList {
+  ids: Int32Array;
+  scores: Float32Array;
+}
+
+export interface ClusterView {
+  clusterId: number;
+  /** Producers whose KnownFor cluster this is, by KnownFor score. */
+  knownFor: RankedList;
+  topProducers: RankedList;
+  topItems: RankedList;
+  topTopics: RankedList;
+}
+
+const EMPTY_LIST: RankedList = { ids: new Int32Array(0), scores: new Float32Array(0) };
+
+interface SimClustersMeta {
+  k: number;
+  case: 'social' | 'catalogue';
+  now?: number | null;
+}
+
+interface RankedCsr {
+  indptr: Int32Array;
+  ids: Int32Array;
+  scores: Float32Array;
+  nRows: number;
+}
+
+/** One artifact version, loaded for serving. Read-only after load; safe to share between requests. */
+export class ServingModel {
+  private constructor(
+    private readonly reader: VersionReader,
+    readonly k: number,
+    readonly socialCase: boolean,
+    /** sc/meta `now`: the time the version's item embeddings are decayed to (Unix seconds), or null. */
+    readonly builtNow: number | null,
+    readonly userScore: InterestedInScore,
+    private readonly users: IdMap,
+    private readonly items: IdMap,
+    private readonly topics: IdMap | null,
+    /** Producer index → user index (social) or item index (catalogue). */
+    private readonly producerEntity: Int32Array,
+    /** User or item index → producer index, −1 when the entity is no producer. */
+    private readonly entityProducer: Int32Array,
+    private readonly knownFor: RankedCsr,
+    private readonly clusterProducers: RankedCsr | null,
+    private readonly clusterTopics: RankedCsr | null,
+    private readonly ann: SimClustersAnn | null,
+    private readonly annIndex: SimClustersIndex | null,
+  ) {}
+
+  /**
+   * Loads what serving needs from a version: id maps, KnownFor grouped by cluster, the cluster indexes and the
+   * SimClusters ANN index (item embeddings, cluster → top items, creation times). The reader must stay open for
+   * as long as the model is used.
+   * @throws SimrecError ARTIFACT_MISSING when the version has no SimClusters outputs
+   */
+  static async load(reader: VersionReader, options: ServingModelOptions = {}): Promise<ServingModel> {
+    const userScore = options.userScore ?? DEFAULT_USER_SCORE;
+    if (!INTERESTED_IN_SCORES.includes(userScore))
+      throw new SimrecError('CONFIG_INVALID', `unknown InterestedIn score '${userScore}'`, {
+        field: 'userScore',
+      });
+    for (const key of [KEYS.simclustersMeta, KEYS.users, KEYS.items, KEYS.producers, KEYS.knownForCluster]) {
+      if (!reader.has(key))
+        throw new SimrecError(
+          'ARTIFACT_MISSING',
+          `version ${reader.id} has no ${key}: it holds no SimClusters outputs to serve`,
+          { field: key },
+        );
+    }
+    const meta = await reader.json<SimClustersMeta>(KEYS.simclustersMeta);
+    if (!Number.isInteger(meta.k) || meta.k < 1 || (meta.case !== 'social' && meta.case !== 'catalogue'))
+      throw new SimrecError(
+        'ARTIFACT_CORRUPT',
+        `version ${reader.id}: ${KEYS.simclustersMeta} is malformed`,
+        {
+          field: KEYS.simclustersMeta,
+        },
+      );
+    const social = meta.case === 'social';
+    const users = await reader.idMap(KEYS.users);
+    const items = await reader.idMap(KEYS.items);
+    const topics = reader.has(KEYS.topics) ? await reader.idMap(KEYS.topics) : null;
+    const producerEntity = await reader.typedArray(KEYS.producers, 'int32');
+    const space = social ? users.size : items.size;
+    const entityProducer = new Int32Array(space).fill(-1);
+    for (let p = 0; p < producerEntity.length; p++) {
+      const e = producerEntity[p];
+      if (e < 0 || e >= space)
+        throw new SimrecError(
+          'ARTIFACT_CORRUPT',
+          `version ${reader.id}: producer ${p} maps outside the id map`,
+          {
+            field: KEYS.producers,
+          },
+        );
+      entityProducer[e] = p;
+    }
+    const kfCluster = await reader.typedArray(KEYS.knownForCluster, 'int32');
+    const kfScore = reader.has(KEYS.knownForScore)
+      ? await reader.typedArray(KEYS.knownForScore, 'float32')
+      : new Float32Array(kfCluster.length).fill(1);
+    const knownFor = groupByCluster(kfCluster, kfScore, meta.k);
+    const clusterProducers = reader.has(KEYS.clusterProducers)
+      ? rankedCsr(await reader.csr(KEYS.clusterProducers))
+      : null;
+    const clusterTopics = reader.has(KEYS.clusterTopics)
+      ? rankedCsr(await reader.csr(KEYS.clusterTopics))
+      : null;
+    let annIndex: SimClustersIndex | null = null;
+    let ann: SimClustersAnn | null = null;
+    if (reader.has(KEYS.itemEmbeddings) && reader.has(KEYS.clusterItems)) {
+      annIndex = await loadSimClustersIndex(reader);
+      if (annIndex.itemEmbeddings.nRows !== items.size)
+        throw new SimrecError(
+          'ARTIFACT_CORRUPT',
+          `version ${reader.id}: ${KEYS.itemEmbeddings} has ${annIndex.itemEmbeddings.nRows} rows for ${items.size} items`,
+          { field: KEYS.itemEmbeddings },
+        );
+      ann = new SimClustersAnn(annIndex);
+    }
+    return new ServingModel(
+      reader,
+      meta.k,
+      social,
+      typeof meta.now === 'number' ? meta.now : null,
+      userScore,
+      users,
+      items,
+      topics,
+      producerEntity,
+      entityProducer,
+      knownFor,
+      clusterProducers,
+      clusterTopics,
+      ann,
+      annIndex,
+    );
+  }
+
+  get version(): string {
+    return this.reader.id;
+  }
+
+  get hasItemIndex(): boolean {
+    return this.ann !== null;
+  }
+
+  // ---- ids -------------------------------------------------------------------------------------------------
+
+  /** Dense index of a user. @throws NOT_FOUND naming `field` */
+  userIndex(id: string, field = 'userId'): number {
+    return known(this.users.get(id), 'user', id, field);
+  }
+
+  itemIndex(id: string, field = 'itemId'): number {
+    return known(this.items.get(id), 'item', id, field);
+  }
+
+  producerIndex(id: string, field = 'producerId'): number {
+    const e = (this.socialCase ? this.users : this.items).get(id);
+    return known(e < 0 ? -1 : this.entityProducer[e], 'producer', id, field);
+  }
+
+  topicIndex(topic: string, field = 'topic'): number {
+    return known(this.topics ? this.topics.get(topic) : -1, 'topic', topic, field);
+  }
+
+  /** @throws NOT_FOUND unless 0 ≤ c < k */
+  clusterIndex(c: number, field = 'clusterId'): number {
+    if (!Number.isInteger(c) || c < 0 || c >= this.k)
+      throw new SimrecError('NOT_FOUND', `unknown cluster ${c}: clusters are 0..${this.k - 1}`, { field });
+    return c;
+  }
+
+  itemId(i: number): string {
+    return this.items.id(i);
+  }
+
+  producerId(p: number): string {
+    const e = this.producerEntity[p];
+    return this.socialCase ? this.users.id(e) : this.items.id(e);
+  }
+
+  topicId(t: number): string {
+    if (!this.topics) throw new RangeError('no topics in this version');
+    return this.topics.id(t);
+  }
+
+  // ---- embeddings ------------------------------------------------------------------------------------------
+
+  /** A user's InterestedIn (default kind: the model's userScore); empty when the user has none. */
+  async userEmbedding(
+    id: string,
+    kind: InterestedInScore = this.userScore,
+    field = 'userId',
+  ): Promise<SparseRow> {
+    const u = this.userIndex(id, field);
+    return this.row(interestedInKey(kind), u, true);
+  }
+
+  /**
+   * An item's embedding: 'current' (decayed to the build's now), 'longest' (the longest-L2 one kept for items
+   * with enough engagements; empty when none), or 'auto' (longest when the item has one, else current: the
+   * default item source, DESIGN §3.5). Returns which one it gave.
+   */
+  async itemEmbedding(
+    id: string,
+    which: 'current' | 'longest' | 'auto' = 'current',
+    field = 'itemId',
+  ): Promise<{ embedding: SparseRow; kind: 'current' | 'longest' }> {
+    const i = this.itemIndex(id, field);
+    if (which !== 'current') {
+      const longest = await this.row(KEYS.itemLongestEmbeddings, i);
+      if (which === 'longest' || longest.ids.length > 0) return { embedding: longest, kind: 'longest' };
+    }
+    if (this.annIndex) {
+      const m = this.annIndex.itemEmbeddings;
+      return {
+        embedding: { ids: m.rowIndices(i), values: m.rowValues(i) ?? new Float32Array(m.rowNnz(i)).fill(1) },
+        kind: 'current',
+      };
+    }
+    return { embedding: await this.row(KEYS.itemEmbeddings, i, true), kind: 'current' };
+  }
+
+  async producerEmbedding(id: string, field = 'producerId'): Promise<SparseRow> {
+    return this.row(KEYS.producerEmbeddings, this.producerIndex(id, field), true);
+  }
+
+  async topicEmbedding(topic: string, field = 'topic'): Promise<SparseRow> {
+    return this.row(KEYS.topicEmbeddings, this.topicIndex(topic, field), true);
+  }
+
+  /** Items a user already engaged with (dense indices), empty when the version keeps no engagements. */
+  async engagedItems(u: number): Promise<Int32Array> {
+    return (await this.row(KEYS.engagements, u)).ids;
+  }
+
+  // ---- candidates ------------------------------------------------------------------------------------------
+
+  /**
+   * SimClusters ANN candidates for a source (DESIGN §4): a user source excludes the user's engaged items, an
+   * item source the item itself. Errors name the request field at fault (`source.userId`, `params.limit`, ...).
+   * @throws NOT_FOUND for an unknown source entity, CONFIG_INVALID for a bad embedding or parameter,
+   *   ARTIFACT_MISSING when the version has no item index
+   */
+  async candidates(
+    source: CandidateSource,
+    params: Partial<AnnParams> = {},
+    filters: CandidateFilters = {},
+  ): Promise<CandidateResult> {
+    const ann = this.ann;
+    if (!ann)
+      throw new SimrecError(
+        'ARTIFACT_MISSING',
+        `version ${this.version} has no item embeddings: build it with engagements to serve candidates`,
+      );
+    const { vector, exclude, kind } = await this.resolveSource(source);
+    const excluded = this.itemIndices(filters.exclude, exclude);
+    const allow = filters.allow ? this.itemIndices(filters.allow, null) : undefined;
+    const effective: AnnParams = { ...DEFAULT_ANN_PARAMS, ...definedOnly(params) };
+    let result: AnnResult;
+    try {
+      result = ann.query(vector, effective, {
+        exclude: excluded,
+        allow,
+        minAgeHours: filters.minAgeHours,
+        maxAgeHours: filters.maxAgeHours,
+        now: filters.now,
+      });
+    } catch (e) {
+      if (e instanceof SimrecError && e.code === 'CONFIG_INVALID' && e.detail.field)
+        throw new SimrecError(e.code, e.message, { field: `params.${e.detail.field}` }, { cause: e });
+      throw e;
+    }
+    return {
+      result,
+      params: effective,
+      sourceEmbedding: kind,
+      excluded: excluded.length,
+      allowed: allow ? allow.length : null,
+    };
+  }
+
+  private async resolveSource(
+    source: CandidateSource,
+  ): Promise<{ vector: SourceVector; exclude: ArrayLike<number> | null; kind: string }> {
+    if ('userId' in source) {
+      const u = this.userIndex(source.userId, 'source.userId');
+      const row = await this.row(interestedInKey(this.userScore), u, true);
+      return { vector: row, exclude: await this.engagedItems(u), kind: `interestedIn:${this.userScore}` };
+    }
+    if ('itemId' in source) {
+      const { embedding, kind } = await this.itemEmbedding(source.itemId, 'auto', 'source.itemId');
+      return { vector: embedding, exclude: [this.items.get(source.itemId)], kind: `item:${kind}` };
+    }
+    if ('producerId' in source)
+      return {
+        vector: await this.producerEmbedding(source.producerId, 'source.producerId'),
+        exclude: null,
+        kind: 'producer',
+      };
+    if ('topic' in source)
+      return {
+        vector: await this.topicEmbedding(source.topic, 'source.topic'),
+        exclude: null,
+        kind: 'topic',
+      };
+    if ('embedding' in source)
+      return { vector: this.rawEmbedding(source.embedding), exclude: null, kind: 'raw' };
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      'source must have one of userId, itemId, producerId, topic, embedding',
+      {
+        field: 'source',
+      },
+    );
+  }
+
+  /** A caller's [cluster, score] pairs as a sorted source vector; clusters in [0, k), each once, scores finite. */
+  private rawEmbedding(pairs: ReadonlyArray<readonly [number, number]>): SourceVector {
+    const n = pairs.length;
+    const ids = new Int32Array(n);
+    const values = new Float32Array(n);
+    const order = new Int32Array(n);
+    for (let j = 0; j < n; j++) {
+      const pair = pairs[j];
+      const c = pair[0];
+      if (!Number.isInteger(c) || c < 0 || c >= this.k)
+        throw new SimrecError('CONFIG_INVALID', `cluster ${c} outside [0, ${this.k})`, {
+          field: `source.embedding.${j}.0`,
+        });
+      const s = Math.fround(pair[1]);
+      if (!Number.isFinite(s))
+        throw new SimrecError('CONFIG_INVALID', `score ${pair[1]} is not a finite float32`, {
+          field: `source.embedding.${j}.1`,
+        });
+      ids[j] = c;
+      values[j] = s;
+      order[j] = j;
+    }
+    order.sort((a, b) => ids[a] - ids[b]);
+    const out: SourceVector = { ids: new Int32Array(n), values: new Float32Array(n) };
+    for (let j = 0; j < n; j++) {
+      const from = order[j];
+      if (j > 0 && ids[from] === out.ids[j - 1])
+        throw new SimrecError('CONFIG_INVALID', `cluster ${ids[from]} appears more than once`, {
+          field: `source.embedding.${from}.0`,
+        });
+      out.ids[j] = ids[from];
+      out.values[j] = values[from];
+    }
+    return out;
+  }
+
+  /** Known item indices of ids, plus `extra`; unknown ids are skipped. */
+  private itemIndices(ids: readonly string[] | undefined, extra: ArrayLike<number> | null): Int32Array {
+    const n = (ids?.length ?? 0) + (extra?.length ?? 0);
+    const out = new Int32Array(n);
+    let w = 0;
+    if (extra) for (let j = 0; j < extra.length; j++) if (extra[j] >= 0) out[w++] = extra[j];
+    if (ids)
+      for (const id of ids) {
+        const i = this.items.get(id);
+        if (i >= 0) out[w++] = i;
+      }
+    return w === n ? out : out.subarray(0, w);
+  }
+
+  // ---- clusters --------------------------------------------------------------------------------------------
+
+  /** Cluster c's KnownFor members and top producers, items and topics, `limit` of each. @throws NOT_FOUND */
+  cluster(c: number, limit: number): ClusterView {
+    this.clusterIndex(c);
+    const idx = this.annIndex?.clusterItems;
+    return {
+      clusterId: c,
+      knownFor: slice(this.knownFor, c, limit),
+      topProducers: this.clusterProducers ? slice(this.clusterProducers, c, limit) : EMPTY_LIST,
+      topItems: idx ? slice({ ...idx, nRows: idx.nClusters }, c, limit) : EMPTY_LIST,
+      topTopics: this.clusterTopics && this.topics ? slice(this.clusterTopics, c, limit) : EMPTY_LIST,
+    };
+  }
+
+  /**
+   * Row r of a sparse-rows entry; empty when the entry is shorter, or absent and not `required` (a version
+   * without engagements has nothing to exclude, but one without the embeddings asked for cannot answer).
+   */
+  private async row(key: string, r: number, required = false): Promise<SparseRow> {
+    const e = this.reader.entry(key);
+    if (!e && required)
+      throw new SimrecError('ARTIFACT_MISSING', `version ${this.version} has no ${key}`, { field: key });
+    if (!e || r >= e.shape[0]) return { ids: new Int32Array(0), values: new Float32Array(0) };
+    return this.reader.sparseRow(key, r);
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[key] = v;
+  return out;
+}
+
+function known(i: number, what: string, id: string, field: string): number {
+  if (i < 0) throw new SimrecError('NOT_FOUND', `unknown ${what} '${id}'`, { field });
+  return i;
+}
+
+function rankedCsr(m: {
+  nRows: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: Float32Array | null;
+}): RankedCsr {
+  return {
+    nRows: m.nRows,
+    indptr: m.indptr,
+    ids: m.indices,
+    scores: m.values ?? new Float32Array(m.indices.length).fill(1),
+  };
+}
+
+function slice(list: RankedCsr, c: number, limit: number): RankedList {
+  if (c >= list.nRows) return EMPTY_LIST;
+  const start = list.indptr[c];
+  const end = Math.min(list.indptr[c + 1], start + limit);
+  return { ids: list.ids.subarray(start, end), scores: list.scores.subarray(start, end) };
+}
+
+/** Producers grouped by KnownFor cluster, each group by score (desc, then producer index). */
+function groupByCluster(cluster: Int32Array, score: Float32Array, k: number): RankedCsr {
+  const indptr = new Int32Array(k + 1);
+  for (let p = 0; p < cluster.length; p++) if (cluster[p] >= 0 && cluster[p] < k) indptr[cluster[p] + 1]++;
+  for (let c = 0; c < k; c++) indptr[c + 1] += indptr[c];
+  const ids = new Int32Array(indptr[k]);
+  const fill = indptr.slice(0, k);
+  for (let p = 0; p < cluster.length; p++) {
+    const c = cluster[p];
+    if (c >= 0 && c < k) ids[fill[c]++] = p;
+  }
+  for (let c = 0; c < k; c++)
+    ids.subarray(indptr[c], indptr[c + 1]).sort((a, b) => score[b] - score[a] || a - b);
+  const scores = new Float32Array(ids.length);
+  for (let j = 0; j < ids.length; j++) scores[j] = score[ids[j]];
+  return { nRows: k, indptr, ids, scores };
+}
+
+// ---- hot reload ----------------------------------------------------------------------------------------------
+
+export interface LiveModelOptions extends ServingModelOptions {
+  /** How often to check `current`, in ms (default 1000; 0: only on refresh()). */
+  pollMs?: number;
+  /** Called after a new model was swapped in; `from` is null for the first. */
+  onSwitch?: (from: string | null, to: string) => void;
+  /** Errors of background loads (a version that fails to load leaves the previous model serving). */
+  onError?: (error: unknown) => void;
+}
+
+interface Slot {
+  model: ServingModel;
+  lease: ReaderLease;
+  inFlight: number;
+  retired: boolean;
+}
+
+/**
+ * The model of a store's current version, kept current: the store's `current` pointer is polled (and checked
+ * on `refresh()`, which a server calls on SIGHUP); a new version is loaded in full beside the old one, then
+ * swapped in. Requests run through `use`, which pins the model they started with.
+ */
+export class LiveModel {
+  private readonly readers: ReloadingReader;
+  private slot: Slot | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private opened = false;
+  /** A version that failed to load is not retried until `current` moves on. */
+  private failed: string | null = null;
+  private retry: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  constructor(
+    store: ArtifactStore,
+    private readonly options: LiveModelOptions = {},
+  ) {
+    this.readers = new ReloadingReader(store, {
+      pollMs: options.pollMs ?? 1000,
+      onSwitch: () => this.schedule(),
+      onError: (e) => this.report(e),
+    });
+  }
+
+  /** The model serving now, or null before the first version was loaded. */
+  get current(): ServingModel | null {
+    return this.slot?.model ?? null;
+  }
+
+  get ready(): boolean {
+    return this.slot !== undefined;
+  }
+
+  /**
+   * Loads the current version if there is one; otherwise keeps trying every pollMs (so a server can start
+   * before the first build and become ready when it lands). Never rejects for a missing or bad version.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (e) {
+      this.report(e);
+    }
+    if (!this.ready && !this.closed && !this.retry) {
+      const every = this.options.pollMs && this.options.pollMs > 0 ? this.options.pollMs : 1000;
+      this.retry = setInterval(() => {
+        this.refresh().catch((e) => {
+          if (!(e instanceof SimrecError && e.code === 'ARTIFACT_MISSING')) this.report(e);
+        });
+      }, every);
+      this.retry.unref();
+    }
+  }
+
+  /**
+   * Checks `current` now and, when it moved, loads and swaps in the new version. Resolves true when the
+   * served version changed. @throws ARTIFACT_MISSING while the store has no version
+   */
+  async refresh(): Promise<boolean> {
+    if (this.closed) return false;
+    const before = this.slot?.model.version ?? null;
+    if (!this.opened) {
+      (await this.readers.acquire()).release();
+      this.opened = true;
+    } else await this.readers.refresh();
+    this.schedule();
+    await this.chain;
+    if (this.ready && this.retry) {
+      clearInterval(this.retry);
+      this.retry = undefined;
+    }
+    return (this.slot?.model.version ?? null) !== before;
+  }
+
+  /**
+   * Runs fn with the current model, which stays valid (its version open) until fn settles, whatever switch
+   * happens meanwhile. @throws ARTIFACT_MISSING before the first version was loaded
+   */
+  async use<T>(fn: (model: ServingModel) => T | Promise<T>): Promise<T> {
+    const slot = this.slot;
+    if (!slot)
+      throw new SimrecError(
+        'ARTIFACT_MISSING',
+        'no artifact version is loaded yet (the server is not ready)',
+      );
+    slot.inFlight++;
+    try {
+      return await fn(slot.model);
+    } finally {
+      slot.inFlight--;
+      if (slot.retired && slot.inFlight === 0) slot.lease.release();
+    }
+  }
+
+  /** Stops watching; versions close once their requests in flight have finished. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retry) clearInterval(this.retry);
+    this.retry = undefined;
+    await this.chain;
+    const slot = this.slot;
+    this.slot = undefined;
+    if (slot) this.retire(slot);
+    await this.readers.close();
+  }
+
+  private schedule(): void {
+    this.chain = this.chain.then(
+      () => this.loadLatest(),
+      () => this.loadLatest(),
+    );
+    this.chain.catch(() => undefined);
+  }
+
+  private async loadLatest(): Promise<void> {
+    if (this.closed) return;
+    let lease: ReaderLease;
+    try {
+      lease = await this.readers.acquire();
+    } catch (e) {
+      this.report(e);
+      return;
+    }
+    const id = lease.reader.id;
+    if (this.slot?.model.version === id || this.failed === id) {
+      lease.release();
+      return;
+    }
+    let model: ServingModel;
+    try {
+      model = await ServingModel.load(lease.reader, this.options);
+    } catch (e) {
+      lease.release();
+      this.failed = id;
+      this.report(e);
+      return;
+    }
+    if (this.closed) {
+      lease.release();
+      return;
+    }
+    const old = this.slot;
+    this.slot = { model, lease, inFlight: 0, retired: false };
+    if (old) this.retire(old);
+    try {
+      this.options.onSwitch?.(old ? old.model.version : null, model.version);
+    } catch (e) {
+      this.report(e);
+    }
+  }
+
+  private retire(slot: Slot): void {
+    slot.retired = true;
+    if (slot.inFlight === 0) slot.lease.release();
+  }
+
+  private report(e: unknown): void {
+    if (this.options.onError) this.options.onError(e);
+    else process.emitWarning(`simrec serve: ${(e as Error)?.message ?? String(e)}`);
+  }
+}

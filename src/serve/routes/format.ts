@@ -1,0 +1,63 @@
+/**
+ * JSON shapes shared by the routes. Scores are float32 in the artifacts; printed as doubles they would read
+ * 0.30000001192092896, so each is written with the fewest digits that still parse back to the same float32.
+ */
+import type { AnnParams, AnnStats } from '../../ann/simclusters.ts';
+import type { SparseRow } from '../../store/store.ts';
+import type { CandidateFilters, CandidateResult, ServingModel } from '../model.ts';
+
+/** The shortest decimal that rounds to the same float32 as v. */
+export function f32(v: number): number {
+  if (!Number.isFinite(v) || Number.isInteger(v)) return v;
+  const target = Math.fround(v);
+  for (let digits = 6; digits < 9; digits++) {
+    const s = Number(v.toPrecision(digits));
+    if (Math.fround(s) === target) return s;
+  }
+  return Number(v.toPrecision(9));
+}
+
+/** A sparse row as [clusterId, score] pairs. */
+export function pairs(row: SparseRow): [number, number][] {
+  const out = new Array<[number, number]>(row.ids.length);
+  for (let j = 0; j < row.ids.length; j++) out[j] = [row.ids[j], f32(row.values[j])];
+  return out;
+}
+
+export interface CandidatesJson {
+  version: string;
+  source: string;
+  candidates: { itemId: string; score: number; approxScore: number }[];
+  params: AnnParams & {
+    excluded: number;
+    allowed?: number;
+    minAgeHours?: number;
+    maxAgeHours?: number;
+    now?: number;
+  };
+  stats: AnnStats;
+}
+
+/** The body of a candidates answer (HTTP and `simrec candidates --json` alike). */
+export function candidatesJson(
+  m: ServingModel,
+  r: CandidateResult,
+  filters: CandidateFilters,
+): CandidatesJson {
+  const { items, scores, approxScores, stats } = r.result;
+  const candidates = new Array<{ itemId: string; score: number; approxScore: number }>(items.length);
+  for (let j = 0; j < items.length; j++)
+    candidates[j] = { itemId: m.itemId(items[j]), score: f32(scores[j]), approxScore: f32(approxScores[j]) };
+  const params: CandidatesJson['params'] = { ...r.params, excluded: r.excluded };
+  if (r.allowed !== null) params.allowed = r.allowed;
+  if (filters.minAgeHours !== undefined) params.minAgeHours = filters.minAgeHours;
+  if (filters.maxAgeHours !== undefined) params.maxAgeHours = filters.maxAgeHours;
+  if (filters.now !== undefined) params.now = filters.now;
+  return {
+    version: m.version,
+    source: r.sourceEmbedding,
+    candidates,
+    params,
+    stats,
+  };
+}

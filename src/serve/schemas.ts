@@ -1,0 +1,222 @@
+/**
+ * Request and response schemas of the HTTP API (TypeBox, i.e. JSON Schema): Fastify validates requests against
+ * them, serialises responses with them, and publishes them as OpenAPI at /docs. Every list and number a client
+ * sends has a cap, so no request can ask for unbounded work.
+ */
+import Type from 'typebox';
+import { ANN_LIMITS } from '../ann/simclusters.ts';
+import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
+
+/** Caps of what a request may send, besides the ANN's own (ANN_LIMITS). */
+export const REQUEST_LIMITS = {
+  /** Length of an external id. */
+  idLength: 1024,
+  /** Entries of a raw source embedding. */
+  embeddingEntries: 10_000,
+  /** |score| of a raw embedding entry (well inside float32, whose overflow would turn a cosine into NaN). */
+  embeddingScore: 1e9,
+  /** Ids in an exclude or allow list. */
+  listIds: 10_000,
+  /** Entries of each list of GET /v1/clusters/:clusterId. */
+  clusterList: 1000,
+  /** Age bounds in hours (≈ 11 000 years). */
+  ageHours: 1e8,
+} as const;
+
+const Id = (description: string) =>
+  Type.String({ minLength: 1, maxLength: REQUEST_LIMITS.idLength, description });
+
+const Count = (max: number, description: string) => Type.Integer({ minimum: 1, maximum: max, description });
+
+const Pair = Type.Array(Type.Number(), {
+  minItems: 2,
+  maxItems: 2,
+  description: '[clusterId, score]',
+});
+
+/** A sparse embedding as [clusterId, score] pairs. */
+export const Embedding = Type.Array(Pair, { description: '[clusterId, score] pairs, ascending cluster id' });
+
+export const Source = Type.Object(
+  {
+    userId: Type.Optional(Id("a user: their InterestedIn embedding; the user's engaged items are excluded")),
+    itemId: Type.Optional(
+      Id('an item: its longest embedding when it has one, else its current one; the item itself is excluded'),
+    ),
+    producerId: Type.Optional(Id("a producer's embedding")),
+    topic: Type.Optional(Id("a topic's embedding")),
+    embedding: Type.Optional(
+      Type.Array(
+        Type.Array(
+          Type.Number({ minimum: -REQUEST_LIMITS.embeddingScore, maximum: REQUEST_LIMITS.embeddingScore }),
+          { minItems: 2, maxItems: 2, description: '[clusterId, score]' },
+        ),
+        {
+          maxItems: REQUEST_LIMITS.embeddingEntries,
+          description: 'a raw embedding: [clusterId, score] pairs, each cluster once',
+        },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    description: 'exactly one of userId, itemId, producerId, topic, embedding',
+  },
+);
+
+const Scoring = Type.Enum(['dot', 'cosine', 'logCosine', 'candidateNormalized', 'itemNormCosine'], {
+  description: 'approximate score of the candidate step (DESIGN §4)',
+});
+const Rerank = Type.Enum(['exact', 'none'], { description: 'exact cosine over the top approxTop, or none' });
+const Mode = Type.Enum(['approx', 'exact'], {
+  description: 'approx (the ANN) or exact (exhaustive baseline)',
+});
+const Hours = (description: string) =>
+  Type.Number({ minimum: 0, maximum: REQUEST_LIMITS.ageHours, description });
+const IdList = (description: string) =>
+  Type.Array(Type.String({ maxLength: REQUEST_LIMITS.idLength }), {
+    maxItems: REQUEST_LIMITS.listIds,
+    description,
+  });
+
+export const CandidateParams = Type.Object(
+  {
+    topClusters: Type.Optional(
+      Count(ANN_LIMITS.topClusters, 'N: top clusters of the source scanned (default 50)'),
+    ),
+    itemsPerCluster: Type.Optional(
+      Count(ANN_LIMITS.itemsPerCluster, 'M: items read per cluster from its top list (default 400)'),
+    ),
+    approxTop: Type.Optional(
+      Count(ANN_LIMITS.approxTop, 'X: candidates kept for the exact step (default 200)'),
+    ),
+    limit: Type.Optional(Count(ANN_LIMITS.limit, 'Y: results returned (default 50)')),
+    minScore: Type.Optional(
+      Type.Number({ minimum: -1e9, maximum: 1e9, description: 'Z: minimum final score' }),
+    ),
+    scoring: Type.Optional(Scoring),
+    rerank: Type.Optional(Rerank),
+    mode: Type.Optional(Mode),
+    minAgeHours: Type.Optional(Hours('only items at least this old')),
+    maxAgeHours: Type.Optional(Hours('only items at most this old')),
+    now: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1e11,
+        description: 'Unix seconds ages are measured from (default: now)',
+      }),
+    ),
+    exclude: Type.Optional(IdList('item ids never returned')),
+    allow: Type.Optional(IdList('when given, only these item ids may be returned')),
+  },
+  { additionalProperties: false },
+);
+
+export const CandidatesBody = Type.Object(
+  { source: Source, params: Type.Optional(CandidateParams) },
+  { additionalProperties: false },
+);
+
+const Candidate = Type.Object({
+  itemId: Type.String(),
+  score: Type.Number({ description: 'final score (exact cosine unless rerank is none)' }),
+  approxScore: Type.Number({ description: 'score of the approximate step' }),
+});
+
+const EffectiveParams = Type.Object({
+  topClusters: Type.Integer(),
+  itemsPerCluster: Type.Integer(),
+  approxTop: Type.Integer(),
+  limit: Type.Integer(),
+  minScore: Type.Number(),
+  scoring: Type.String(),
+  rerank: Type.String(),
+  mode: Type.String(),
+  minAgeHours: Type.Optional(Type.Number()),
+  maxAgeHours: Type.Optional(Type.Number()),
+  now: Type.Optional(Type.Number()),
+  excluded: Type.Integer({ description: 'items excluded (source item, engaged items, exclude list)' }),
+  allowed: Type.Optional(Type.Integer({ description: 'known items of the allow list' })),
+});
+
+const Stats = Type.Object({
+  clustersScanned: Type.Integer(),
+  candidatesScored: Type.Integer(),
+  embeddingsFetched: Type.Integer(),
+  fetchedRatio: Type.Number({ description: 'embeddingsFetched / (itemsPerCluster · topClusters)' }),
+});
+
+export const CandidatesResponse = Type.Object({
+  version: Type.String({ description: 'artifact version answered from' }),
+  source: Type.String({
+    description: "the embedding used, e.g. 'interestedIn:logFavScoreClusterNormalized'",
+  }),
+  candidates: Type.Array(Candidate),
+  params: EffectiveParams,
+  stats: Stats,
+});
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  }),
+});
+
+export const ItemParams = Type.Object({ itemId: Id('item id') });
+export const UserParams = Type.Object({ userId: Id('user id') });
+export const ProducerParams = Type.Object({
+  id: Id('producer id (a user id, or an item id for catalogues)'),
+});
+export const TopicParams = Type.Object({ topic: Id('topic') });
+export const ClusterParams = Type.Object({
+  clusterId: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'cluster id' }),
+});
+
+export const SimilarQuery = Type.Object({
+  limit: Type.Optional(Count(ANN_LIMITS.limit, 'results (default 50)')),
+});
+
+export const UserEmbeddingQuery = Type.Object({
+  score: Type.Optional(
+    Type.Enum([...INTERESTED_IN_SCORES], { description: 'InterestedIn kind (default: the server setting)' }),
+  ),
+});
+
+export const ItemEmbeddingQuery = Type.Object({
+  kind: Type.Optional(
+    Type.Enum(['current', 'longest', 'auto'], {
+      description: 'current (default), longest (empty when none), auto (longest when present)',
+    }),
+  ),
+});
+
+export const ClusterQuery = Type.Object({
+  limit: Type.Optional(Count(REQUEST_LIMITS.clusterList, 'entries per list (default 20)')),
+});
+
+export const EmbeddingResponse = Type.Object({
+  version: Type.String(),
+  id: Type.String(),
+  kind: Type.String({ description: 'which embedding' }),
+  embedding: Embedding,
+});
+
+const Ranked = (idName: string) => Type.Array(Type.Object({ [idName]: Type.String(), score: Type.Number() }));
+
+export const ClusterResponse = Type.Object({
+  version: Type.String(),
+  clusterId: Type.Integer(),
+  knownFor: Ranked('producerId'),
+  topProducers: Ranked('producerId'),
+  topItems: Ranked('itemId'),
+  topTopics: Ranked('topic'),
+});
+
+export const StatusResponse = Type.Object({
+  status: Type.String(),
+  version: Type.Optional(Type.String()),
+});

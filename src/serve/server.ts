@@ -1,0 +1,280 @@
+/**
+ * Running the HTTP application: one process, or a node:cluster primary with N workers sharing one port (the
+ * primary accepts connections and hands them round-robin to workers, so N workers use N cores; every worker
+ * maps the same LMDB files, so the artifacts are in memory once). Each worker watches `current` itself; SIGHUP
+ * makes every worker check at once. SIGTERM/SIGINT stop accepting connections, let requests in flight finish,
+ * then exit.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { FastifyServerOptions } from 'fastify';
+import { SimrecError } from '../core/errors.ts';
+import type { InterestedInScore } from '../simclusters/interested-in.ts';
+import { type AppOptions, buildApp, type SimrecFastify } from './app.ts';
+import { servePrimaryMetrics } from './metrics.ts';
+
+export interface ServerOptions {
+  /** Artifact directory (LMDB artifact store). */
+  artifacts: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8080; 0 picks a free port (shared by all workers). */
+  port?: number;
+  /** Processes serving requests (default 1: no cluster). */
+  workers?: number;
+  userScore?: InterestedInScore;
+  pollMs?: number;
+  bodyLimit?: number;
+  /** pino level for JSON log lines on stderr (default 'info'); 'silent' for none. */
+  logLevel?: string;
+}
+
+export interface RunningServer {
+  /** http://host:port */
+  readonly url: string;
+  readonly port: number;
+  readonly workers: number;
+  /** Makes every process check for a new artifact version now. */
+  refresh(): Promise<void>;
+  /** Stops accepting connections, finishes requests in flight, closes the artifacts (and stops workers). */
+  close(): Promise<void>;
+}
+
+const WORKER_ENV = 'SIMREC_SERVE_WORKER';
+const SHUTDOWN = 'simrec:shutdown';
+const REFRESH = 'simrec:refresh';
+/** How long a worker gets to finish its requests before it is killed. */
+const SHUTDOWN_GRACE_MS = 15_000;
+/** A worker that dies more often than this in a minute is not replaced any more. */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
+/**
+ * Starts serving and resolves once every process listens. The artifacts are loaded after listening, so
+ * /healthz answers at once and /readyz turns 200 when the current version is loaded.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new SimrecError('CONFIG_INVALID', `workers must be an integer ≥ 1, got ${workers}`, {
+      field: 'workers',
+    });
+  return workers === 1 ? startSingle(options) : startCluster(options, workers);
+}
+
+function appOptions(o: ServerOptions): AppOptions {
+  const level = o.logLevel ?? 'info';
+  const logger: FastifyServerOptions['logger'] =
+    level === 'silent' ? false : { level, stream: process.stderr, base: { pid: process.pid } };
+  return {
+    artifacts: o.artifacts,
+    userScore: o.userScore,
+    pollMs: o.pollMs,
+    bodyLimit: o.bodyLimit,
+    logger,
+    processMetrics: true,
+    awaitModel: false,
+  };
+}
+
+async function listen(o: ServerOptions): Promise<{ app: SimrecFastify; port: number }> {
+  const app = await buildApp(appOptions(o));
+  try {
+    await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
+  } catch (e) {
+    await app.close();
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `cannot listen on ${o.host ?? '127.0.0.1'}:${o.port ?? 8080}: ${(e as Error).message}`,
+      { field: 'port' },
+      { cause: e },
+    );
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (o.port ?? 8080);
+  return { app, port };
+}
+
+function urlOf(host: string | undefined, port: number): string {
+  const h = host ?? '127.0.0.1';
+  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+async function startSingle(o: ServerOptions): Promise<RunningServer> {
+  const { app, port } = await listen(o);
+  return {
+    url: urlOf(o.host, port),
+    port,
+    workers: 1,
+    async refresh() {
+      await app.simrec.live.refresh().catch((e) => app.log.error({ err: e }, 'refresh failed'));
+    },
+    close: () => app.close(),
+  };
+}
+
+/** The code a cluster worker runs (see worker.ts): serve until the primary says stop. */
+export async function runClusterWorker(): Promise<void> {
+  const o = JSON.parse(process.env[WORKER_ENV] ?? '{}') as ServerOptions;
+  const { app } = await listen(o);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === SHUTDOWN) stop();
+    else if (m?.type === REFRESH)
+      app.simrec.live.refresh().catch((e) => app.log.error({ err: e }, 'refresh failed'));
+  });
+  // The primary is gone (killed): nobody hands us connections any more.
+  process.on('disconnect', stop);
+  // Ctrl-C reaches the whole process group; the primary orchestrates, but a worker also stops cleanly alone.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', () => undefined);
+}
+
+async function startCluster(o: ServerOptions, n: number): Promise<RunningServer> {
+  cluster.setupPrimary({
+    exec: fileURLToPath(new URL('./worker.ts', import.meta.url)),
+    execArgv: workerExecArgv(),
+    args: [],
+  });
+  const stopMetrics = servePrimaryMetrics();
+  const env = { [WORKER_ENV]: JSON.stringify(o) };
+  let shuttingDown = false;
+  const restarts: number[] = [];
+  let port = o.port ?? 8080;
+
+  const fork = () => cluster.fork(env);
+  const onExit = (worker: Worker, code: number | null, signal: string | null) => {
+    if (shuttingDown || code === 0) return;
+    const now = Date.now();
+    while (restarts.length > 0 && now - restarts[0] > 60_000) restarts.shift();
+    if (restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+      process.stderr.write(
+        `simrec serve: worker ${worker.process.pid} died (${signal ?? code}); too many restarts, not replacing it\n`,
+      );
+      return;
+    }
+    restarts.push(now);
+    process.stderr.write(
+      `simrec serve: worker ${worker.process.pid} died (${signal ?? code}); starting another\n`,
+    );
+    fork();
+  };
+
+  // Every first-generation worker must listen; one that exits first means the server cannot start.
+  await new Promise<Worker[]>((resolve, reject) => {
+    const workers: Worker[] = [];
+    let listening = 0;
+    const onListening = (_w: Worker, address: { port: number }) => {
+      port = address.port;
+      if (++listening === n) {
+        cleanup();
+        resolve(workers);
+      }
+    };
+    const onEarlyExit = (w: Worker, code: number | null, signal: string | null) => {
+      cleanup();
+      shuttingDown = true;
+      for (const other of workers) if (other !== w && !other.isDead()) other.kill();
+      reject(
+        new SimrecError(
+          'INTERNAL',
+          `worker ${w.process.pid} exited (${signal ?? code}) before listening; see its log above`,
+        ),
+      );
+    };
+    const cleanup = () => {
+      cluster.off('listening', onListening);
+      cluster.off('exit', onEarlyExit);
+    };
+    cluster.on('listening', onListening);
+    cluster.on('exit', onEarlyExit);
+    for (let i = 0; i < n; i++) workers.push(fork());
+  }).catch((e) => {
+    stopMetrics();
+    throw e;
+  });
+  cluster.on('exit', onExit);
+
+  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+  let closing: Promise<void> | undefined;
+  return {
+    url: urlOf(o.host, port),
+    port,
+    workers: n,
+    async refresh() {
+      for (const w of live()) if (w.isConnected()) w.send({ type: REFRESH });
+    },
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        cluster.off('exit', onExit);
+        await Promise.all(
+          live().map(
+            (w) =>
+              new Promise<void>((resolve) => {
+                const kill = setTimeout(() => w.process.kill('SIGKILL'), SHUTDOWN_GRACE_MS);
+                w.once('exit', () => {
+                  clearTimeout(kill);
+                  resolve();
+                });
+                if (w.isConnected()) w.send({ type: SHUTDOWN });
+                else w.process.kill('SIGTERM');
+              }),
+          ),
+        );
+        stopMetrics();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Node options for workers: the primary's, less what makes node run something other than the worker file
+ * (`-e`, `-p`, `--test`, ...), plus tsx's loader when the primary registered it by API (bin/simrec.js) rather
+ * than by flag, since a worker is a fresh process that must load TypeScript too.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
+      i++;
+      continue;
+    }
+    if (/^(--eval=|--print=|--input-type|--test|--watch|--check$|-c$|-i$|--interactive$)/.test(a)) continue;
+    out.push(a);
+  }
+  if (!out.some((a) => a.includes('tsx'))) out.push('--import', import.meta.resolve('tsx'));
+  return out;
+}
+
+/**
+ * Serves until SIGTERM or SIGINT, then shuts down gracefully; SIGHUP checks for a new artifact version.
+ * Resolves once the server is closed.
+ */
+export function untilSignalled(server: RunningServer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onHup = () => {
+      void server.refresh();
+    };
+    const onStop = () => {
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
+      process.off('SIGHUP', onHup);
+      server.close().then(resolve, reject);
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGHUP', onHup);
+  });
+}

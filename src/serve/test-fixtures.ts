@@ -1,0 +1,278 @@
+/**
+ * Small artifact versions written by hand, for tests of anything that reads a build's SimClusters outputs (the
+ * server, the CLI commands on top of it). Entities are named by external id and embeddings given as
+ * `[cluster, score]` pairs, so a test states its data and its expected answers in the same terms. The cluster
+ * indexes (`sc/cluster/*`) are derived from the embeddings the way the build derives them, unless given.
+ */
+import { CsrMatrix } from '../core/csr.ts';
+import { IdMap } from '../core/id-map.ts';
+import { interestedInKey, KEYS } from '../pipeline/keys.ts';
+import { type ClusterTopList, clusterTopFromEmbeddings } from '../simclusters/cluster-index.ts';
+import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
+import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+
+/** A sparse embedding as `[clusterId, score]` pairs, in any order. */
+export type Pairs = ReadonlyArray<readonly [number, number]>;
+
+export interface TestArtifactSpec {
+  /** Number of clusters. */
+  k: number;
+  /** 'social' (producers are users, default) or 'catalogue' (producers are items). */
+  case?: 'social' | 'catalogue';
+  /** `now` recorded in sc/meta (Unix seconds), default null. */
+  now?: number | null;
+  users: readonly string[];
+  items: readonly string[];
+  topics?: readonly string[];
+  /** Producers in producer-index order, as user ids (social) or item ids (catalogue). */
+  producers: readonly string[];
+  /** Producer id → [KnownFor cluster, score]; producers not listed have none (−1). */
+  knownFor?: Readonly<Record<string, readonly [number, number]>>;
+  /** User id → InterestedIn, stored under every score kind unless `interestedInByKind` overrides one. */
+  interestedIn?: Readonly<Record<string, Pairs>>;
+  interestedInByKind?: Partial<Record<InterestedInScore, Readonly<Record<string, Pairs>>>>;
+  producerEmbeddings?: Readonly<Record<string, Pairs>>;
+  itemEmbeddings?: Readonly<Record<string, Pairs>>;
+  itemLongest?: Readonly<Record<string, Pairs>>;
+  topicEmbeddings?: Readonly<Record<string, Pairs>>;
+  /** User id → the item ids they engaged with. */
+  engagements?: Readonly<Record<string, readonly string[]>>;
+  /** Item id → creation time (Unix seconds); items not listed are NaN (unknown). */
+  itemCreatedTs?: Readonly<Record<string, number>>;
+  /** Cluster index sizes when derived (defaults 1600 items, 300 producers, 100 topics per cluster). */
+  clusterTop?: { items?: number; producers?: number; topics?: number };
+  /** Keys not to write, to test what a server does without them. */
+  omit?: readonly string[];
+}
+
+export interface WriteTestArtifactsOptions {
+  /** Switch `current` to the new version (default true). */
+  activate?: boolean;
+}
+
+/**
+ * Writes one committed version of `spec` into the artifact store at `dir` (created if needed) and returns its
+ * id. Unknown ids or clusters outside [0, k) in the spec throw, so a fixture cannot silently drop data.
+ */
+export async function writeTestArtifacts(
+  dir: string,
+  spec: TestArtifactSpec,
+  options: WriteTestArtifactsOptions = {},
+): Promise<string> {
+  const store = new LmdbArtifactStore(dir);
+  const w = await store.createVersion();
+  try {
+    const omit = new Set(spec.omit ?? []);
+    const put = async (key: string, write: () => Promise<void>) => {
+      if (!omit.has(key)) await write();
+    };
+    const users = IdMap.from(spec.users);
+    const items = IdMap.from(spec.items);
+    const topics = IdMap.from(spec.topics ?? []);
+    const social = (spec.case ?? 'social') === 'social';
+    const producerSpace = social ? users : items;
+    const producerIdx = new Int32Array(spec.producers.length);
+    spec.producers.forEach((id, p) => {
+      producerIdx[p] = indexOf(producerSpace, id, 'producer');
+    });
+    const producers = IdMap.from(spec.producers);
+    const k = spec.k;
+
+    await put(KEYS.users, () => w.putIdMap(KEYS.users, users));
+    await put(KEYS.items, () => w.putIdMap(KEYS.items, items));
+    if (spec.topics) await put(KEYS.topics, () => w.putIdMap(KEYS.topics, topics));
+    await put(KEYS.producers, () => w.putTypedArray(KEYS.producers, producerIdx));
+
+    const kfCluster = new Int32Array(producers.size).fill(-1);
+    const kfScore = new Float32Array(producers.size);
+    for (const [id, [c, s]] of Object.entries(spec.knownFor ?? {})) {
+      const p = indexOf(producers, id, 'producer');
+      kfCluster[p] = checkCluster(c, k);
+      kfScore[p] = s;
+    }
+    await put(KEYS.knownForCluster, () => w.putTypedArray(KEYS.knownForCluster, kfCluster));
+    await put(KEYS.knownForScore, () => w.putTypedArray(KEYS.knownForScore, kfScore));
+
+    for (const kind of INTERESTED_IN_SCORES) {
+      const rows = spec.interestedInByKind?.[kind] ?? spec.interestedIn ?? {};
+      const key = interestedInKey(kind);
+      await put(key, () => w.putSparseRows(key, embedding(rows, users, k, 'user')));
+    }
+    const producerEmb = embedding(spec.producerEmbeddings ?? {}, producers, k, 'producer');
+    await put(KEYS.producerEmbeddings, () => w.putSparseRows(KEYS.producerEmbeddings, producerEmb));
+    const top = spec.clusterTop ?? {};
+    await put(KEYS.clusterProducers, () =>
+      w.putCsr(KEYS.clusterProducers, ranked(clusterTopFromEmbeddings(producerEmb, top.producers ?? 300, 0))),
+    );
+
+    if (spec.itemEmbeddings) {
+      const itemEmb = embedding(spec.itemEmbeddings, items, k, 'item');
+      await put(KEYS.itemEmbeddings, () => w.putSparseRows(KEYS.itemEmbeddings, itemEmb));
+      await put(KEYS.itemLongestEmbeddings, () =>
+        w.putSparseRows(KEYS.itemLongestEmbeddings, embedding(spec.itemLongest ?? {}, items, k, 'item')),
+      );
+      await put(KEYS.clusterItems, () =>
+        w.putCsr(KEYS.clusterItems, ranked(clusterTopFromEmbeddings(itemEmb, top.items ?? 1600, 0))),
+      );
+    }
+    if (spec.topicEmbeddings) {
+      const topicEmb = embedding(spec.topicEmbeddings, topics, k, 'topic');
+      await put(KEYS.topicEmbeddings, () => w.putSparseRows(KEYS.topicEmbeddings, topicEmb));
+      await put(KEYS.clusterTopics, () =>
+        w.putCsr(KEYS.clusterTopics, ranked(clusterTopFromEmbeddings(topicEmb, top.topics ?? 100, 0))),
+      );
+    }
+    if (spec.engagements) {
+      const rows: number[] = [];
+      const cols: number[] = [];
+      for (const [u, list] of Object.entries(spec.engagements)) {
+        const r = indexOf(users, u, 'user');
+        for (const i of list) {
+          rows.push(r);
+          cols.push(indexOf(items, i, 'item'));
+        }
+      }
+      const m = CsrMatrix.fromCoo(
+        Int32Array.from(rows),
+        Int32Array.from(cols),
+        new Float32Array(rows.length).fill(1),
+        users.size,
+        items.size,
+        'max',
+      );
+      await put(KEYS.engagements, () => w.putSparseRows(KEYS.engagements, m));
+    }
+    if (spec.itemCreatedTs) {
+      const ts = new Float64Array(items.size).fill(Number.NaN);
+      for (const [id, t] of Object.entries(spec.itemCreatedTs)) ts[indexOf(items, id, 'item')] = t;
+      await put(KEYS.itemCreatedTs, () => w.putTypedArray(KEYS.itemCreatedTs, ts));
+    }
+    await put(KEYS.simclustersMeta, () =>
+      w.putJson(KEYS.simclustersMeta, {
+        k,
+        case: social ? 'social' : 'catalogue',
+        now: spec.now ?? null,
+        params: {},
+      }),
+    );
+    const manifest = await w.commit(
+      { seed: 0, counts: { users: users.size, items: items.size, clusters: k } },
+      { activate: options.activate !== false },
+    );
+    return manifest.id;
+  } catch (e) {
+    await w.abort().catch(() => undefined);
+    throw e;
+  } finally {
+    await store.close();
+  }
+}
+
+function indexOf(map: IdMap, id: string, what: string): number {
+  const i = map.get(id);
+  if (i < 0) throw new RangeError(`test fixture: unknown ${what} '${id}'`);
+  return i;
+}
+
+function checkCluster(c: number, k: number): number {
+  if (!Number.isInteger(c) || c < 0 || c >= k)
+    throw new RangeError(`test fixture: cluster ${c} outside [0, ${k})`);
+  return c;
+}
+
+/** Entities × k CSR with rows sorted by cluster id. */
+function embedding(rows: Readonly<Record<string, Pairs>>, ids: IdMap, k: number, what: string): CsrMatrix {
+  const r: number[] = [];
+  const c: number[] = [];
+  const v: number[] = [];
+  for (const [id, pairs] of Object.entries(rows)) {
+    const e = indexOf(ids, id, what);
+    for (const [cluster, score] of pairs) {
+      r.push(e);
+      c.push(checkCluster(cluster, k));
+      v.push(score);
+    }
+  }
+  return CsrMatrix.fromCoo(Int32Array.from(r), Int32Array.from(c), Float32Array.from(v), ids.size, k, 'sum');
+}
+
+function ranked(list: ClusterTopList): CsrMatrix {
+  return new CsrMatrix(list.nClusters, list.nEntities, list.indptr, list.ids, list.scores);
+}
+
+/**
+ * A hand-sized social version with answers that can be worked out on paper (k = 4):
+ *
+ * | item | embedding            | cos(dave) | cos(i0) |
+ * |------|----------------------|-----------|---------|
+ * | i0   | c0 0.6, c1 0.8       | 0.96      | 1       |
+ * | i1   | c0 1                 | 0.8 (engaged) | 0.6 |
+ * | i2   | c1 1                 | 0.6       | 0.8     |
+ * | i3   | c2 0.6, c3 0.8       | 0         | 0       |
+ * | i4   | c0 0.8, c2 0.6       | 0.64      | 0.48    |
+ * | i5   | c3 1                 | 0         | 0       |
+ *
+ * dave's InterestedIn is c0 0.8, c1 0.6 and he engaged with i1; i0's longest embedding is c1 1 (so "similar to
+ * i0" ranks by cosine with c1: i2 1, i0's own excluded, i0 → i2 first). KnownFor: alice c0 0.9, bob c0 0.5,
+ * carol c2 0.8. Topic "cats" is c0 1, "dogs" c3 1.
+ */
+export const SMALL_FIXTURE: TestArtifactSpec = {
+  k: 4,
+  now: 1_700_000_000,
+  users: ['alice', 'bob', 'carol', 'dave', 'erin'],
+  items: ['i0', 'i1', 'i2', 'i3', 'i4', 'i5'],
+  topics: ['cats', 'dogs', 'fish'],
+  producers: ['alice', 'bob', 'carol'],
+  knownFor: { alice: [0, 0.9], bob: [0, 0.5], carol: [2, 0.8] },
+  interestedIn: {
+    dave: [
+      [0, 0.8],
+      [1, 0.6],
+    ],
+    erin: [[3, 1]],
+  },
+  interestedInByKind: {
+    favScore: {
+      dave: [
+        [0, 2],
+        [1, 1],
+      ],
+      erin: [[3, 5]],
+    },
+  },
+  producerEmbeddings: {
+    alice: [
+      [0, 0.9],
+      [1, 0.1],
+    ],
+    bob: [[0, 0.5]],
+    carol: [[2, 0.7]],
+  },
+  itemEmbeddings: {
+    i0: [
+      [0, 0.6],
+      [1, 0.8],
+    ],
+    i1: [[0, 1]],
+    i2: [[1, 1]],
+    i3: [
+      [2, 0.6],
+      [3, 0.8],
+    ],
+    i4: [
+      [0, 0.8],
+      [2, 0.6],
+    ],
+    i5: [[3, 1]],
+  },
+  itemLongest: { i0: [[1, 1]] },
+  topicEmbeddings: { cats: [[0, 1]], dogs: [[3, 1]] },
+  engagements: { dave: ['i1'], erin: ['i5', 'i3'] },
+  itemCreatedTs: {
+    i0: 1_700_000_000 - 3600,
+    i1: 1_700_000_000 - 2 * 3600,
+    i2: 1_700_000_000 - 10 * 3600,
+    i3: 1_700_000_000 - 100 * 3600,
+    i4: 1_700_000_000 - 30 * 3600,
+  },
+};

@@ -1,0 +1,4 @@
+/** Entry point of a `simrec serve --workers N` cluster worker (forked by server.ts). */
+import { runClusterWorker } from './server.ts';
+
+await runClusterWorker();
