@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { Rng } from '../core/prng.ts';
+import { buildApp, type SimrecFastify } from './app.ts';
+import { SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
+
+let root: string;
+let app: SimrecFastify;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'simrec-serve-fuzz-'));
+  await writeTestArtifacts(root, SMALL_FIXTURE);
+  app = await buildApp({ artifacts: root, pollMs: 0, docs: false });
+});
+
+after(async () => {
+  await app?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const IDS = [
+  'dave',
+  'erin',
+  'alice',
+  'i0',
+  'i4',
+  'cats',
+  'dogs',
+  'zed',
+  '',
+  ' ',
+  'é',
+  '../x',
+  '%00',
+  'a'.repeat(1500),
+];
+const KEYS_SEEN = [
+  'source',
+  'params',
+  'userId',
+  'itemId',
+  'producerId',
+  'topic',
+  'embedding',
+  'topClusters',
+  'itemsPerCluster',
+  'approxTop',
+  'limit',
+  'minScore',
+  'scoring',
+  'rerank',
+  'mode',
+  'minAgeHours',
+  'maxAgeHours',
+  'now',
+  'exclude',
+  'allow',
+  '__proto__',
+  'constructor',
+];
+const NUMBERS = [
+  0,
+  1,
+  -1,
+  2,
+  3,
+  4,
+  5,
+  0.5,
+  -0.5,
+  1e9,
+  -1e9,
+  1e10,
+  1e300,
+  -1e300,
+  2 ** 31,
+  2 ** 53,
+  10_000,
+  10_001,
+];
+
+/** A random JSON value, biased towards what the API takes so mutations reach deep into the handlers. */
+function value(rng: Rng, depth: number): unknown {
+  switch (rng.int(depth > 2 ? 6 : 9)) {
+    case 0:
+      return NUMBERS[rng.int(NUMBERS.length)];
+    case 1:
+      return rng.next() * 20 - 10;
+    case 2:
+      return IDS[rng.int(IDS.length)];
+    case 3:
+      return rng.int(2) === 0;
+    case 4:
+      return null;
+    case 5:
+      return [
+        'dot',
+        'cosine',
+        'logCosine',
+        'candidateNormalized',
+        'itemNormCosine',
+        'exact',
+        'none',
+        'approx',
+      ][rng.int(8)];
+    case 6:
+      return Array.from({ length: rng.int(5) }, () => value(rng, depth + 1));
+    case 7:
+      return Array.from({ length: rng.int(6) }, () => [rng.int(7) - 1, NUMBERS[rng.int(NUMBERS.length)]]);
+    default: {
+      const o: Record<string, unknown> = {};
+      for (let j = rng.int(4); j > 0; j--) o[KEYS_SEEN[rng.int(KEYS_SEEN.length)]] = value(rng, depth + 1);
+      return o;
+    }
+  }
+}
+
+/** A valid request, then a few random edits: replace, delete or add a field at the top, in source or params. */
+function body(rng: Rng): unknown {
+  const sources = [
+    { userId: IDS[rng.int(IDS.length)] },
+    { itemId: IDS[rng.int(IDS.length)] },
+    { producerId: IDS[rng.int(IDS.length)] },
+    { topic: IDS[rng.int(IDS.length)] },
+    { embedding: Array.from({ length: rng.int(6) }, () => [rng.int(6) - 1, rng.next() * 2 - 0.5]) },
+  ];
+  const b: Record<string, Record<string, unknown>> = {
+    source: sources[rng.int(sources.length)],
+    params: {},
+  };
+  const paramKeys = KEYS_SEEN.slice(7, 20);
+  for (let j = rng.int(4); j > 0; j--) b.params[paramKeys[rng.int(paramKeys.length)]] = value(rng, 1);
+  for (let j = rng.int(3); j > 0; j--) {
+    const target = [b, b.source, b.params][rng.int(3)] as Record<string, unknown>;
+    const key = KEYS_SEEN[rng.int(KEYS_SEEN.length)];
+    if (rng.int(3) === 0) delete target[key];
+    else target[key] = value(rng, 1);
+  }
+  return b;
+}
+
+function assertWellFormed(res: LightMyRequestResponse, what: string): void {
+  assert.ok(res.statusCode < 500, `${what} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+  // /metrics and /docs answer text and HTML; everything else, errors included, JSON
+  if (!/^application\/json/.test(String(res.headers['content-type']))) {
+    assert.ok(res.statusCode < 400, `${what}: an error that is not JSON`);
+    return;
+  }
+  const json = res.json();
+  if (res.statusCode >= 400) {
+    assert.equal(typeof json.error?.code, 'string', `${what}: ${res.body}`);
+    assert.equal(typeof json.error?.message, 'string', `${what}: ${res.body}`);
+  }
+}
+
+test('a few hundred seeded random candidate bodies: never a 5xx, always the documented shapes', async () => {
+  const rng = new Rng('serve-fuzz-bodies');
+  const statuses = new Map<number, number>();
+  for (let n = 0; n < 400; n++) {
+    const b = body(rng);
+    let payload = JSON.stringify(b);
+    // some bodies arrive cut short or with a stray byte
+    if (rng.int(10) === 0) payload = payload.slice(0, rng.int(payload.length));
+    else if (rng.int(20) === 0) payload = `${payload}}`;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/candidates/simclusters',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    });
+    assertWellFormed(res, payload.slice(0, 300));
+    if (res.statusCode === 200) assert.ok(Array.isArray(res.json().candidates));
+    statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+  }
+  // the mutations reach every class of answer, not just the schema's first check
+  for (const s of [200, 400, 404]) assert.ok((statuses.get(s) ?? 0) > 0, `some ${s}: ${[...statuses]}`);
+});
+
+test('seeded random GET paths and query strings: never a 5xx', async () => {
+  const rng = new Rng('serve-fuzz-urls');
+  const pieces = [
+    'v1',
+    'users',
+    'items',
+    'producers',
+    'topics',
+    'clusters',
+    'embedding',
+    'similar',
+    'docs',
+    'metrics',
+  ];
+  const queries = ['limit', 'score', 'kind', 'x'];
+  const segment = () => {
+    const r = rng.int(3);
+    if (r === 0) return pieces[rng.int(pieces.length)];
+    if (r === 1) return encodeURIComponent(String(value(rng, 3)));
+    return String(NUMBERS[rng.int(NUMBERS.length)]);
+  };
+  const templates = [
+    () => `/v1/users/${segment()}/embedding`,
+    () => `/v1/items/${segment()}/embedding`,
+    () => `/v1/items/${segment()}/similar`,
+    () => `/v1/producers/${segment()}/embedding`,
+    () => `/v1/topics/${segment()}/embedding`,
+    () => `/v1/clusters/${segment()}`,
+    () => `/${Array.from({ length: 1 + rng.int(4) }, segment).join('/')}`,
+  ];
+  for (let n = 0; n < 300; n++) {
+    let url = templates[rng.int(templates.length)]();
+    const q = Array.from(
+      { length: rng.int(3) },
+      () => `${queries[rng.int(queries.length)]}=${encodeURIComponent(String(value(rng, 3)))}`,
+    );
+    if (q.length > 0) url += `?${q.join('&')}`;
+    assertWellFormed(await app.inject({ method: 'GET', url }), url);
+  }
+});
