@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { SimrecError } from '../core/errors.ts';
+import { startServer, untilSignalled } from '../serve/server.ts';
+import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
+import { type Command, intOption, parseOptions, required } from './command.ts';
+
+const HELP = `usage: simrec serve --artifacts DIR [--host 127.0.0.1] [--port 8080] [--workers N|auto]
+
+Serves the artifact directory's current version over HTTP (OpenAPI at /docs). A version committed by a later
+build is picked up without a restart (checked every --poll-ms, and at once on SIGHUP); SIGTERM or SIGINT
+finish the requests in flight and exit.
+
+options:
+  --artifacts DIR     artifact root (must exist; the server is ready once it holds a committed version)
+  --host H            address to listen on (default 127.0.0.1)
+  --port P            port (default 8080; 0 picks a free one)
+  --workers N         processes sharing the port: an integer, or auto for one per CPU (default 1)
+  --user-score KIND   InterestedIn kind a user source uses (default logFavScoreClusterNormalized)
+  --poll-ms MS        how often to look for a new version (default 1000; 0: only on SIGHUP)
+  --body-limit BYTES  largest request body (default 1048576)
+  --log-level L       pino level of the JSON log on stderr: info (default), warn, error, silent
+`;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve candidates, embeddings and clusters over HTTP',
+  help: HELP,
+  async run(argv) {
+    const v = parseOptions(argv, {
+      artifacts: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string' },
+      workers: { type: 'string' },
+      'user-score': { type: 'string' },
+      'poll-ms': { type: 'string' },
+      'body-limit': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    });
+    const artifacts = resolve(required(v, 'artifacts'));
+    if (!existsSync(artifacts))
+      throw new SimrecError('ARTIFACT_MISSING', `artifact directory ${artifacts} does not exist`, {
+        file: artifacts,
+        field: 'artifacts',
+      });
+    const port = intOption(v, 'port', 8080, 0);
+    if (port > 65535)
+      throw new SimrecError('CONFIG_INVALID', `--port must be in [0, 65535], got ${port}`, { field: 'port' });
+    const workers = v.workers === 'auto' ? availableParallelism() : intOption(v, 'workers', 1, 1);
+    const userScore = v['user-score'] as InterestedInScore | undefined;
+    if (userScore !== undefined && !INTERESTED_IN_SCORES.includes(userScore))
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `--user-score must be one of ${INTERESTED_IN_SCORES.join(', ')}, got '${userScore}'`,
+        { field: 'user-score' },
+      );
+    const logLevel = v['log-level'] as string;
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+      throw new SimrecError('CONFIG_INVALID', `--log-level must be a pino level, got '${logLevel}'`, {
+        field: 'log-level',
+      });
+    const server = await startServer({
+      artifacts,
+      host: v.host as string,
+      port,
+      workers,
+      userScore,
+      pollMs: intOption(v, 'poll-ms', 1000, 0),
+      bodyLimit: intOption(v, 'body-limit', 1 << 20, 1),
+      logLevel,
+    });
+    process.stdout.write(
+      `simrec serve: listening on ${server.url} (${server.workers} worker${server.workers > 1 ? 's' : ''}); docs at ${server.url}/docs\n`,
+    );
+    await untilSignalled(server);
+    process.stdout.write('simrec serve: stopped\n');
+    return 0;
+  },
+};

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { SMALL_FIXTURE, writeTestArtifacts } from '../src/serve/test-fixtures.ts';
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * Runs a Command module's `run` in a child process, as `simrec <name>` would (the command list that wires
+ * names to modules is the lead's, so the test names the module directly).
+ */
+function runCommand(module: string, name: string, args: string[]): ChildProcess {
+  const url = new URL(`../src/cli/${module}.ts`, import.meta.url).href;
+  const code = `const { ${name} } = await import(${JSON.stringify(url)});
+try { process.exitCode = await ${name}.run(process.argv.slice(1)); }
+catch (e) { process.stderr.write(String(e.code) + ': ' + e.message + '\\n'); process.exitCode = 1; }`;
+  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, '--', ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function output(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stdout, stderr };
+}
+
+interface Answer {
+  version?: string;
+  candidates?: { itemId: string }[];
+  error?: { code: string };
+}
+
+async function getJson(url: string): Promise<{ status: number; body: Answer }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as Answer };
+}
+
+test('simrec serve --workers 2: both workers answer on one port, SIGHUP switches versions, SIGTERM stops', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'simrec-serve-cli-'));
+  const child = runCommand('serve', 'serveCommand', [
+    '--artifacts',
+    root,
+    '--port',
+    '0',
+    '--workers',
+    '2',
+    '--poll-ms',
+    '0',
+    '--log-level',
+    'warn',
+  ]);
+  const done = output(child);
+  try {
+    const a = await writeTestArtifacts(root, SMALL_FIXTURE);
+    let stdout = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout?.on('data', (d) => {
+        stdout += d;
+        const m = /listening on (http:\/\/\S+) \(2 workers\)/.exec(stdout);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', () => reject(new Error(`serve exited early: ${stdout}`)));
+    });
+    assert.equal((await getJson(`${url}/healthz`)).status, 200);
+    // every worker loads the version; requests spread over both
+    const ready = async (version: string) => {
+      for (let tries = 0; tries < 200; tries++) {
+        const answers = await Promise.all([0, 1, 2, 3, 4, 5].map(() => getJson(`${url}/readyz`)));
+        if (answers.every((r) => r.status === 200 && r.body.version === version)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail(`not every worker serves ${version}`);
+    };
+    await ready(a);
+    const res = await fetch(`${url}/v1/candidates/simclusters`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ source: { userId: 'dave' } }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      ((await res.json()) as Answer).candidates?.map((c) => c.itemId),
+      ['i0', 'i4', 'i2'],
+    );
+    const bad = await getJson(`${url}/v1/clusters/99`);
+    assert.deepEqual([bad.status, bad.body.error?.code], [404, 'NOT_FOUND']);
+    // a scrape of any worker shows the whole server
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`simrec_artifact_info\\{version="${a}"\\} 1`));
+    assert.match(
+      metrics,
+      /simrec_http_request_duration_seconds_count\{route="\/readyz",method="GET",status="200"\} \d+/,
+    );
+
+    // polling is off: the new version is served once the primary is signalled
+    const b = await writeTestArtifacts(root, {
+      ...SMALL_FIXTURE,
+      interestedIn: { dave: [[3, 1]] },
+      interestedInByKind: {},
+    });
+    child.kill('SIGHUP');
+    await ready(b);
+
+    child.kill('SIGTERM');
+    const { code, stdout: all } = await done;
+    assert.equal(code, 0);
+    assert.match(all, /simrec serve: stopped/);
+    await assert.rejects(fetch(`${url}/healthz`));
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('simrec candidates and simrec similar answer from the current version', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'simrec-serve-cli-'));
+  try {
+    await writeTestArtifacts(root, SMALL_FIXTURE);
+    const [user, item, table, unknown] = await Promise.all([
+      output(
+        runCommand('candidates', 'candidatesCommand', ['--artifacts', root, '--user', 'dave', '--json']),
+      ),
+      output(
+        runCommand('similar', 'similarCommand', [
+          '--artifacts',
+          root,
+          '--item',
+          'i4',
+          '--limit',
+          '2',
+          '--json',
+        ]),
+      ),
+      output(runCommand('candidates', 'candidatesCommand', ['--artifacts', root, '--topic', 'dogs'])),
+      output(runCommand('similar', 'similarCommand', ['--artifacts', root, '--item', 'nope'])),
+    ]);
+    assert.equal(user.code, 0, user.stderr);
+    const u = JSON.parse(user.stdout);
+    assert.deepEqual(
+      u.candidates.map((c: { itemId: string }) => c.itemId),
+      ['i0', 'i4', 'i2'],
+    );
+    assert.equal(u.params.limit, 10);
+    assert.equal(item.code, 0, item.stderr);
+    assert.deepEqual(
+      JSON.parse(item.stdout).candidates.map((c: { itemId: string }) => c.itemId),
+      ['i1', 'i0'],
+    );
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trim().split('\n');
+    assert.match(lines[0], /rank\s+item_id\s+score\s+approx/);
+    assert.match(lines[1], /^\s+1\s+i5\s+1\.000000\s+1\.000000$/);
+    assert.match(lines[2], /^\s+2\s+i3\s+0\.800000\s+0\.800000$/);
+    assert.match(
+      lines[3],
+      /^# version \S+, source topic: 1 clusters scanned, 2 candidates scored, 2 embeddings fetched$/,
+    );
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /NOT_FOUND: unknown item 'nope'/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
