@@ -203,18 +203,19 @@ function ranked(list: ClusterTopList): CsrMatrix {
 /**
  * A hand-sized social version with answers that can be worked out on paper (k = 4):
  *
- * | item | embedding            | cos(dave) | cos(i0) |
- * |------|----------------------|-----------|---------|
- * | i0   | c0 0.6, c1 0.8       | 0.96      | 1       |
- * | i1   | c0 1                 | 0.8 (engaged) | 0.6 |
- * | i2   | c1 1                 | 0.6       | 0.8     |
- * | i3   | c2 0.6, c3 0.8       | 0         | 0       |
- * | i4   | c0 0.8, c2 0.6       | 0.64      | 0.48    |
- * | i5   | c3 1                 | 0         | 0       |
+ * | item | embedding        | cos(dave)      | cos(i4)  | created     |
+ * |------|------------------|----------------|----------|-------------|
+ * | i0   | c0 0.6, c1 0.8   | 0.96           | 0.48     | now − 1 h   |
+ * | i1   | c0 1             | 0.8 (engaged)  | 0.8      | now − 2 h   |
+ * | i2   | c1 1             | 0.6            | 0        | now − 10 h  |
+ * | i3   | c2 0.6, c3 0.8   | 0              | 0.36     | now − 100 h |
+ * | i4   | c0 0.8, c2 0.6   | 0.64           | (itself) | now − 30 h  |
+ * | i5   | c3 1             | 0              | 0        | unknown     |
  *
- * dave's InterestedIn is c0 0.8, c1 0.6 and he engaged with i1; i0's longest embedding is c1 1 (so "similar to
- * i0" ranks by cosine with c1: i2 1, i0's own excluded, i0 → i2 first). KnownFor: alice c0 0.9, bob c0 0.5,
- * carol c2 0.8. Topic "cats" is c0 1, "dogs" c3 1.
+ * dave's InterestedIn is c0 0.8, c1 0.6 (favScore: c0 2, c1 1) and he engaged with i1; erin's is c3 1 and she
+ * engaged with i3 and i5. i0's longest embedding is c1 1, so "similar to i0" is i2 (1.0) alone; i4 has no longest
+ * one and uses its current embedding. Producers: alice, bob, carol (users 0–2) with KnownFor alice c0 0.9, bob c0
+ * 0.5, carol c2 0.8. Topics: cats c0 1, dogs c3 1, fish (no embedding).
  */
 export const SMALL_FIXTURE: TestArtifactSpec = {
   k: 4,
