@@ -1,6 +1,8 @@
-"""Leiden baseline for bench/simclusters.ts: reads a follows CSV (consumer_id,producer_id[,ts]), builds the
-undirected follow graph with igraph, runs leidenalg (modularity, seeded) and prints JSON: the detection time
-alone, and the community of every node by external id. Uses only Debian's python3-igraph and python3-leidenalg."""
+"""Leiden baseline for bench/simclusters.ts: reads a follows CSV (consumer_id,producer_id[,ts]) with the stdlib
+csv module, builds the undirected follow graph with igraph (every user a node, duplicate edges merged), runs
+leidenalg (ModularityVertexPartition, seeded) and prints JSON: the detection time alone, the loading time, the
+library versions and the community of every node by external id. Uses only Debian's python3-igraph and
+python3-leidenalg."""
 import csv
 import json
 import sys
@@ -31,4 +33,5 @@ for k, v in index.items():
     names[v] = k
 print(json.dumps({"load_seconds": load_s, "seconds": detect_s, "nodes": g.vcount(), "edges": g.ecount(),
                   "communities": len(part), "modularity": part.modularity,
+                  "versions": {"igraph": ig.__version__, "leidenalg": la.version},
                   "membership": dict(zip(names, part.membership))}))
