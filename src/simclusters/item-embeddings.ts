@@ -607,8 +607,25 @@ export function computeItemEmbeddings(
   const now = resolveNow(log, params.now);
   const h = rule.halfLifeSeconds;
   const { order, itemPtr } = itemEventOrder(log, now);
-  const userOf = rowOfEntry(log.matrix);
-  const weights = log.matrix.values;
+  // The fold walks the events item by item, the log is stored user by user: the columns the fold reads are
+  // gathered into item order once — a loop of independent loads the CPU overlaps — so the fold (and the
+  // longest-L2 replay) scans them instead of missing the cache on every event.
+  const nEvents = order.length;
+  const evUser = new Int32Array(nEvents);
+  const evTs = new Float64Array(nEvents);
+  const evAction = new Uint8Array(nEvents);
+  const evWeight = log.matrix.values ? new Float32Array(nEvents) : null;
+  {
+    const userOf = rowOfEntry(log.matrix);
+    const weights = log.matrix.values;
+    for (let q = 0; q < nEvents; q++) {
+      const p = order[q];
+      evUser[q] = userOf[p];
+      evTs[q] = log.ts[p];
+      evAction[q] = log.action[p];
+    }
+    if (weights && evWeight) for (let q = 0; q < nEvents; q++) evWeight[q] = weights[order[q]];
+  }
 
   const state = createItemState(k);
   const event = createEngagementEvent();
@@ -633,11 +650,10 @@ export function computeItemEmbeddings(
     const itemAuthor = author ? author[item] : -1;
     event.itemCreatedTs = created ? created[item] : Number.NaN;
     for (let q = from; q < to; q++) {
-      const p = order[q];
-      const u = userOf[p];
-      event.ts = log.ts[p];
-      event.action = log.action[p];
-      event.weight = weights ? weights[p] : 1;
+      const u = evUser[q];
+      event.ts = evTs[q];
+      event.action = evAction[q];
+      event.weight = evWeight ? evWeight[q] : 1;
       event.byAuthor = itemAuthor >= 0 && userProducer !== null && userProducer[u] === itemAuthor;
       event.undoMass = event.action === ACTION_UNFAV ? pairUndoMass(ledger, u, event.ts, rule) : 0;
       view.start = ii.indptr[u];
