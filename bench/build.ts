@@ -1,8 +1,8 @@
 /**
  * Whole build on `medium` (issue 5): `simrec build` of the medium preset (10^6 users, ≈10^7 follows, ≈10^7
  * engagements) in a child process, with defaults and 2 threads. Reports the time of every stage (from the
- * manifest), the part no stage timed (start-up, storing the SimClusters outputs, the truth comparison), follow
- * edges per core-second end to end — follow edges / (wall seconds × cores) — and the child's peak RSS. Goals:
+ * manifest), the part no stage timed (process start-up, gaps between stages), follow edges per core-second end
+ * to end — follow edges / (wall seconds × cores) — and the child's peak RSS. Goals:
  * ≥ 60,000 edges per core-second (the published system: 5·10^9 edges in < 1.5 h on 16 cores) and peak RSS ≤ 8 GB.
  *
  * The machine is shared, so the output carries the load average and the CPU other processes used during the
@@ -125,7 +125,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const untimedInMain = r.mainSeconds - timed;
   rows.push({
-    stage: 'untimed inside the build (SimClusters outputs → store, truth comparison, gaps)',
+    stage: 'untimed inside the build (between stages)',
     seconds: untimedInMain,
     'share of wall': `${((100 * untimedInMain) / wall).toFixed(1)}%`,
   });

@@ -149,7 +149,13 @@ export async function simclustersStage(
       onStage: opts.onStage,
     },
   );
+  // Timed as stages of their own: on the medium preset storing the outputs takes as long as computing some.
+  let t0 = performance.now();
   await storeOutputs(writer, out, producers, warmInfo);
+  opts.onStage?.('store-simclusters', (performance.now() - t0) / 1000, {});
+  t0 = performance.now();
+  const truth = await compareWithTruth(opts.dataDir, out, producerIds, producers.length);
+  if (truth) opts.onStage?.('truth-comparison', (performance.now() - t0) / 1000, { nmi: truth.nmi });
 
   let withKf = 0;
   for (let p = 0; p < out.knownFor.cluster.length; p++) if (out.knownFor.cluster[p] >= 0) withKf++;
@@ -160,7 +166,7 @@ export async function simclustersStage(
     producersWithKnownFor: withKf,
     producerIds,
     output: out,
-    truth: await compareWithTruth(opts.dataDir, out, producerIds, producers.length),
+    truth,
   };
 }
 
