@@ -347,7 +347,8 @@ test('batch on the hand example: view, index, longest-L2 and time order independ
   approx(clusterTop(r.clusterTopItems, 1).scores, [0.125]);
   assert.equal(r.stats.positivesApplied, 2);
   assert.equal(r.stats.unfavsApplied, 1);
-  // One cluster per item keeps c1; a 0.11 threshold drops c0 (0.1) from the view but not from the index.
+  // One cluster per item keeps c1; a 0.11 threshold drops c0 (0.1) from the view. The cosine-ordered index
+  // (default) follows the view, which is what the exact step scores; the score-ordered one the raw state.
   const narrow = computeItemEmbeddings(
     { engagements: log, interestedIn: ii },
     { ...params, maxClustersPerItem: 1 },
@@ -358,7 +359,14 @@ test('batch on the hand example: view, index, longest-L2 and time order independ
     { ...params, minItemScore: 0.11 },
   );
   assert.deepEqual(Array.from(high.embedding.rowIndices(0)), [1]);
-  assert.deepEqual(Array.from(clusterTop(high.clusterTopItems, 0).ids), [0]);
+  assert.deepEqual(Array.from(clusterTop(high.clusterTopItems, 0).ids), []);
+  // ...and its score there is the stored W: 0.125 (the whole view), ranked by cosine 1.
+  approx(clusterTop(high.clusterTopItems, 1).scores, [0.125]);
+  const highByScore = computeItemEmbeddings(
+    { engagements: log, interestedIn: ii },
+    { ...params, minItemScore: 0.11, indexOrder: 'score' },
+  );
+  assert.deepEqual(Array.from(clusterTop(highByScore.clusterTopItems, 0).ids), [0]);
   // Past the age limit at now (created 100 h before now): still embedded, not indexed.
   const old = computeItemEmbeddings(
     { engagements: log, interestedIn: ii, itemCreatedTs: Float64Array.from([24 * H - 100 * H]) },

@@ -724,21 +724,32 @@ export function computeItemEmbeddings(
     engagements[i] = state.engagements;
     let n = readItemState(state, now, h, readIds, readValues);
     const tooOld = maxAge !== null && created !== null && now - created[i] > maxAge;
-    if (!tooOld) {
-      let norm = 1;
-      if (byCosine) {
-        let sq = 0;
-        for (let j = 0; j < n; j++) sq += readValues[j] * readValues[j];
-        norm = Math.sqrt(sq);
-        itemNorm![i] = norm;
-      }
+    if (!tooOld && !byCosine) {
       for (let j = 0; j < n; j++) {
         if (readValues[j] < params.minIndexScore) continue;
-        index.push(readIds[j], i, readValues[j] / norm);
+        index.push(readIds[j], i, readValues[j]);
         indexed[i] = 1;
       }
     }
-    if (writeView(embWriter, n) > 0) itemsWithEmbedding++;
+    const rowStart = embWriter.nnz;
+    const kept = writeView(embWriter, n);
+    if (kept > 0) itemsWithEmbedding++;
+    if (!tooOld && byCosine && kept > 0) {
+      // Cosine order ranks by the share of the stored view on c, the vector the exact step scores: an entry
+      // the view dropped (below minItemScore, or past maxClustersPerItem) would rank an item whose stored
+      // embedding lacks c, often at the very top (a lone tiny entry is all of its raw norm), and waste the slot.
+      const ids = embWriter.indices;
+      const values = embWriter.values[0];
+      let sq = 0;
+      for (let j = rowStart; j < rowStart + kept; j++) sq += values[j] * values[j];
+      const norm = Math.sqrt(sq);
+      itemNorm![i] = norm;
+      for (let j = rowStart; j < rowStart + kept; j++) {
+        if (values[j] < params.minIndexScore) continue;
+        index.push(ids[j], i, values[j] / norm);
+        indexed[i] = 1;
+      }
+    }
 
     if (state.engagements >= params.minEngagementsForLongest && peak >= 0) {
       // The peak state is the final one when the last event made it; otherwise replay up to the peak.
