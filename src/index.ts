@@ -125,6 +125,20 @@ export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.
 export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
 export { EXPORT_KINDS, type ExportKind, exportArtifacts } from './pipeline/export.ts';
 export { interestedInKey, KEYS } from './pipeline/keys.ts';
+// serve: the HTTP server (DESIGN §10)
+export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
+export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';
+export {
+  type CandidateFilters,
+  type CandidateResult,
+  type CandidateSource,
+  type ClusterView,
+  LiveModel,
+  type LiveModelOptions,
+  ServingModel,
+  type ServingModelOptions,
+} from './serve/model.ts';
+export { type RunningServer, type ServerOptions, startServer, untilSignalled } from './serve/server.ts';
 // simclusters: the offline stages (DESIGN §3)
 export {
   buildClusterTopItems,

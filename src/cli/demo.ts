@@ -1,40 +1,51 @@
 /**
  * `simrec demo`: the whole engine on the embedded default in one command — generate a synthetic social network
- * with planted communities, build the artifacts, and show what was built (and how well the planted
- * communities were recovered).
+ * with planted communities, build the artifacts, show what was built (and how well the planted communities were
+ * recovered), then serve them over HTTP and print requests to try against real ids of the data.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
 import { generateSynthetic } from '../data/synthetic/generate.ts';
 import { PRESET_NAMES, type PresetName } from '../data/synthetic/params.ts';
 import { runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
+import { type RunningServer, startServer, untilSignalled } from '../serve/server.ts';
 import { summarize } from './build.ts';
 import { type Command, intOption, parseOptions } from './command.ts';
 import { createReporter } from './progress.ts';
 
-const HELP = `usage: simrec demo [--dir DIR] [--preset social] [--seed N]
+const HELP = `usage: simrec demo [--dir DIR] [--preset social] [--seed N] [--port 8080] [--build-only]
 
 Generates a synthetic data set with planted communities (default: the social preset, 10^5 users, ~1.2M
-follows), builds the artifacts with the embedded store, and prints what was built.
+follows), builds the artifacts with the embedded store, prints what was built, then serves the artifacts over
+HTTP and prints curl commands to try (real ids of the data). Ctrl-C stops the server.
 
 options:
   --dir DIR       working directory (default .simrec-demo); data in DIR/data, artifacts in DIR/artifacts
   --preset P      tiny | small | social | movies | medium (default social)
   --seed N        seed (default 1)
+  --host H        address to serve on (default 127.0.0.1)
+  --port P        port to serve on (default 8080; 0 picks a free one)
+  --build-only    stop after the build instead of serving
   -h, --help      this help
 `;
 
+/** How many consumers of the planted truth are tried before the demo settles for a producer source. */
+const USERS_TRIED = 50;
+
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'generate → build → show, on the embedded default',
+  summary: 'generate → build → serve, on the embedded default',
   help: HELP,
   async run(argv) {
     const v = parseOptions(argv, {
       dir: { type: 'string', default: '.simrec-demo' },
       preset: { type: 'string', default: 'social' },
       seed: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string' },
+      'build-only': { type: 'boolean', default: false },
     });
     const preset = v.preset as PresetName;
     if (!PRESET_NAMES.includes(preset)) {
@@ -43,6 +54,9 @@ export const demoCommand: Command = {
       });
     }
     const seed = intOption(v, 'seed', 1, 0);
+    const port = intOption(v, 'port', 8080, 0);
+    if (port > 65535)
+      throw new SimrecError('CONFIG_INVALID', `--port must be in [0, 65535], got ${port}`, { field: 'port' });
     const dir = resolve(v.dir as string);
     const data = join(dir, 'data');
     const artifacts = join(dir, 'artifacts');
@@ -64,8 +78,104 @@ export const demoCommand: Command = {
     });
     reporter.close();
     out.write(`${summarize(result, artifacts).replace(/^/gm, '   ')}\n`);
-    out.write('3. next\n');
-    out.write(`   npx simrec export --artifacts ${artifacts} --what known-for | head\n`);
+    if (v['build-only']) {
+      out.write('3. next\n');
+      out.write(`   npx simrec serve --artifacts ${artifacts}\n`);
+      out.write(`   npx simrec export --artifacts ${artifacts} --what known-for | head\n`);
+      return 0;
+    }
+
+    out.write(`3. serve (simrec serve --artifacts ${artifacts} --port ${port})\n`);
+    const server = await startServer({ artifacts, host: v.host as string, port, logLevel: 'warn' });
+    try {
+      await untilReady(server.url);
+      out.write(await tryItOut(server, join(data, 'truth', 'consumer_interests.csv')));
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+    out.write(`\n   serving on ${server.url} (OpenAPI at ${server.url}/docs); Ctrl-C stops\n`);
+    await untilSignalled(server);
+    out.write('   stopped\n');
     return 0;
   },
 };
+
+async function untilReady(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const res = await fetch(`${url}/readyz`).catch(() => null);
+    if (res?.ok) return;
+    await res?.body?.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new SimrecError('INTERNAL', 'the demo server did not load the artifacts within 60 s');
+}
+
+interface Candidates {
+  candidates?: { itemId: string; score: number }[];
+}
+
+/**
+ * Requests to try, with ids picked from the served version (cluster 0's members and top item) and, for the user
+ * source, the first planted consumer that gets candidates; plus one live answer, so the reader sees it works.
+ */
+async function tryItOut(server: RunningServer, consumersFile: string): Promise<string> {
+  const url = server.url;
+  const cluster = (await (await fetch(`${url}/v1/clusters/0?limit=3`)).json()) as {
+    knownFor: { producerId: string }[];
+    topItems: { itemId: string }[];
+  };
+  const producerId = cluster.knownFor[0]?.producerId;
+  const itemId = cluster.topItems[0]?.itemId;
+  let userId: string | undefined;
+  let answer: Candidates | undefined;
+  for (const candidate of consumers(consumersFile)) {
+    const res = await postCandidates(url, { source: { userId: candidate }, params: { limit: 5 } });
+    if (res.candidates && res.candidates.length > 0) {
+      userId = candidate;
+      answer = res;
+      break;
+    }
+  }
+  const lines: string[] = ['', '   try:'];
+  const curl = (path: string) => lines.push(`   curl -s '${url}${path}'`);
+  const post = (body: object) =>
+    lines.push(
+      `   curl -s -X POST '${url}/v1/candidates/simclusters' -H 'content-type: application/json' -d '${JSON.stringify(body)}'`,
+    );
+  if (userId !== undefined) {
+    post({ source: { userId }, params: { limit: 10 } });
+    curl(`/v1/users/${encodeURIComponent(userId)}/embedding`);
+  }
+  if (itemId !== undefined) curl(`/v1/items/${encodeURIComponent(itemId)}/similar?limit=10`);
+  if (producerId !== undefined) post({ source: { producerId }, params: { limit: 10 } });
+  curl('/v1/clusters/0?limit=5');
+  curl('/metrics');
+  if (userId !== undefined && answer?.candidates) {
+    lines.push('', `   user ${userId}'s top candidates (SimClusters ANN over their InterestedIn):`);
+    for (const c of answer.candidates)
+      lines.push(`     item ${c.itemId.padEnd(12)} score ${c.score.toFixed(4)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function postCandidates(url: string, body: object): Promise<Candidates> {
+  const res = await fetch(`${url}/v1/candidates/simclusters`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return (await res.json()) as Candidates;
+}
+
+/** The first consumer ids of the planted truth (the generator writes it beside the data). */
+function consumers(file: string): string[] {
+  if (!existsSync(file)) return [];
+  const ids = new Set<string>();
+  for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+    const id = line.split(',')[0];
+    if (id) ids.add(id);
+    if (ids.size >= USERS_TRIED) break;
+  }
+  return [...ids];
+}

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ERROR_CODES, SimrecError } from '../core/errors.ts';
-import { HTTP_STATUS, toHttpError } from './errors.ts';
+import { HTTP_ERROR_CODES, HTTP_STATUS, toHttpError } from './errors.ts';
 
 test('every SimrecError code has a status; client faults are 4xx, deployment faults 5xx', () => {
   for (const code of Object.keys(ERROR_CODES)) assert.ok(code in HTTP_STATUS, code);
@@ -85,4 +86,23 @@ test('Fastify errors: validation names the field; body, media type and other 4xx
     toHttpError(Object.assign(new Error('m'), { code: 'FST_ERR_BAD_URL', statusCode: 400 })).body.error.code,
     'REQUEST_INVALID',
   );
+});
+
+test("docs/errors.md's HTTP table gives every code the status the server answers with", () => {
+  const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').split(
+    '\n## Over HTTP',
+  )[1];
+  assert.ok(doc, 'docs/errors.md has an "Over HTTP" section');
+  const documented = new Map<string, number>();
+  for (const row of doc.matchAll(/^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| (\d{3}) \|/gm))
+    for (const code of row[1].matchAll(/`([A-Z_]+)`/g)) {
+      assert.ok(!documented.has(code[1]), `${code[1]} is listed twice`);
+      documented.set(code[1], Number(row[2]));
+    }
+  assert.deepEqual(
+    [...documented.keys()].sort(),
+    [...Object.keys(ERROR_CODES), ...Object.keys(HTTP_ERROR_CODES)].sort(),
+  );
+  for (const [code, status] of documented)
+    assert.equal(status, HTTP_STATUS[code as keyof typeof HTTP_STATUS], code);
 });
