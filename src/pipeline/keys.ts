@@ -54,6 +54,11 @@ export const KEYS = {
   mfItems: 'mf/items',
   /** The dense ANN index over mfItems (inner product), one blob. */
   mfItemIndex: 'mf/items-index',
+  /**
+   * The dense ANN index over the embedding part of mfItems (the first dim − 2 columns, no biases) by cosine,
+   * one blob: item → item similarity (serve/dense-model.ts says why cosine).
+   */
+  mfItemSimilarIndex: 'mf/items-similar-index',
   /** JSON: params, epochs, fit seconds, dense index report (recall@k against exact). */
   mfMeta: 'mf/meta',
 } as const;

@@ -1,7 +1,8 @@
 /**
  * The build's hybrid MF stage (DESIGN §5–6): trains on the positive engagements (item tags as side features
- * when asked), stores the model, the folded user and item representations, and an inner-product dense index
- * over the items whose recall@k against exact search goes into the version's metadata.
+ * when asked), stores the model, the folded user and item representations, an inner-product dense index over
+ * the items (user → item retrieval) and a cosine one over the items' embedding parts (item → item), each with
+ * its recall@k against exact search in the version's metadata.
  */
 import { buildDenseIndex, type DenseBuildReport } from '../ann/dense/build.ts';
 import { saveDenseIndex } from '../ann/dense/persist.ts';
@@ -33,6 +34,8 @@ export interface MfStageSummary {
   dim: number;
   fitSeconds: number;
   dense: DenseBuildReport;
+  /** The cosine index over the embedding parts (item → item), measured with a sample of items as queries. */
+  similarDense: DenseBuildReport;
 }
 
 export async function mfStage(
@@ -90,6 +93,18 @@ export async function mfStage(
     onProgress: (done, total) => run.onProgress?.('mf dense index', done, total),
   });
   await saveDenseIndex(w, KEYS.mfItemIndex, index);
+
+  // Item → item: cosine over the embedding part alone (see serve/dense-model.ts for the measurement).
+  const dim = items.dim - 2;
+  const parts = new Float32Array(d.items.size * dim);
+  for (let i = 0; i < d.items.size; i++)
+    parts.set(items.vectors.subarray(i * items.dim, i * items.dim + dim), i * dim);
+  const similar = buildDenseIndex(ids, parts, dim, {
+    metric: 'cosine',
+    recall: { k: 10, sample: cfg.recallQueries, seed: run.seed },
+    onProgress: (done, total) => run.onProgress?.('mf similar-items index', done, total),
+  });
+  await saveDenseIndex(w, KEYS.mfItemSimilarIndex, similar.index);
   const summary: MfStageSummary = {
     users: d.users.size,
     items: d.items.size,
@@ -97,6 +112,7 @@ export async function mfStage(
     dim: items.dim,
     fitSeconds,
     dense: report,
+    similarDense: similar.report,
   };
   await w.putJson(KEYS.mfMeta, { params: cfg, ...summary });
   return summary;

@@ -11,6 +11,8 @@ export interface ServeMetrics {
   readonly registry: Registry;
   readonly requestDuration: Histogram<'route' | 'method' | 'status'>;
   readonly candidatesScored: Counter;
+  /** Dense (MF) candidate queries by source kind (user, fold-in, item, raw) and mode (ann, exact). */
+  readonly denseQueries: Counter<'source' | 'mode'>;
   readonly artifactInfo: Gauge<'version'>;
   /** Marks `to` as the version served (and `from` as no longer served). */
   setVersion(from: string | null, to: string): void;
@@ -54,6 +56,14 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     help: 'Candidates given an approximate score by SimClusters ANN queries',
     registers: [registry],
   });
+  // Separate from candidatesScored: an HNSW walk does not report how many items it scored, so adding dense
+  // queries there would mix two units.
+  const denseQueries = new Counter({
+    name: 'simrec_dense_queries_total',
+    help: 'Dense (MF) candidate queries by source kind and mode',
+    labelNames: ['source', 'mode'] as const,
+    registers: [registry],
+  });
   const artifactInfo = new Gauge({
     name: 'simrec_artifact_info',
     help: 'The artifact version served (value 1)',
@@ -72,6 +82,7 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     registry,
     requestDuration,
     candidatesScored,
+    denseQueries,
     artifactInfo,
     setVersion(from, to) {
       if (from !== null && from !== to) artifactInfo.remove({ version: from });

@@ -22,6 +22,13 @@ import { interestedInKey, KEYS } from '../pipeline/keys.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { type ReaderLease, ReloadingReader } from '../store/reloading-reader.ts';
 import type { ArtifactStore, SparseRow, VersionReader } from '../store/store.ts';
+import {
+  type DenseFilters,
+  DenseModel,
+  type DenseParams,
+  type DenseResult,
+  type DenseSource,
+} from './dense-model.ts';
 
 /** The InterestedIn kind used as a user's source embedding unless configured otherwise (DESIGN §3.5). */
 export const DEFAULT_USER_SCORE: InterestedInScore = 'logFavScoreClusterNormalized';
@@ -112,12 +119,15 @@ export class ServingModel {
     private readonly clusterTopics: RankedCsr | null,
     private readonly ann: SimClustersAnn | null,
     private readonly annIndex: SimClustersIndex | null,
+    /** The MF / dense ANN part, when the version has MF item vectors. */
+    readonly dense: DenseModel | null,
   ) {}
 
   /**
    * Loads what serving needs from a version: id maps, KnownFor grouped by cluster, the cluster indexes and the
-   * SimClusters ANN index (item embeddings, cluster → top items, creation times). The reader must stay open for
-   * as long as the model is used.
+   * SimClusters ANN index (item embeddings, cluster → top items, creation times); and, when the version has
+   * MF item vectors, the dense part (dense-model.ts; its indexes and MF model are read on first use). The
+   * reader must stay open for as long as the model is used.
    * @throws SimrecError ARTIFACT_MISSING when the version has no SimClusters outputs
    */
   static async load(reader: VersionReader, options: ServingModelOptions = {}): Promise<ServingModel> {
@@ -185,6 +195,7 @@ export class ServingModel {
         );
       ann = new SimClustersAnn(annIndex);
     }
+    const dense = reader.has(KEYS.mfItems) ? await DenseModel.load(reader, { users, items }) : null;
     return new ServingModel(
       reader,
       meta.k,
@@ -201,6 +212,7 @@ export class ServingModel {
       clusterTopics,
       ann,
       annIndex,
+      dense,
     );
   }
 
@@ -210,6 +222,10 @@ export class ServingModel {
 
   get hasItemIndex(): boolean {
     return this.ann !== null;
+  }
+
+  get hasDense(): boolean {
+    return this.dense !== null;
   }
 
   // ---- ids -------------------------------------------------------------------------------------------------
@@ -347,6 +363,23 @@ export class ServingModel {
       excluded: excluded.length,
       allowed: allow ? allow.length : null,
     };
+  }
+
+  /**
+   * Dense (MF) candidates for a source (dense-model.ts).
+   * @throws ARTIFACT_MISSING when the version has no MF item vectors; otherwise as DenseModel.candidates
+   */
+  async denseCandidates(
+    source: DenseSource,
+    params: Partial<DenseParams> = {},
+    filters: DenseFilters = {},
+  ): Promise<DenseResult> {
+    if (!this.dense)
+      throw new SimrecError(
+        'ARTIFACT_MISSING',
+        `version ${this.version} has no MF item vectors (${KEYS.mfItems}): build it with mf.enabled to serve dense candidates`,
+      );
+    return this.dense.candidates(source, params, filters);
   }
 
   private async resolveSource(

@@ -6,6 +6,7 @@
 import Type from 'typebox';
 import { ANN_LIMITS } from '../ann/simclusters.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
+import { DENSE_LIMITS } from './dense-model.ts';
 
 /** Caps of what a request may send, besides the ANN's own (ANN_LIMITS). */
 export const REQUEST_LIMITS = {
@@ -119,6 +120,89 @@ export const CandidatesBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const DenseSource = Type.Object(
+  {
+    userId: Type.Optional(
+      Id(
+        'a user: their MF vector, their engaged items excluded; a user the model does not know needs items (folded in)',
+      ),
+    ),
+    items: Type.Optional(
+      Type.Array(Type.String({ maxLength: REQUEST_LIMITS.idLength }), {
+        minItems: 1,
+        maxItems: DENSE_LIMITS.foldInItems,
+        description:
+          'item ids a new user engaged with: folded into a user vector (a few SGD steps, item parameters fixed) and excluded; unknown ids are skipped',
+      }),
+    ),
+    itemId: Type.Optional(Id('an item: cosine neighbours of its MF embedding; the item itself is excluded')),
+    vector: Type.Optional(
+      Type.Array(
+        Type.Number({ minimum: -REQUEST_LIMITS.embeddingScore, maximum: REQUEST_LIMITS.embeddingScore }),
+        {
+          minItems: 1,
+          maxItems: DENSE_LIMITS.vector,
+          description:
+            'a raw user-side vector of the index dimension (components, user bias, 1), scored by inner product',
+        },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 2,
+    description: 'one of {userId}, {userId, items}, {items}, {itemId}, {vector}',
+  },
+);
+
+export const DenseParams = Type.Object(
+  {
+    limit: Type.Optional(Count(DENSE_LIMITS.limit, 'results returned (default 50)')),
+    ef: Type.Optional(
+      Count(DENSE_LIMITS.ef, 'HNSW search list size (default: the index setting; raised to limit)'),
+    ),
+    mode: Type.Optional(
+      Type.Enum(['ann', 'exact'], { description: 'ann (the index, default) or exact (every item scored)' }),
+    ),
+    exclude: Type.Optional(IdList('item ids never returned')),
+    allow: Type.Optional(IdList('when given, only these item ids may be returned')),
+  },
+  { additionalProperties: false },
+);
+
+export const DenseBody = Type.Object(
+  { source: DenseSource, params: Type.Optional(DenseParams) },
+  { additionalProperties: false },
+);
+
+export const DenseCandidatesResponse = Type.Object({
+  version: Type.String({ description: 'artifact version answered from' }),
+  source: Type.String({ description: "the vector used: 'mf:user', 'mf:fold-in', 'mf:item' or 'raw'" }),
+  candidates: Type.Array(
+    Type.Object({
+      itemId: Type.String(),
+      score: Type.Number({ description: 'inner product (the MF score), or cosine for an item source' }),
+    }),
+  ),
+  params: Type.Object({
+    limit: Type.Integer(),
+    mode: Type.String(),
+    ef: Type.Optional(Type.Integer({ description: 'HNSW search list size, when a graph was searched' })),
+    excluded: Type.Integer({
+      description: 'items excluded (source item, engaged or folded-in items, exclude)',
+    }),
+    allowed: Type.Optional(Type.Integer({ description: 'known items of the allow list' })),
+  }),
+  stats: Type.Object({
+    index: Type.String({ description: "'hnsw', 'exact' (a stored exact index) or 'scan' (mode exact)" }),
+    indexSize: Type.Integer(),
+    itemsScored: Type.Optional(Type.Integer({ description: 'items given a score (scans only)' })),
+    foldInItems: Type.Optional(Type.Integer({ description: 'known items of a fold-in history' })),
+    foldInSkipped: Type.Optional(Type.Integer({ description: 'unknown ids of a fold-in history' })),
+  }),
+});
+
 const Candidate = Type.Object({
   itemId: Type.String(),
   score: Type.Number({ description: 'final score (exact cosine unless rerank is none)' }),
@@ -178,6 +262,11 @@ export const ClusterParams = Type.Object({
 
 export const SimilarQuery = Type.Object({
   limit: Type.Optional(Count(ANN_LIMITS.limit, 'results (default 50)')),
+  source: Type.Optional(
+    Type.Enum(['simclusters', 'mf'], {
+      description: 'simclusters (default: SimClusters ANN) or mf (cosine over MF item embeddings)',
+    }),
+  ),
 });
 
 export const UserEmbeddingQuery = Type.Object({

@@ -4,12 +4,16 @@
  * `[cluster, score]` pairs, so a test states its data and its expected answers in the same terms. The cluster
  * indexes (`sc/cluster/*`) are derived from the embeddings the way the build derives them, unless given.
  */
+import { buildDenseIndex } from '../ann/dense/build.ts';
+import { saveDenseIndex } from '../ann/dense/persist.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { IdMap } from '../core/id-map.ts';
+import type { HybridMF } from '../mf/model.ts';
 import { interestedInKey, KEYS } from '../pipeline/keys.ts';
 import { type ClusterTopList, clusterTopFromEmbeddings } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import type { VersionWriter } from '../store/store.ts';
 
 /** A sparse embedding as `[clusterId, score]` pairs, in any order. */
 export type Pairs = ReadonlyArray<readonly [number, number]>;
@@ -41,8 +45,25 @@ export interface TestArtifactSpec {
   itemCreatedTs?: Readonly<Record<string, number>>;
   /** Cluster index sizes when derived (defaults 1600 items, 300 producers, 100 topics per cluster). */
   clusterTop?: { items?: number; producers?: number; topics?: number };
+  /** Hybrid MF vectors and indexes (mf/*), as the build's MF stage writes them. */
+  mf?: TestMfSpec;
   /** Keys not to write, to test what a server does without them. */
   omit?: readonly string[];
+}
+
+/**
+ * MF vectors given by hand: each entity as its embedding followed by its bias. Items are stored folded as
+ * [p, 1, b_i] and users as [q, b_u, 1], so u·i = q·p + b_u + b_i, the model's score.
+ */
+export interface TestMfSpec {
+  /** Item id → [p…, b_i]; every item of the spec must be listed, all with the same length. */
+  items: Readonly<Record<string, readonly number[]>>;
+  /** User id → [q…, b_u]; users not listed get zeros. */
+  users?: Readonly<Record<string, readonly number[]>>;
+  /** Backend of both item indexes (default 'exact'; 'hnsw' builds graphs, answering like exact on this size). */
+  index?: 'exact' | 'hnsw';
+  /** A fitted model over the same items, stored as mf/model/* (what a fold-in reads). */
+  model?: HybridMF;
 }
 
 export interface WriteTestArtifactsOptions {
@@ -147,6 +168,7 @@ export async function writeTestArtifacts(
       for (const [id, t] of Object.entries(spec.itemCreatedTs)) ts[indexOf(items, id, 'item')] = t;
       await put(KEYS.itemCreatedTs, () => w.putTypedArray(KEYS.itemCreatedTs, ts));
     }
+    if (spec.mf) await writeMf(w, spec.mf, users, items, put);
     await put(KEYS.simclustersMeta, () =>
       w.putJson(KEYS.simclustersMeta, {
         k,
@@ -166,6 +188,58 @@ export async function writeTestArtifacts(
   } finally {
     await store.close();
   }
+}
+
+async function writeMf(
+  w: VersionWriter,
+  spec: TestMfSpec,
+  users: IdMap,
+  items: IdMap,
+  put: (key: string, write: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const rows = Object.values(spec.items);
+  const dim = rows.length > 0 ? rows[0].length - 1 : 0;
+  if (dim < 1) throw new RangeError('test fixture: mf items need an embedding and a bias');
+  const D = dim + 2;
+  const itemVectors = new Float32Array(items.size * D);
+  let listed = 0;
+  for (const [id, row] of Object.entries(spec.items)) {
+    if (row.length !== dim + 1)
+      throw new RangeError(`test fixture: mf item '${id}' has ${row.length} values`);
+    const i = indexOf(items, id, 'item');
+    itemVectors.set(row.slice(0, dim), i * D);
+    itemVectors[i * D + dim] = 1;
+    itemVectors[i * D + dim + 1] = row[dim];
+    listed++;
+  }
+  if (listed !== items.size) throw new RangeError('test fixture: every item needs an mf vector');
+  const userVectors = new Float32Array(users.size * D);
+  for (let u = 0; u < users.size; u++) userVectors[u * D + D - 1] = 1;
+  for (const [id, row] of Object.entries(spec.users ?? {})) {
+    if (row.length !== dim + 1)
+      throw new RangeError(`test fixture: mf user '${id}' has ${row.length} values`);
+    userVectors.set(row, indexOf(users, id, 'user') * D);
+  }
+  await put(KEYS.mfItems, () => w.putDense(KEYS.mfItems, { rows: items.size, dim: D, data: itemVectors }));
+  await put(KEYS.mfUsers, () => w.putDense(KEYS.mfUsers, { rows: users.size, dim: D, data: userVectors }));
+  const ids = new Int32Array(items.size);
+  for (let i = 0; i < ids.length; i++) ids[i] = i;
+  const kind = spec.index ?? 'exact';
+  await put(KEYS.mfItemIndex, () =>
+    saveDenseIndex(w, KEYS.mfItemIndex, buildDenseIndex(ids, itemVectors, D, { metric: 'ip', kind }).index),
+  );
+  const parts = new Float32Array(items.size * dim);
+  for (let i = 0; i < items.size; i++) parts.set(itemVectors.subarray(i * D, i * D + dim), i * dim);
+  await put(KEYS.mfItemSimilarIndex, () =>
+    saveDenseIndex(
+      w,
+      KEYS.mfItemSimilarIndex,
+      buildDenseIndex(ids, parts, dim, { metric: 'cosine', kind }).index,
+    ),
+  );
+  if (spec.model)
+    for (const [name, bytes] of Object.entries(spec.model.toBuffers()))
+      await put(`${KEYS.mfModelPrefix}${name}`, () => w.putBlob(`${KEYS.mfModelPrefix}${name}`, bytes));
 }
 
 function indexOf(map: IdMap, id: string, what: string): number {
@@ -275,5 +349,37 @@ export const SMALL_FIXTURE: TestArtifactSpec = {
     i2: 1_700_000_000 - 10 * 3600,
     i3: 1_700_000_000 - 100 * 3600,
     i4: 1_700_000_000 - 30 * 3600,
+  },
+};
+
+/**
+ * SMALL_FIXTURE with hand-made MF vectors (2 components; items folded [p, 1, b_i], users [q, b_u, 1]):
+ *
+ * | item | p        | b_i  | dave: q (1, 0), b_u 0.1 | erin: q (0, 1), b_u 0 | cos(p, p_i0) |
+ * |------|----------|------|-------------------------|-----------------------|--------------|
+ * | i0   | (1, 0)   | 0    | 1.1                     | 0                     | (itself)     |
+ * | i1   | (0, 1)   | 0    | 0.1 (engaged)           | 1                     | 0            |
+ * | i2   | (2, 0)   | 0.5  | 2.6                     | 0.5                   | 1            |
+ * | i3   | (1, 1)   | 0    | 1.1                     | 1 (engaged)           | 0.70710678   |
+ * | i4   | (−1, 0)  | 0    | −0.9                    | 0                     | −1           |
+ * | i5   | (0.6, 0.8) | −1 | −0.3                    | −0.2 (engaged)        | 0.6          |
+ *
+ * So dave's dense candidates are i2 2.6, i0 1.1, i3 1.1 (a tie: smaller index first), i5 −0.3, i4 −0.9; erin's
+ * i1 1, i2 0.5, i0 0, i4 0; "similar to i0" by cosine is i2 1, i3 0.7071, i5 0.6, i1 0, i4 −1 — where the inner
+ * product p·p_i0 would put i2 (2) far ahead and tie i3 with i5's 0.6 below it. The other users have no MF
+ * vector of their own (zeros: their scores are the item biases). No MF model is stored (no fold-in).
+ */
+export const MF_FIXTURE: TestArtifactSpec = {
+  ...SMALL_FIXTURE,
+  mf: {
+    items: {
+      i0: [1, 0, 0],
+      i1: [0, 1, 0],
+      i2: [2, 0, 0.5],
+      i3: [1, 1, 0],
+      i4: [-1, 0, 0],
+      i5: [0.6, 0.8, -1],
+    },
+    users: { dave: [1, 0, 0.1], erin: [0, 1, 0] },
   },
 };

@@ -1,8 +1,18 @@
+import Type from 'typebox';
 import type { AnnParams } from '../../ann/simclusters.ts';
 import type { RouteContext, SimrecFastify } from '../app.ts';
+import type { DenseFilters, DenseResult, DenseSource } from '../dense-model.ts';
 import type { CandidateFilters, CandidateResult, CandidateSource, ServingModel } from '../model.ts';
-import { CandidatesBody, CandidatesResponse, ErrorResponse, ItemParams, SimilarQuery } from '../schemas.ts';
-import { candidatesJson } from './format.ts';
+import {
+  CandidatesBody,
+  CandidatesResponse,
+  DenseBody,
+  DenseCandidatesResponse,
+  ErrorResponse,
+  ItemParams,
+  SimilarQuery,
+} from '../schemas.ts';
+import { candidatesJson, denseCandidatesJson } from './format.ts';
 
 const ERRORS = {
   400: ErrorResponse,
@@ -12,11 +22,15 @@ const ERRORS = {
   503: ErrorResponse,
 };
 
-/** POST /v1/candidates/simclusters and GET /v1/items/:itemId/similar. */
+/** POST /v1/candidates/simclusters, POST /v1/candidates/dense and GET /v1/items/:itemId/similar. */
 export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: RouteContext): void {
   const answer = (m: ServingModel, r: CandidateResult, filters: CandidateFilters) => {
     metrics.candidatesScored.inc(r.result.stats.candidatesScored);
     return candidatesJson(m, r, filters);
+  };
+  const answerDense = (m: ServingModel, r: DenseResult) => {
+    metrics.denseQueries.inc({ source: r.sourceEmbedding, mode: r.params.mode });
+    return denseCandidatesJson(m, r);
   };
 
   app.post(
@@ -38,15 +52,43 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
       }),
   );
 
+  app.post(
+    '/v1/candidates/dense',
+    {
+      schema: {
+        tags: ['candidates'],
+        summary:
+          'dense (MF) candidates for a user, a new user folded in from their items, an item, or a raw vector',
+        description:
+          'A known user is searched with their MF vector (inner product = the model score), their engaged items ' +
+          'excluded. A user the model does not know needs `items` (the ids they engaged with): a few SGD steps ' +
+          'on a fresh user row with the item parameters fixed give their vector; `{items}` alone is an ' +
+          'anonymous user. Unknown ids in `items` are skipped; when none is known the answer is 404 naming ' +
+          '`source.items`. An item is searched by cosine over its MF embedding. `mode: "exact"` scores every item.',
+        body: DenseBody,
+        response: { 200: DenseCandidatesResponse, ...ERRORS },
+      },
+    },
+    (request) =>
+      live.use(async (m) => {
+        const { exclude, allow, ...params } = request.body.params ?? {};
+        const filters: DenseFilters = { exclude, allow };
+        const r = await m.denseCandidates(request.body.source as DenseSource, params, filters);
+        return answerDense(m, r);
+      }),
+  );
+
   app.get(
     '/v1/items/:itemId/similar',
     {
       schema: {
         tags: ['candidates'],
-        summary: 'items similar to an item (its longest embedding when it has one), by SimClusters ANN',
+        summary:
+          'items similar to an item: by SimClusters ANN (its longest embedding when it has one; the default) or, ' +
+          'with source=mf, by cosine over MF item embeddings',
         params: ItemParams,
         querystring: SimilarQuery,
-        response: { 200: CandidatesResponse, ...ERRORS },
+        response: { 200: Type.Union([CandidatesResponse, DenseCandidatesResponse]), ...ERRORS },
       },
     },
     (request) =>
@@ -54,6 +96,10 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
         const itemId = request.params.itemId;
         m.itemIndex(itemId, 'itemId');
         const limit = request.query.limit;
+        if (request.query.source === 'mf') {
+          const r = await m.denseCandidates({ itemId }, limit === undefined ? {} : { limit });
+          return answerDense(m, r);
+        }
         const r = await m.candidates({ itemId }, limit === undefined ? {} : { limit });
         return answer(m, r, {});
       }),

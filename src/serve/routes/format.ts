@@ -4,6 +4,7 @@
  */
 import type { AnnParams, AnnStats } from '../../ann/simclusters.ts';
 import type { SparseRow } from '../../store/store.ts';
+import type { DenseParams, DenseResult, DenseStats } from '../dense-model.ts';
 import type { CandidateFilters, CandidateResult, ServingModel } from '../model.ts';
 
 /** The shortest decimal that rounds to the same float32 as v. */
@@ -60,4 +61,22 @@ export function candidatesJson(
     params,
     stats,
   };
+}
+
+export interface DenseCandidatesJson {
+  version: string;
+  source: string;
+  candidates: { itemId: string; score: number }[];
+  params: DenseParams & { excluded: number; allowed?: number };
+  stats: DenseStats;
+}
+
+/** The body of a dense candidates answer (POST /v1/candidates/dense, similar items by MF, the CLI). */
+export function denseCandidatesJson(m: ServingModel, r: DenseResult): DenseCandidatesJson {
+  const candidates = new Array<{ itemId: string; score: number }>(r.items.length);
+  for (let j = 0; j < r.items.length; j++)
+    candidates[j] = { itemId: m.itemId(r.items[j]), score: f32(r.scores[j]) };
+  const params: DenseCandidatesJson['params'] = { ...r.params, excluded: r.excluded };
+  if (r.allowed !== null) params.allowed = r.allowed;
+  return { version: m.version, source: r.sourceEmbedding, candidates, params, stats: r.stats };
 }
