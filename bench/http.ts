@@ -1,0 +1,220 @@
+/**
+ * The HTTP server under load (issue 6): `simrec serve --workers 2` over the social preset's artifacts, driven on
+ * loopback by autocannon with 32 connections. `/healthz` (no work: the ceiling of Fastify + node:cluster + the
+ * load generator on this machine) is measured first, then `POST /v1/candidates/simclusters` for user sources
+ * (rotating over users that have an InterestedIn, default parameters: N 50, M 400, X 200, Y 50) and
+ * `GET /v1/items/:itemId/similar`, in the same run; each row's ratio is against the ceiling.
+ *
+ * The load generator runs in this process on the same two cores as the server's workers, as a real client on
+ * the same host would; its CPU is reported so the figures can be read with that in mind.
+ *
+ *   npm run bench -- http [--seed 1] [--duration 10] [--connections 32] [--workers 2]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Rng } from '../src/core/prng.ts';
+import { generateSynthetic } from '../src/data/synthetic/generate.ts';
+import { runBuild } from '../src/pipeline/build.ts';
+import { resolveBuildConfig } from '../src/pipeline/config.ts';
+import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
+import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { machine, type Row, table } from './lib.ts';
+
+/** The part of autocannon's API used here (it ships no types). */
+interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
+}
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number; max: number };
+  duration: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests: AutocannonRequest[];
+}) => Promise<AutocannonResult>;
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const SAMPLE = 2000;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seed: { type: 'string', default: '1' },
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '32' },
+      workers: { type: 'string', default: '2' },
+    },
+  });
+  const seed = Number(values.seed);
+  const duration = Number(values.duration);
+  const connections = Number(values.connections);
+  const workers = Number(values.workers);
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+  const root = resolve('bench/out', `http-social-s${seed}`);
+  rmSync(root, { recursive: true, force: true });
+  const data = join(root, 'data');
+  const artifacts = join(root, 'artifacts');
+  await generateSynthetic({ preset: 'social', outDir: data, seed });
+  await runBuild({ data, out: artifacts, config: resolveBuildConfig(undefined, { seed }) });
+  const { users, items } = await sampleIds(artifacts, seed);
+
+  const server = spawn(
+    process.execPath,
+    [
+      'bin/simrec.js',
+      'serve',
+      '--artifacts',
+      artifacts,
+      '--port',
+      '0',
+      '--workers',
+      String(workers),
+      '--log-level',
+      'warn',
+      '--poll-ms',
+      '0',
+    ],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const url = await listening(server);
+    await ready(url);
+    const rng = new Rng(seed);
+    const pick = (ids: string[]) => ids[rng.int(ids.length)];
+    const routes: { name: string; request: AutocannonRequest }[] = [
+      { name: 'GET /healthz (ceiling)', request: { method: 'GET', path: '/healthz' } },
+      {
+        name: 'POST /v1/candidates/simclusters (user)',
+        request: {
+          method: 'POST',
+          path: '/v1/candidates/simclusters',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: JSON.stringify({ source: { userId: pick(users) } }) }),
+        },
+      },
+      {
+        name: 'GET /v1/items/:itemId/similar',
+        request: {
+          method: 'GET',
+          setupRequest: (req) => ({ ...req, path: `/v1/items/${encodeURIComponent(pick(items))}/similar` }),
+        },
+      },
+    ];
+    const rows: Row[] = [];
+    let ceiling = 0;
+    const cpu0 = process.cpuUsage();
+    const wall0 = process.hrtime.bigint();
+    for (const { name, request } of routes) {
+      // Warm-up: JIT, the page cache of the memory-mapped artifacts, connection setup.
+      await autocannon({ url, connections, duration: 2, requests: [request] });
+      const r = await autocannon({ url, connections, duration, requests: [request] });
+      if (ceiling === 0) ceiling = r.requests.average;
+      rows.push({
+        route: name,
+        'req/s': Math.round(r.requests.average),
+        'p50 ms': r.latency.p50,
+        'p99 ms': r.latency.p99,
+        'max ms': r.latency.max,
+        requests: r.requests.total,
+        'non-2xx': r.non2xx,
+        errors: r.errors + r.timeouts,
+        'ratio to ceiling': r.requests.average / ceiling,
+      });
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const wall = Number(process.hrtime.bigint() - wall0) / 1e3;
+    const candidates = rows[1];
+    console.log(
+      `\n## HTTP server — ${new Date().toISOString().slice(0, 10)}, ${machine()}, load ${loadavg()[0].toFixed(1)}`,
+    );
+    console.log(
+      `social preset seed ${seed}; simrec serve --workers ${workers}; autocannon ${connections} connections, ` +
+        `${duration} s per route after 2 s warm-up, ${users.length} user ids and ${items.length} item ids ` +
+        `rotated; load generator CPU ${((100 * (cpu.user + cpu.system)) / wall).toFixed(0)}% of one core\n`,
+    );
+    console.log(table(rows));
+    console.log(
+      `goals (user candidates): ≥ 0.25× ceiling (got ${(candidates['ratio to ceiling'] as number).toFixed(2)}×), ` +
+        `≥ 6,000 req/s (got ${candidates['req/s']}), p99 ≤ 20 ms (got ${candidates['p99 ms']} ms)`,
+    );
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+}
+
+/** Users with an InterestedIn and items with an embedding, a seeded sample of each. */
+async function sampleIds(artifacts: string, seed: number): Promise<{ users: string[]; items: string[] }> {
+  const store = new LmdbArtifactStore(artifacts);
+  try {
+    const r = await store.openVersion();
+    const userMap = await r.idMap(KEYS.users);
+    const itemMap = await r.idMap(KEYS.items);
+    const ii = await r.csr(interestedInKey('logFavScoreClusterNormalized'));
+    const emb = await r.csr(KEYS.itemEmbeddings);
+    const sample = (n: number, has: (i: number) => boolean, name: (i: number) => string) => {
+      const pool: number[] = [];
+      for (let i = 0; i < n; i++) if (has(i)) pool.push(i);
+      const rng = new Rng(seed);
+      for (let j = pool.length - 1; j > 0; j--) {
+        const k = rng.int(j + 1);
+        [pool[j], pool[k]] = [pool[k], pool[j]];
+      }
+      return pool.slice(0, SAMPLE).map(name);
+    };
+    const users = sample(
+      ii.nRows,
+      (u) => ii.indptr[u + 1] > ii.indptr[u],
+      (u) => userMap.id(u),
+    );
+    const items = sample(
+      emb.nRows,
+      (i) => emb.indptr[i + 1] > emb.indptr[i],
+      (i) => itemMap.id(i),
+    );
+    await r.close();
+    return { users, items };
+  } finally {
+    await store.close();
+  }
+}
+
+function listening(server: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout?.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+?)[ ;(]/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.once('exit', (code) => reject(new Error(`simrec serve exited (${code}): ${out}`)));
+  });
+}
+
+async function ready(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 1200; attempt++) {
+    const res = await fetch(`${url}/readyz`).catch(() => null);
+    if (res?.ok) return;
+    await res?.body?.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the server did not become ready within 120 s');
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+
+test('simrec demo generates, builds, serves, and the curl commands it prints answer; SIGTERM stops it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'simrec-demo-'));
+  const child = spawn(
+    process.execPath,
+    ['bin/simrec.js', 'demo', '--dir', dir, '--preset', 'tiny', '--port', '0'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        const check = () => (/serving on http/.test(stdout) ? resolve() : setTimeout(check, 50));
+        check();
+      }),
+      exited.then((code) => assert.fail(`demo exited (${code}) before serving:\n${stdout}\n${stderr}`)),
+    ]);
+    const commands = [...stdout.matchAll(/^ {3}curl -s (.*)$/gm)].map((m) => m[1]);
+    assert.ok(commands.length >= 4, stdout);
+    for (const command of commands) {
+      const post = /^-X POST '([^']+)' -H 'content-type: application\/json' -d '(.*)'$/.exec(command);
+      const url = post ? post[1] : /^'([^']+)'$/.exec(command)?.[1];
+      assert.ok(url, `a curl command the test can replay: ${command}`);
+      const res = await fetch(
+        url,
+        post ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: post[2] } : undefined,
+      );
+      assert.equal(res.status, 200, `${command}: ${await res.clone().text()}`);
+      if (post) {
+        const body = (await res.json()) as { candidates: unknown[] };
+        assert.ok(body.candidates.length > 0, `${command} returns candidates`);
+      } else await res.arrayBuffer();
+    }
+    // The sample answer printed is the one the first POST gives.
+    assert.match(
+      stdout,
+      /top candidates \(SimClusters ANN over their InterestedIn\):\n {5}item \S+ +score \d/,
+    );
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.match(stdout, /stopped/);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
