@@ -286,6 +286,7 @@ test('OpenAPI at /docs/json lists every route; the UI at /docs', async () => {
   assert.match(doc.openapi, /^3\./);
   for (const path of [
     '/v1/candidates/simclusters',
+    '/v1/candidates/dense',
     '/v1/items/{itemId}/similar',
     '/v1/users/{userId}/embedding',
     '/v1/items/{itemId}/embedding',
@@ -298,6 +299,15 @@ test('OpenAPI at /docs/json lists every route; the UI at /docs', async () => {
   ])
     assert.ok(doc.paths[path], `${path} documented`);
   assert.ok(doc.paths['/v1/candidates/simclusters'].post.requestBody);
+  const dense = doc.paths['/v1/candidates/dense'].post;
+  assert.ok(dense.requestBody);
+  assert.deepEqual(dense.tags, ['candidates']);
+  assert.match(dense.summary, /dense/);
+  const similar = doc.paths['/v1/items/{itemId}/similar'].get;
+  assert.deepEqual(
+    similar.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name),
+    ['limit', 'source'],
+  );
   const ui = await get('/docs');
   assert.ok(ui.statusCode === 200 || (ui.statusCode >= 300 && ui.statusCode < 400), String(ui.statusCode));
 });

@@ -140,10 +140,13 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
           title: 'simrec',
           version: CODE_VERSION,
           description:
-            'SimClusters candidate retrieval and embeddings. Errors are `{ "error": { "code", "message", "field"? } }`.',
+            'SimClusters and dense (MF) candidate retrieval, and embeddings. Errors are `{ "error": { "code", "message", "field"? } }`.',
         },
         tags: [
-          { name: 'candidates', description: 'SimClusters ANN candidate retrieval' },
+          {
+            name: 'candidates',
+            description: 'candidate retrieval: SimClusters ANN, and dense ANN over the MF vectors',
+          },
           { name: 'embeddings', description: 'sparse SimClusters embeddings' },
           { name: 'clusters', description: 'communities' },
           { name: 'operations', description: 'health, readiness, metrics' },

@@ -4,16 +4,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { CsrMatrix } from '../core/csr.ts';
 import { Rng } from '../core/prng.ts';
+import { HybridMF } from '../mf/model.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
-import { SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
+import { MF_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 let root: string;
 let app: SimrecFastify;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'simrec-serve-fuzz-'));
-  await writeTestArtifacts(root, SMALL_FIXTURE);
+  // MF_FIXTURE is SMALL_FIXTURE plus MF vectors (HNSW indexes here), and a small fitted model of the same
+  // shape so that random fold-in histories reach the fold-in itself.
+  const model = new HybridMF({ components: 2 });
+  await model.fit(
+    {
+      nUsers: 5,
+      nItems: 6,
+      interactions: CsrMatrix.fromCoo(
+        Int32Array.of(3, 4, 4, 0, 1),
+        Int32Array.of(1, 3, 5, 0, 2),
+        new Float32Array(5).fill(1),
+        5,
+        6,
+        'max',
+      ),
+    },
+    { epochs: 3, seed: 1 },
+  );
+  await writeTestArtifacts(root, { ...MF_FIXTURE, mf: { ...MF_FIXTURE.mf!, index: 'hnsw', model } });
   app = await buildApp({ artifacts: root, pollMs: 0, docs: false });
 });
 
@@ -59,6 +79,9 @@ const KEYS_SEEN = [
   'now',
   'exclude',
   'allow',
+  'items',
+  'vector',
+  'ef',
   '__proto__',
   'constructor',
 ];
@@ -106,7 +129,8 @@ function value(rng: Rng, depth: number): unknown {
         'exact',
         'none',
         'approx',
-      ][rng.int(8)];
+        'ann',
+      ][rng.int(9)];
     case 6:
       return Array.from({ length: rng.int(5) }, () => value(rng, depth + 1));
     case 7:
@@ -180,6 +204,61 @@ test('a few hundred seeded random candidate bodies: never a 5xx, always the docu
   for (const s of [200, 400, 404]) assert.ok((statuses.get(s) ?? 0) > 0, `some ${s}: ${[...statuses]}`);
 });
 
+/** A valid dense request, then random edits as {@link body} makes them. */
+function denseBody(rng: Rng): unknown {
+  // half of the ids are the fixture's items, so that valid item and fold-in sources are common
+  const id = () =>
+    rng.int(2) === 0 ? IDS[rng.int(IDS.length)] : MF_FIXTURE.items[rng.int(MF_FIXTURE.items.length)];
+  const list = () => Array.from({ length: 1 + rng.int(4) }, id);
+  const sources = [
+    { userId: id() },
+    { itemId: id() },
+    { items: list() },
+    { userId: id(), items: list() },
+    { vector: Array.from({ length: rng.int(2) === 0 ? 4 : rng.int(7) }, () => rng.next() * 4 - 2) },
+  ];
+  const b: Record<string, Record<string, unknown>> = {
+    source: sources[rng.int(sources.length)],
+    params: {},
+  };
+  const paramKeys = ['limit', 'ef', 'mode', 'exclude', 'allow'];
+  for (let j = rng.int(4); j > 0; j--) b.params[paramKeys[rng.int(paramKeys.length)]] = value(rng, 1);
+  for (let j = rng.int(3); j > 0; j--) {
+    const target = [b, b.source, b.params][rng.int(3)] as Record<string, unknown>;
+    // an earlier edit may have replaced source or params by a non-object
+    if (typeof target !== 'object' || target === null) continue;
+    const key = KEYS_SEEN[rng.int(KEYS_SEEN.length)];
+    if (rng.int(3) === 0) delete target[key];
+    else target[key] = value(rng, 1);
+  }
+  return b;
+}
+
+test('a few hundred seeded random dense bodies: never a 5xx, always the documented shapes', async () => {
+  const rng = new Rng('serve-fuzz-dense');
+  const statuses = new Map<number, number>();
+  const sources = new Set<string>();
+  for (let n = 0; n < 400; n++) {
+    let payload = JSON.stringify(denseBody(rng));
+    if (rng.int(10) === 0) payload = payload.slice(0, rng.int(payload.length));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/candidates/dense',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    });
+    assertWellFormed(res, payload.slice(0, 300));
+    if (res.statusCode === 200) {
+      assert.ok(Array.isArray(res.json().candidates));
+      sources.add(res.json().source);
+    }
+    statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+  }
+  for (const s of [200, 400, 404]) assert.ok((statuses.get(s) ?? 0) > 0, `some ${s}: ${[...statuses]}`);
+  // every kind of source answered at least once, fold-ins included
+  assert.deepEqual([...sources].sort(), ['mf:fold-in', 'mf:item', 'mf:user', 'raw']);
+});
+
 test('seeded random GET paths and query strings: never a 5xx', async () => {
   const rng = new Rng('serve-fuzz-urls');
   const pieces = [
@@ -194,11 +273,11 @@ test('seeded random GET paths and query strings: never a 5xx', async () => {
     'docs',
     'metrics',
   ];
-  const queries = ['limit', 'score', 'kind', 'x'];
+  const queries = ['limit', 'score', 'kind', 'source', 'x'];
   const segment = () => {
     const r = rng.int(3);
     if (r === 0) return pieces[rng.int(pieces.length)];
-    if (r === 1) return encodeURIComponent(String(value(rng, 3)));
+    if (r === 1) return encodeURIComponent(String(rng.int(4) === 0 ? 'mf' : value(rng, 3)));
     return String(NUMBERS[rng.int(NUMBERS.length)]);
   };
   const templates = [
