@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SMALL_FIXTURE, writeTestArtifacts } from '../src/serve/test-fixtures.ts';
+import { MF_FIXTURE, SMALL_FIXTURE, writeTestArtifacts } from '../src/serve/test-fixtures.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
@@ -170,6 +170,96 @@ test('simrec candidates and simrec similar answer from the current version', asy
     );
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /NOT_FOUND: unknown item 'nope'/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('simrec candidates --source dense and simrec similar --source mf answer like the dense route', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'simrec-serve-cli-'));
+  try {
+    await writeTestArtifacts(root, MF_FIXTURE);
+    const [user, exact, item, topic, unknown] = await Promise.all([
+      output(
+        runCommand('candidates', 'candidatesCommand', [
+          '--artifacts',
+          root,
+          '--source',
+          'dense',
+          '--user',
+          'dave',
+          '--json',
+        ]),
+      ),
+      output(
+        runCommand('candidates', 'candidatesCommand', [
+          '--artifacts',
+          root,
+          '--source',
+          'dense',
+          '--user',
+          'erin',
+          '--mode',
+          'exact',
+        ]),
+      ),
+      output(
+        runCommand('similar', 'similarCommand', [
+          '--artifacts',
+          root,
+          '--item',
+          'i0',
+          '--source',
+          'mf',
+          '--limit',
+          '2',
+        ]),
+      ),
+      output(
+        runCommand('candidates', 'candidatesCommand', [
+          '--artifacts',
+          root,
+          '--source',
+          'dense',
+          '--topic',
+          'dogs',
+        ]),
+      ),
+      output(
+        runCommand('candidates', 'candidatesCommand', [
+          '--artifacts',
+          root,
+          '--source',
+          'dense',
+          '--user',
+          'zed',
+        ]),
+      ),
+    ]);
+    // worked answers in test-fixtures.ts (MF_FIXTURE)
+    assert.equal(user.code, 0, user.stderr);
+    const u = JSON.parse(user.stdout);
+    assert.deepEqual(
+      u.candidates.map((c: { itemId: string }) => c.itemId),
+      ['i2', 'i0', 'i3', 'i5', 'i4'],
+    );
+    assert.equal(u.source, 'mf:user');
+    assert.deepEqual(u.params, { limit: 10, mode: 'ann', excluded: 1 });
+    assert.equal(exact.code, 0, exact.stderr);
+    const lines = exact.stdout.trim().split('\n');
+    assert.match(lines[0], /rank\s+item_id\s+score$/);
+    assert.match(lines[1], /^\s+1\s+i1\s+1\.000000$/);
+    assert.match(lines[2], /^\s+2\s+i2\s+0\.500000$/);
+    assert.match(lines[5], /^# version \S+, source mf:user: scan index of 6 items, 4 items scored$/);
+    assert.equal(item.code, 0, item.stderr);
+    const sim = item.stdout.trim().split('\n');
+    assert.match(sim[1], /^\s+1\s+i2\s+1\.000000$/);
+    assert.match(sim[2], /^\s+2\s+i3\s+0\.707107$/);
+    assert.match(sim[3], /^# version \S+, source mf:item: exact index of 6 items$/);
+    assert.notEqual(topic.code, 0);
+    assert.match(topic.stderr, /CONFIG_INVALID: --source dense takes exactly one of --user, --item/);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /NOT_FOUND: unknown user 'zed'/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

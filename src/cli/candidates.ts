@@ -1,17 +1,26 @@
 import { resolve } from 'node:path';
 import { type AnnParams, DEFAULT_ANN_PARAMS } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
+import type { DenseParams, DenseSource } from '../serve/dense-model.ts';
 import { type CandidateSource, ServingModel } from '../serve/model.ts';
-import { type CandidatesJson, candidatesJson } from '../serve/routes/format.ts';
+import {
+  type CandidatesJson,
+  candidatesJson,
+  type DenseCandidatesJson,
+  denseCandidatesJson,
+} from '../serve/routes/format.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { type Command, intOption, numberOption, parseOptions, required } from './command.ts';
 
 const HELP = `usage: simrec candidates --artifacts DIR (--user ID | --item ID | --producer ID | --topic T) [--limit 10] [--json]
+       simrec candidates --artifacts DIR --source dense (--user ID | --item ID) [--limit 10] [--json]
 
 SimClusters ANN candidates from an artifact version, as POST /v1/candidates/simclusters answers them: for a
 user (their InterestedIn; items they engaged with are left out), an item (its longest embedding when it has one;
-the item itself is left out), a producer or a topic.
+the item itself is left out), a producer or a topic. With --source dense, MF candidates as POST
+/v1/candidates/dense answers them: a user's MF vector by inner product (engaged items left out), or an item's
+cosine neighbours (the version must have been built with mf.enabled).
 
 options:
   --artifacts DIR      artifact root (reads its current version unless --version)
@@ -22,7 +31,9 @@ options:
   --items-per-cluster M  items read per cluster (default ${DEFAULT_ANN_PARAMS.itemsPerCluster})
   --approx-top X       candidates re-scored exactly (default ${DEFAULT_ANN_PARAMS.approxTop})
   --min-score Z        minimum score (default 0)
-  --mode approx|exact  exact scans every item (the baseline)
+  --mode approx|exact  exact scans every item (the baseline); with --source dense: ann|exact
+  --source simclusters|dense  which candidate source (default simclusters)
+  --ef N               dense: HNSW search list size (default: the index setting)
   --user-score KIND    InterestedIn kind of a user source (default logFavScoreClusterNormalized)
   --json               the HTTP answer's JSON instead of a table
 `;
@@ -48,8 +59,40 @@ export const candidatesCommand: Command = {
       'min-score': { type: 'string' },
       mode: { type: 'string' },
       'user-score': { type: 'string' },
+      source: { type: 'string' },
+      ef: { type: 'string' },
       json: { type: 'boolean', default: false },
     });
+    const kind = v.source ?? 'simclusters';
+    if (kind !== 'simclusters' && kind !== 'dense')
+      throw new SimrecError('CONFIG_INVALID', `--source must be simclusters or dense, got '${kind}'`, {
+        field: 'source',
+      });
+    if (kind === 'dense') {
+      if (
+        v.producer !== undefined ||
+        v.topic !== undefined ||
+        (v.user === undefined) === (v.item === undefined)
+      )
+        throw new SimrecError('CONFIG_INVALID', '--source dense takes exactly one of --user, --item', {
+          field: 'user',
+        });
+      const mode = v.mode ?? 'ann';
+      if (mode !== 'ann' && mode !== 'exact')
+        throw new SimrecError(
+          'CONFIG_INVALID',
+          `--mode must be ann or exact with --source dense, got '${mode}'`,
+          {
+            field: 'mode',
+          },
+        );
+      const params: Partial<DenseParams> = { limit: intOption(v, 'limit', 10, 1), mode };
+      if (v.ef !== undefined) params.ef = intOption(v, 'ef', 0, 1);
+      const source: DenseSource = v.user !== undefined ? { userId: v.user } : { itemId: v.item as string };
+      const out = await queryDenseCandidates(required(v, 'artifacts'), v.version, source, params);
+      process.stdout.write(v.json ? `${JSON.stringify(out)}\n` : denseTable(out));
+      return 0;
+    }
     const given = SOURCES.filter((s) => v[s] !== undefined);
     if (given.length !== 1)
       throw new SimrecError('CONFIG_INVALID', 'give exactly one of --user, --item, --producer, --topic', {
@@ -114,6 +157,44 @@ export async function queryCandidates(
   } finally {
     await store.close();
   }
+}
+
+/** Opens a version, answers one dense (MF) candidates query with it, and closes it. */
+export async function queryDenseCandidates(
+  artifacts: string,
+  version: string | undefined,
+  source: DenseSource,
+  params: Partial<DenseParams>,
+): Promise<DenseCandidatesJson> {
+  const store = new LmdbArtifactStore(resolve(artifacts));
+  try {
+    const reader = await store.openVersion(version);
+    try {
+      const model = await ServingModel.load(reader);
+      if ('itemId' in source) model.itemIndex(source.itemId, 'item');
+      if ('userId' in source && !source.items) model.userIndex(source.userId, 'user');
+      return denseCandidatesJson(model, await model.denseCandidates(source, params));
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** rank, item id, score; then what answered. */
+export function denseTable(out: DenseCandidatesJson): string {
+  const width = Math.max(7, ...out.candidates.map((c) => c.itemId.length));
+  const lines = [`${'rank'.padStart(4)}  ${'item_id'.padEnd(width)}  ${'score'.padStart(10)}`];
+  out.candidates.forEach((c, j) => {
+    lines.push(`${String(j + 1).padStart(4)}  ${c.itemId.padEnd(width)}  ${c.score.toFixed(6).padStart(10)}`);
+  });
+  const s = out.stats;
+  const scored = s.itemsScored === undefined ? '' : `, ${s.itemsScored} items scored`;
+  lines.push(
+    `# version ${out.version}, source ${out.source}: ${s.index} index of ${s.indexSize} items${scored}`,
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 /** rank, item id, score, approximate score; then what the query did. */
