@@ -116,10 +116,13 @@ export function summarize(result: BuildResult, out: string): string {
   }
   if (result.mf) {
     const d = result.mf.dense;
+    const sim = result.mf.similarDense;
+    const recall = (r: typeof d) =>
+      `recall@${r.recall?.k ?? 10} ${r.recall ? r.recall.recallAtK.toFixed(3) : 'n/a'}`;
     lines.push(
       '',
       `  hybrid MF: ${result.mf.positives} positives, ${result.mf.dim}-dim folded vectors, fit ${result.mf.fitSeconds.toFixed(2)} s;` +
-        ` ${d.kind} item index recall@${d.recall?.k ?? 10} ${d.recall ? d.recall.recallAtK.toFixed(3) : 'n/a'} against exact`,
+        ` ${d.kind} item index ${recall(d)}, ${sim.kind} similar-items index ${recall(sim)} against exact`,
     );
   }
   lines.push('', '  stage timings:');

@@ -133,11 +133,16 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
             threads: config.threads,
             onProgress: options.onProgress,
           }),
-        (m) => ({ fitSeconds: m.fitSeconds, denseKind: m.dense.kind, recallAt10: m.dense.recall?.recallAtK }),
+        (m) => ({
+          fitSeconds: m.fitSeconds,
+          denseKind: m.dense.kind,
+          recallAt10: m.dense.recall?.recallAtK,
+          similarRecallAt10: m.similarDense.recall?.recallAtK,
+        }),
       );
       ctx.counts.mfUsers = mf.users;
       ctx.counts.mfItems = mf.items;
-      ctx.extra.mf = { fitSeconds: mf.fitSeconds, dense: mf.dense };
+      ctx.extra.mf = { fitSeconds: mf.fitSeconds, dense: mf.dense, similarDense: mf.similarDense };
     }
     const manifest = await writer.commit({
       seed: config.seed,
