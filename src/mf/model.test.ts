@@ -178,6 +178,36 @@ test('toBuffers/fromBuffers round-trips scores and optimiser state; damage is AR
   corrupt({ ...bufs, itemIndices: new Uint8Array(badIdx.buffer) });
 });
 
+test('fromBuffers without user rows: no users, and fold-ins and item vectors exactly as the full model', async () => {
+  // User side features too (each user tagged u % 3), so the user slabs hold side rows after the skipped ones.
+  const userFeatures = CsrMatrix.fromCoo(
+    Int32Array.from({ length: DATA.input.nUsers }, (_, u) => u),
+    Int32Array.from({ length: DATA.input.nUsers }, (_, u) => u % 3),
+    null,
+    DATA.input.nUsers,
+    3,
+  );
+  for (const schedule of ['adagrad', 'adadelta'] as const) {
+    const m = new HybridMF({ ...FAST, learningSchedule: schedule });
+    await m.fit({ ...DATA.input, itemFeatures: DATA.tags, userFeatures }, { epochs: 2, seed: 6 });
+    const items = HybridMF.fromBuffers(m.toBuffers(), { userRows: false });
+    assert.equal(items.nUsers, 0);
+    assert.equal(items.nItems, m.nItems);
+    assert.deepEqual(items.itemRepresentations(), m.itemRepresentations());
+    for (const history of [Int32Array.of(3, 7, 11), Int32Array.of(0, 0, 5, 119)])
+      assert.deepEqual(items.foldInUser(history), m.foldInUser(history), schedule);
+    assert.throws(() => items.userRepresentation(0), { code: 'NOT_FOUND' });
+    // damage is still detected in the arrays read in part
+    const bufs = m.toBuffers();
+    assert.throws(
+      () => HybridMF.fromBuffers({ ...bufs, userAcc: bufs.userAcc.subarray(4) }, { userRows: false }),
+      {
+        code: 'ARTIFACT_CORRUPT',
+      },
+    );
+  }
+});
+
 test('fold-in places a new user in the cluster of their items, deterministically', async () => {
   const m = new HybridMF({ components: 16 });
   await m.fit(DATA.input, { epochs: 20, seed: 5 });

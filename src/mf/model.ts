@@ -369,8 +369,13 @@ export class HybridMF {
     return out;
   }
 
-  /** Rebuilds a model written by {@link toBuffers}; anything inconsistent is ARTIFACT_CORRUPT. */
-  static fromBuffers(bufs: MfBuffers): HybridMF {
+  /**
+   * Rebuilds a model written by {@link toBuffers}; anything inconsistent is ARTIFACT_CORRUPT. With
+   * `userRows: false` the users' own rows are not loaded (the model then has no users; user side features are
+   * kept): what folding in new users needs, without the memory of every known user's parameters and optimiser
+   * state.
+   */
+  static fromBuffers(bufs: MfBuffers, options: { userRows?: boolean } = {}): HybridMF {
     let meta: Meta;
     try {
       meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bufs.meta)) as Meta;
@@ -398,22 +403,28 @@ export class HybridMF {
         throw new SimrecError('ARTIFACT_CORRUPT', 'MF model header has bad counts');
     const width = model.params.components + 1;
     const adadelta = model.params.learningSchedule === 'adadelta';
+    const keepUsers = options.userRows !== false;
+    // Rows of the stored user slabs skipped: the identity rows come first, the side-feature rows after them.
+    const skipUsers = keepUsers ? 0 : nUsers;
     const nUF = nUsers + nUserSide;
     const nIF = nItems + nItemSide;
-    const userSpace = readSpace(bufs, 'user', nUsers, nUserSide);
+    const userSpace = keepUsers
+      ? readSpace(bufs, 'user', nUsers, nUserSide)
+      : { ...identitySpace(0), nSide: nUserSide, nFeatures: nUserSide };
     const itemSpace = readSpace(bufs, 'item', nItems, nItemSide);
-    const store = ParamStore.allocate(model.params.components, nUF, nIF, adadelta, SLOTS);
+    const store = ParamStore.allocate(model.params.components, nUF - skipUsers, nIF, adadelta, SLOTS);
     for (const side of ['user', 'item'] as const)
       for (const slab of ['params', 'acc', 'delta'] as const) {
         const rows = slab === 'delta' && !adadelta ? 0 : side === 'user' ? nUF : nIF;
+        const skip = side === 'user' && rows > 0 ? skipUsers : 0;
         store.importSlab(
           side,
           slab,
-          readArray(bufs, `${side}${SLAB_NAMES[slab]}`, rows * width, Float32Array),
+          readArray(bufs, `${side}${SLAB_NAMES[slab]}`, rows * width, Float32Array, skip * width),
         );
       }
     model.store = store;
-    model.nU = nUsers;
+    model.nU = nUsers - skipUsers;
     model.nI = nItems;
     model.userSpace = userSpace;
     model.itemSpace = itemSpace;
@@ -586,20 +597,23 @@ function validateInteractions(input: MfFitInput): void {
         });
 }
 
+/** Array `name` of `len` elements, without its first `skip` elements (copied, so nothing views the blob). */
 function readArray<T extends Float32Array | Int32Array>(
   bufs: MfBuffers,
   name: string,
   len: number,
   Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number },
+  skip = 0,
 ): T {
   const b = bufs[name] ?? new Uint8Array(0);
-  if (b.byteLength !== len * Ctor.BYTES_PER_ELEMENT)
+  const size = Ctor.BYTES_PER_ELEMENT;
+  if (b.byteLength !== len * size)
     throw new SimrecError(
       'ARTIFACT_CORRUPT',
-      `MF model array '${name}' has ${b.byteLength} bytes, expected ${len * Ctor.BYTES_PER_ELEMENT}`,
+      `MF model array '${name}' has ${b.byteLength} bytes, expected ${len * size}`,
     );
-  const out = new Ctor(len);
-  new Uint8Array(out.buffer).set(b);
+  const out = new Ctor(len - skip);
+  new Uint8Array(out.buffer).set(b.subarray(skip * size));
   return out;
 }
 

@@ -351,7 +351,9 @@ export class DenseModel {
     const pending = (async () => {
       const bufs: MfBuffers = {};
       for (const key of keys) bufs[key.slice(KEYS.mfModelPrefix.length)] = await this.reader.blob(key);
-      const model = HybridMF.fromBuffers(bufs);
+      // Fold-in reads only item parameters: the known users' rows (with their optimiser state, the bulk of
+      // the model for a large user base) are not loaded; the users have their folded vectors in mf/users.
+      const model = HybridMF.fromBuffers(bufs, { userRows: false });
       if (model.nItems !== this.n || model.components + 2 !== this.dim)
         throw new SimrecError(
           'ARTIFACT_CORRUPT',
