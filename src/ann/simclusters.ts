@@ -95,9 +95,14 @@ export class SimClustersAnn {
   private readonly nClusters: number;
   private readonly itemNorms: Float32Array;
   // Reused per-query state.
-  private readonly dotAcc: Float32Array;
-  private readonly n2Acc: Float32Array;
+  /**
+   * Per item, the approximate dot (even slot) and squared norm (odd slot) accumulated over the scanned
+   * clusters: interleaved so the random access per index entry touches one cache line, not two.
+   */
+  private readonly acc: Float32Array;
   private readonly touched: Int32Array;
+  /** Approximate score of each fetched candidate, by item; only the current query's entries are read. */
+  private readonly approxOf: Float32Array;
   private readonly stamp: Uint32Array;
   private readonly allowStamp: Uint32Array;
   private epoch = 0;
@@ -120,9 +125,9 @@ export class SimClustersAnn {
       }
       this.itemNorms[i] = Math.sqrt(s);
     }
-    this.dotAcc = new Float32Array(this.nItems);
-    this.n2Acc = new Float32Array(this.nItems);
+    this.acc = new Float32Array(2 * this.nItems);
     this.touched = new Int32Array(this.nItems);
+    this.approxOf = new Float32Array(this.nItems);
     this.stamp = new Uint32Array(this.nItems);
     this.allowStamp = new Uint32Array(this.nItems);
     this.dense = new Float32Array(this.nClusters);
@@ -153,9 +158,13 @@ export class SimClustersAnn {
     const nTop = Math.min(p.topClusters, source.ids.length);
     const clusters = this.topClusters(source, nTop);
     // Step 2–3: accumulate dot and n2 over the top-M items of each cluster.
-    const dotAcc = this.dotAcc;
-    const n2Acc = this.n2Acc;
+    const acc = this.acc;
     const touched = this.touched;
+    const stamp = this.stamp;
+    const epoch = ep.epoch;
+    // Exclusion is a stamp compare inlined below; allow lists and age windows take the general check.
+    const moreFilters =
+      ep.useAllow || ep.minTs !== Number.NEGATIVE_INFINITY || ep.maxTs !== Number.POSITIVE_INFINITY;
     const cItems = clusterItems.ids;
     const cScores = clusterItems.scores;
     let nTouched = 0;
@@ -169,11 +178,12 @@ export class SimClustersAnn {
       scanned++;
       for (let k = start; k < end; k++) {
         const item = cItems[k];
-        if (!this.eligible(item, ep)) continue;
+        if (stamp[item] === epoch || (moreFilters && !this.eligible(item, ep))) continue;
         const w = cScores[k];
-        if (dotAcc[item] === 0 && n2Acc[item] === 0) touched[nTouched++] = item;
-        dotAcc[item] += sv * w;
-        n2Acc[item] += w * w;
+        const a = 2 * item;
+        if (acc[a] === 0 && acc[a + 1] === 0) touched[nTouched++] = item;
+        acc[a] += sv * w;
+        acc[a + 1] += w * w;
       }
     }
     // Step 4: top-X by the approximate score.
@@ -181,13 +191,13 @@ export class SimClustersAnn {
     const approx = this.heap(Math.max(1, x));
     for (let t = 0; t < nTouched; t++) {
       const item = touched[t];
-      const s = approxScore(p.scoring, dotAcc[item], n2Acc[item], srcNorm, this.itemNorms[item]);
-      dotAcc[item] = 0;
-      n2Acc[item] = 0;
+      const a = 2 * item;
+      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item]);
+      acc[a] = 0;
+      acc[a + 1] = 0;
       approx.push(item, s);
     }
     const cand = this.candBuf(x);
-    const nApprox = approx.drainSorted(cand.ids, cand.scores);
     const stats: AnnStats = {
       clustersScanned: scanned,
       candidatesScored: nTouched,
@@ -196,34 +206,33 @@ export class SimClustersAnn {
     };
     const denom = p.itemsPerCluster * p.topClusters;
     if (p.rerank === 'none') {
+      const nApprox = approx.drainSorted(cand.ids, cand.scores);
       let n = 0;
       while (n < nApprox && n < p.limit && cand.scores[n] >= p.minScore) n++;
       const scores = cand.scores.slice(0, n);
       return { items: cand.ids.slice(0, n), scores, approxScores: scores.slice(), stats };
     }
-    // Step 5: exact cosine over the X fetched embeddings.
+    // Step 5: exact cosine over the X fetched embeddings. The exact step ranks them anew (ties by item id, as
+    // the exhaustive exact query does), so the approximate top-X needs no sorting.
+    const nApprox = approx.drainUnordered(cand.ids, cand.scores);
+    const approxOf = this.approxOf;
     this.scatter(source);
     const final = this.heap(Math.max(1, p.limit));
-    const approxOf = new Float32Array(nApprox);
     for (let j = 0; j < nApprox; j++) {
       const item = cand.ids[j];
-      approxOf[j] = cand.scores[j];
+      approxOf[item] = cand.scores[j];
       const s = this.exactCosine(item, srcNorm);
-      if (s >= p.minScore) final.push(j, s);
+      if (s >= p.minScore) final.push(item, s);
     }
     this.unscatter(source);
     stats.embeddingsFetched = nApprox;
     stats.fetchedRatio = denom > 0 ? nApprox / denom : 0;
-    const outIdx = new Int32Array(Math.min(p.limit, nApprox));
-    const outScores = new Float32Array(outIdx.length);
-    const n = final.drainSorted(outIdx, outScores);
-    const items = new Int32Array(n);
+    const items = new Int32Array(Math.min(p.limit, nApprox));
+    const outScores = new Float32Array(items.length);
+    const n = final.drainSorted(items, outScores);
     const approxScores = new Float32Array(n);
-    for (let j = 0; j < n; j++) {
-      items[j] = cand.ids[outIdx[j]];
-      approxScores[j] = approxOf[outIdx[j]];
-    }
-    return { items, scores: outScores.slice(0, n), approxScores, stats };
+    for (let j = 0; j < n; j++) approxScores[j] = approxOf[items[j]];
+    return { items: items.subarray(0, n), scores: outScores.subarray(0, n), approxScores, stats };
   }
 
   /** Exhaustive exact cosine over every item (`exactCosineTopK`): the baseline recall is measured against. */

@@ -55,6 +55,32 @@ test('TopK matches a full sort on seeded random data, in any push order', () => 
   }
 });
 
+test('TopK.drainUnordered gives the same entries as drainSorted, in heap order, and empties the heap', () => {
+  const rng = new Rng(11);
+  const a = new TopK(25);
+  const b = new TopK(25);
+  for (let id = 0; id < 500; id++) {
+    const score = Math.floor(rng.next() * 40) / 4; // many ties
+    a.push(id, score);
+    b.push(id, score);
+  }
+  const sortedIds = new Int32Array(25);
+  const sortedScores = new Float64Array(25);
+  const ids = new Int32Array(30);
+  const scores = new Float64Array(30);
+  assert.equal(a.drainSorted(sortedIds, sortedScores), 25);
+  assert.equal(b.drainUnordered(ids, scores), 25);
+  assert.equal(b.size, 0);
+  const pairs = Array.from(ids.subarray(0, 25), (id, j) => [id, scores[j]]);
+  pairs.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+  assert.deepEqual(
+    pairs,
+    Array.from(sortedIds, (id, j) => [id, sortedScores[j]]),
+  );
+  a.push(1, 1);
+  assert.throws(() => a.drainUnordered(new Int32Array(0), new Float64Array(0)), SimrecError);
+});
+
 test('TopK ties: equal scores keep the smallest ids, listed in ascending id order', () => {
   const heap = new TopK(3);
   for (const id of [9, 4, 7, 1, 8, 2]) heap.push(id, 5);

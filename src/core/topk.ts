@@ -119,6 +119,23 @@ export class TopK {
     this.n = 0;
     return count;
   }
+
+  /**
+   * Writes the kept entries into outIds/outScores in no particular order and empties the heap; for callers
+   * that rescore the set anyway, where sorting it first would be wasted work. Returns count.
+   */
+  drainUnordered(outIds: Int32Array, outScores: Float32Array | Float64Array): number {
+    const count = this.n;
+    if (outIds.length < count || outScores.length < count)
+      throw new SimrecError(
+        'INTERNAL',
+        `TopK.drainUnordered: output buffers hold ${Math.min(outIds.length, outScores.length)} entries, need ${count}`,
+      );
+    outIds.set(this.ids.subarray(0, count));
+    for (let j = 0; j < count; j++) outScores[j] = this.scores[j];
+    this.n = 0;
+    return count;
+  }
 }
 
 /** Places (id, score) at the root of the heap ids/scores[0..n) and restores the min-heap order. */

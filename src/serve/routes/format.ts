@@ -7,10 +7,30 @@ import type { SparseRow } from '../../store/store.ts';
 import type { DenseParams, DenseResult, DenseStats } from '../dense-model.ts';
 import type { CandidateFilters, CandidateResult, ServingModel } from '../model.ts';
 
-/** The shortest decimal that rounds to the same float32 as v. */
+/**
+ * A decimal with the fewest significant digits (6 to 9) that rounds to the same float32 as v. Arithmetic
+ * rather than toPrecision: a candidates answer formats two scores per item and the string round trips cost
+ * more than the ANN query's rescoring. N / 10^d is the double nearest that decimal, which JSON prints as the
+ * decimal itself; the float32 check keeps whatever the arithmetic rounding does honest.
+ */
 export function f32(v: number): number {
   if (!Number.isFinite(v) || Number.isInteger(v)) return v;
   const target = Math.fround(v);
+  const exponent = Math.floor(Math.log10(Math.abs(v)));
+  for (let digits = 6; digits < 10; digits++) {
+    const shift = digits - 1 - exponent;
+    // Powers of ten up to 10^22 are exact doubles; beyond, fall back to the string route.
+    if (shift < 0 || shift > 22) return f32Slow(v, target);
+    const scale = POW10[shift];
+    const s = Math.round(v * scale) / scale;
+    if (Math.fround(s) === target) return s;
+  }
+  return f32Slow(v, target);
+}
+
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+function f32Slow(v: number, target: number): number {
   for (let digits = 6; digits < 9; digits++) {
     const s = Number(v.toPrecision(digits));
     if (Math.fround(s) === target) return s;

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Rng } from '../../core/prng.ts';
+import { f32 } from './format.ts';
+
+/** The definition: the fewest significant digits (from 6) whose decimal rounds to the same float32. */
+function digitsNeeded(v: number): number {
+  const target = Math.fround(v);
+  for (let d = 1; d <= 9; d++) if (Math.fround(Number(v.toPrecision(d))) === target) return d;
+  return 9;
+}
+
+test('f32 gives a decimal of the fewest digits (from 6) that parses back to the same float32', () => {
+  assert.equal(f32(Math.fround(0.3)), 0.3);
+  assert.equal(f32(Math.fround(0.983765)), 0.983765);
+  assert.equal(f32(Math.fround(1 / 3)), 0.33333334);
+  assert.equal(f32(2), 2);
+  assert.equal(f32(0), 0);
+  assert.equal(f32(Number.NaN), Number.NaN);
+  assert.equal(f32(Math.fround(-12345.678)), -12345.678);
+  const rng = new Rng(7);
+  for (let i = 0; i < 20_000; i++) {
+    // Scores span many magnitudes: cosines in [0, 1], raw weights, decayed values down to 1e-30, big sums.
+    const magnitude = 10 ** (Math.floor(rng.next() * 40) - 30);
+    const v = Math.fround((rng.next() * 2 - 1) * magnitude);
+    const out = f32(v);
+    assert.equal(Math.fround(out), v, `f32(${v}) = ${out} is another float32`);
+    const shown = Number(JSON.stringify(out));
+    assert.equal(shown, out);
+    if (Number.isInteger(v)) continue; // integers are written as they are
+    const digits = String(Math.abs(out)).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').length;
+    assert.ok(digits <= Math.max(6, digitsNeeded(v)), `f32(${v}) printed ${out}: ${digits} digits`);
+  }
+});
