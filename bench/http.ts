@@ -136,7 +136,7 @@ export async function run(argv: string[]): Promise<void> {
         requests: r.requests.total,
         'non-2xx': r.non2xx,
         errors: r.errors + r.timeouts,
-        'ratio to ceiling': r.requests.average / ceiling,
+        'ratio to ceiling': (r.requests.average / ceiling).toFixed(3),
       });
     }
     const cpu = process.cpuUsage(cpu0);
@@ -152,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
     );
     console.log(table(rows));
     console.log(
-      `goals (user candidates): ≥ 0.25× ceiling (got ${(candidates['ratio to ceiling'] as number).toFixed(2)}×), ` +
+      `goals (user candidates): ≥ 0.25× ceiling (got ${candidates['ratio to ceiling']}×), ` +
         `≥ 6,000 req/s (got ${candidates['req/s']}), p99 ≤ 20 ms (got ${candidates['p99 ms']} ms)`,
     );
   } finally {

@@ -6,7 +6,7 @@
  */
 import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
-import { TopK } from '../core/topk.ts';
+import { selectTop, TopK } from '../core/topk.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 
 /**
@@ -103,12 +103,13 @@ export class SimClustersAnn {
   private readonly touched: Int32Array;
   /** Approximate score of each fetched candidate, by item; only the current query's entries are read. */
   private readonly approxOf: Float32Array;
+  /** Approximate scores of the touched list, position by position. */
+  private readonly approxBuf: Float64Array;
   private readonly stamp: Uint32Array;
   private readonly allowStamp: Uint32Array;
   private epoch = 0;
   private readonly dense: Float32Array;
   private readonly heaps = new Map<number, TopK>();
-  private cand = { ids: new Int32Array(0), scores: new Float32Array(0) };
   private readonly top = { ids: new Int32Array(0), scores: new Float32Array(0), count: 0 };
 
   constructor(private readonly index: SimClustersIndex) {
@@ -128,6 +129,7 @@ export class SimClustersAnn {
     this.acc = new Float32Array(2 * this.nItems);
     this.touched = new Int32Array(this.nItems);
     this.approxOf = new Float32Array(this.nItems);
+    this.approxBuf = new Float64Array(this.nItems);
     this.stamp = new Uint32Array(this.nItems);
     this.allowStamp = new Uint32Array(this.nItems);
     this.dense = new Float32Array(this.nClusters);
@@ -186,18 +188,18 @@ export class SimClustersAnn {
         acc[a + 1] += w * w;
       }
     }
-    // Step 4: top-X by the approximate score.
+    // Step 4: top-X by the approximate score, selected in place over the touched list (quickselect; the
+    // exact step ranks the selection anew, so it needs no order).
     const x = p.rerank === 'exact' ? p.approxTop : Math.min(p.approxTop, p.limit);
-    const approx = this.heap(Math.max(1, x));
+    const approx = this.approxBuf;
     for (let t = 0; t < nTouched; t++) {
       const item = touched[t];
       const a = 2 * item;
-      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item]);
+      approx[t] = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item]);
       acc[a] = 0;
       acc[a + 1] = 0;
-      approx.push(item, s);
     }
-    const cand = this.candBuf(x);
+    const nApprox = selectTop(touched, approx, nTouched, x);
     const stats: AnnStats = {
       clustersScanned: scanned,
       candidatesScored: nTouched,
@@ -206,21 +208,20 @@ export class SimClustersAnn {
     };
     const denom = p.itemsPerCluster * p.topClusters;
     if (p.rerank === 'none') {
-      const nApprox = approx.drainSorted(cand.ids, cand.scores);
-      let n = 0;
-      while (n < nApprox && n < p.limit && cand.scores[n] >= p.minScore) n++;
-      const scores = cand.scores.slice(0, n);
-      return { items: cand.ids.slice(0, n), scores, approxScores: scores.slice(), stats };
+      const sorted = this.heap(Math.max(1, nApprox));
+      for (let j = 0; j < nApprox; j++) if (approx[j] >= p.minScore) sorted.push(touched[j], approx[j]);
+      const items = new Int32Array(sorted.size);
+      const scores = new Float32Array(sorted.size);
+      sorted.drainSorted(items, scores);
+      return { items, scores, approxScores: scores.slice(), stats };
     }
-    // Step 5: exact cosine over the X fetched embeddings. The exact step ranks them anew (ties by item id, as
-    // the exhaustive exact query does), so the approximate top-X needs no sorting.
-    const nApprox = approx.drainUnordered(cand.ids, cand.scores);
+    // Step 5: exact cosine over the X fetched embeddings.
     const approxOf = this.approxOf;
     this.scatter(source);
     const final = this.heap(Math.max(1, p.limit));
     for (let j = 0; j < nApprox; j++) {
-      const item = cand.ids[j];
-      approxOf[item] = cand.scores[j];
+      const item = touched[j];
+      approxOf[item] = approx[j];
       const s = this.exactCosine(item, srcNorm);
       if (s >= p.minScore) final.push(item, s);
     }
@@ -346,11 +347,6 @@ export class SimClustersAnn {
     }
     h.reset();
     return h;
-  }
-
-  private candBuf(x: number): { ids: Int32Array; scores: Float32Array } {
-    if (this.cand.ids.length < x) this.cand = { ids: new Int32Array(x), scores: new Float32Array(x) };
-    return this.cand;
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimrecError } from './errors.ts';
 import { Rng } from './prng.ts';
-import { TopK, topKIndices } from './topk.ts';
+import { selectTop, TopK, topKIndices } from './topk.ts';
 
 /** The reference: every non-NaN (id, score), fully sorted by score descending then id ascending. */
 function bruteForce(
@@ -229,4 +229,45 @@ test('topKIndices rejects bad arguments with coded errors', () => {
     () => topKIndices(scores, 2, new Int32Array(2), new Float32Array(2), new Int32Array([0, 1]), 3),
     isCode('INTERNAL'),
   );
+});
+
+test('selectTop moves exactly the set a TopK keeps to the front, ties by smaller id', () => {
+  const rng = new Rng(5);
+  for (let round = 0; round < 300; round++) {
+    const n = 1 + rng.int(400);
+    const k = rng.int(n + 5);
+    const levels = 1 + rng.int(6); // few distinct scores: heavy ties
+    const ids = new Int32Array(n);
+    const scores = new Float64Array(n);
+    const used = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      let id = rng.int(100_000);
+      while (used.has(id)) id = rng.int(100_000);
+      used.add(id);
+      ids[i] = id;
+      scores[i] = round % 3 === 0 ? i : rng.int(levels) / levels; // sorted input every third round
+    }
+    const heap = new TopK(Math.min(k, n));
+    for (let i = 0; i < n; i++) heap.push(ids[i], scores[i]);
+    const want = new Int32Array(heap.size);
+    heap.drainSorted(want, new Float64Array(want.length));
+    const before = new Map(Array.from(ids, (id, i) => [id, scores[i]]));
+    const m = selectTop(ids, scores, n, k);
+    assert.equal(m, Math.min(k, n));
+    assert.deepEqual(
+      Array.from(ids.subarray(0, m)).sort((a, b) => a - b),
+      Array.from(want).sort((a, b) => a - b),
+    );
+    // a permutation: every id keeps its score
+    for (let i = 0; i < n; i++) assert.equal(scores[i], before.get(ids[i]));
+  }
+});
+
+test('selectTop: hand example and edge sizes', () => {
+  const ids = Int32Array.from([4, 2, 9, 7, 1]);
+  const scores = Float64Array.from([0.5, 0.9, 0.5, 0.1, 0.5]);
+  assert.equal(selectTop(ids, scores, 5, 3), 3);
+  assert.deepEqual(Array.from(ids.subarray(0, 3)).sort(), [1, 2, 4]); // 0.9, then the 0.5 ties by id: 1, 4
+  assert.equal(selectTop(ids, scores, 5, 0), 0);
+  assert.equal(selectTop(ids, scores, 5, 9), 5);
 });

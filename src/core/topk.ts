@@ -265,3 +265,57 @@ function siftDownIndirect(
   }
   heap[i] = id;
 }
+
+/**
+ * Moves the best min(k, n) entries of the parallel arrays ids/scores[0..n) to their front, in no particular
+ * order, by quickselect: O(n) expected against a heap's O(n log k), for callers that rescore or rank the
+ * selected set anyway. Same order as {@link TopK} (higher score first, ties by smaller id; ids must be
+ * distinct), so it selects exactly the set a TopK of capacity k would keep. Scores must not be NaN.
+ * Returns min(k, n).
+ */
+export function selectTop(ids: Int32Array, scores: Float64Array, n: number, k: number): number {
+  if (k >= n) return n;
+  if (k <= 0) return 0;
+  let lo = 0;
+  let hi = n - 1;
+  // Invariant: the entries before lo are all better than those from lo on, those after hi all worse than
+  // those up to hi, and position k − 1 (the k-th best) lies in [lo, hi].
+  while (hi > lo) {
+    // Median of three as the pivot, so sorted or tied inputs do not degrade to quadratic time.
+    const mid = (lo + hi) >>> 1;
+    if (better(ids, scores, mid, lo)) swap(ids, scores, mid, lo);
+    if (better(ids, scores, hi, lo)) swap(ids, scores, hi, lo);
+    if (better(ids, scores, hi, mid)) swap(ids, scores, hi, mid);
+    const ps = scores[mid];
+    const pid = ids[mid];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (scores[i] > ps || (scores[i] === ps && ids[i] < pid)) i++;
+      while (scores[j] < ps || (scores[j] === ps && ids[j] > pid)) j--;
+      if (i <= j) {
+        swap(ids, scores, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k - 1 <= j) hi = j;
+    else if (k - 1 >= i) lo = i;
+    else break;
+  }
+  return k;
+}
+
+/** Whether entry a ranks before entry b. */
+function better(ids: Int32Array, scores: Float64Array, a: number, b: number): boolean {
+  return scores[a] > scores[b] || (scores[a] === scores[b] && ids[a] < ids[b]);
+}
+
+function swap(ids: Int32Array, scores: Float64Array, a: number, b: number): void {
+  const id = ids[a];
+  ids[a] = ids[b];
+  ids[b] = id;
+  const s = scores[a];
+  scores[a] = scores[b];
+  scores[b] = s;
+}

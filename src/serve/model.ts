@@ -100,6 +100,9 @@ interface RankedCsr {
 
 /** One artifact version, loaded for serving. Read-only after load; safe to share between requests. */
 export class ServingModel {
+  /** JSON-escaped item ids, filled as answers name them (see itemIdJson). */
+  private readonly itemIdJsonCache: (string | undefined)[] = [];
+
   private constructor(
     private readonly reader: VersionReader,
     readonly k: number,
@@ -257,6 +260,16 @@ export class ServingModel {
 
   itemId(i: number): string {
     return this.items.id(i);
+  }
+
+  /** An item's id as a JSON string literal, escaped once per item and version. */
+  itemIdJson(i: number): string {
+    let s = this.itemIdJsonCache[i];
+    if (s === undefined) {
+      s = JSON.stringify(this.items.id(i));
+      this.itemIdJsonCache[i] = s;
+    }
+    return s;
   }
 
   producerId(p: number): string {

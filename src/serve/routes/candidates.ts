@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { AnnParams } from '../../ann/simclusters.ts';
 import type { RouteContext, SimrecFastify } from '../app.ts';
@@ -12,7 +13,9 @@ import {
   ItemParams,
   SimilarQuery,
 } from '../schemas.ts';
-import { candidatesJson, denseCandidatesJson } from './format.ts';
+import { candidatesJsonText, denseCandidatesJson } from './format.ts';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 const ERRORS = {
   400: ErrorResponse,
@@ -24,9 +27,16 @@ const ERRORS = {
 
 /** POST /v1/candidates/simclusters, POST /v1/candidates/dense and GET /v1/items/:itemId/similar. */
 export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: RouteContext): void {
-  const answer = (m: ServingModel, r: CandidateResult, filters: CandidateFilters) => {
+  // The SimClusters answer is written as JSON text and sent as is (see candidatesJsonText); the response
+  // schema still documents it in OpenAPI.
+  const answer = (
+    reply: FastifyReply,
+    m: ServingModel,
+    r: CandidateResult,
+    filters: CandidateFilters,
+  ): FastifyReply => {
     metrics.candidatesScored.inc(r.result.stats.candidatesScored);
-    return candidatesJson(m, r, filters);
+    return reply.type(JSON_TYPE).send(candidatesJsonText(m, r, filters) as never);
   };
   const answerDense = (m: ServingModel, r: DenseResult) => {
     metrics.denseQueries.inc({ source: r.sourceEmbedding, mode: r.params.mode });
@@ -43,12 +53,12 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
         response: { 200: CandidatesResponse, ...ERRORS },
       },
     },
-    (request) =>
+    (request, reply) =>
       live.use(async (m) => {
         const { exclude, allow, minAgeHours, maxAgeHours, now, ...ann } = request.body.params ?? {};
         const filters: CandidateFilters = { exclude, allow, minAgeHours, maxAgeHours, now };
         const r = await m.candidates(toSource(request.body.source), ann as Partial<AnnParams>, filters);
-        return answer(m, r, filters);
+        return answer(reply, m, r, filters);
       }),
   );
 
@@ -91,7 +101,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
         response: { 200: Type.Union([CandidatesResponse, DenseCandidatesResponse]), ...ERRORS },
       },
     },
-    (request) =>
+    (request, reply) =>
       live.use(async (m) => {
         const itemId = request.params.itemId;
         m.itemIndex(itemId, 'itemId');
@@ -101,7 +111,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
           return answerDense(m, r);
         }
         const r = await m.candidates({ itemId }, limit === undefined ? {} : { limit });
-        return answer(m, r, {});
+        return answer(reply, m, r, {});
       }),
   );
 }

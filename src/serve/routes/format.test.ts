@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../../core/prng.ts';
-import { f32 } from './format.ts';
+import { candidatesJson, candidatesJsonText, f32 } from './format.ts';
 
 /** The definition: the fewest significant digits (from 6) whose decimal rounds to the same float32. */
 function digitsNeeded(v: number): number {
@@ -30,5 +30,36 @@ test('f32 gives a decimal of the fewest digits (from 6) that parses back to the 
     if (Number.isInteger(v)) continue; // integers are written as they are
     const digits = String(Math.abs(out)).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').length;
     assert.ok(digits <= Math.max(6, digitsNeeded(v)), `f32(${v}) printed ${out}: ${digits} digits`);
+  }
+});
+
+test('candidatesJsonText parses to exactly the answer candidatesJson builds', async () => {
+  const { ServingModel } = await import('../model.ts');
+  const { writeTestArtifacts, SMALL_FIXTURE } = await import('../test-fixtures.ts');
+  const { LmdbArtifactStore } = await import('../../store/lmdb/lmdb-store.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const root = mkdtempSync(join(tmpdir(), 'simrec-format-'));
+  try {
+    await writeTestArtifacts(root, SMALL_FIXTURE);
+    const store = new LmdbArtifactStore(root);
+    const m = await ServingModel.load(await store.openVersion());
+    for (const source of [{ userId: 'dave' }, { topic: 'dogs' }] as const) {
+      const r = await m.candidates(source, { limit: 10 }, { maxAgeHours: 1e6, now: 2e9 });
+      assert.ok(r.result.items.length > 0);
+      assert.deepEqual(
+        JSON.parse(candidatesJsonText(m, r, { maxAgeHours: 1e6, now: 2e9 })),
+        candidatesJson(m, r, { maxAgeHours: 1e6, now: 2e9 }),
+      );
+    }
+    for (const id of SMALL_FIXTURE.items) {
+      const i = m.itemIndex(id);
+      assert.equal(JSON.parse(m.itemIdJson(i)), id);
+      assert.equal(m.itemIdJson(i), m.itemIdJson(i));
+    }
+    await store.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

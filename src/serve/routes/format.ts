@@ -69,18 +69,43 @@ export function candidatesJson(
   const candidates = new Array<{ itemId: string; score: number; approxScore: number }>(items.length);
   for (let j = 0; j < items.length; j++)
     candidates[j] = { itemId: m.itemId(items[j]), score: f32(scores[j]), approxScore: f32(approxScores[j]) };
+  return {
+    version: m.version,
+    source: r.sourceEmbedding,
+    candidates,
+    params: answerParams(r, filters),
+    stats,
+  };
+}
+
+/** The parameters an answer reports: the ANN parameters used, what was excluded, the filters given. */
+function answerParams(r: CandidateResult, filters: CandidateFilters): CandidatesJson['params'] {
   const params: CandidatesJson['params'] = { ...r.params, excluded: r.excluded };
   if (r.allowed !== null) params.allowed = r.allowed;
   if (filters.minAgeHours !== undefined) params.minAgeHours = filters.minAgeHours;
   if (filters.maxAgeHours !== undefined) params.maxAgeHours = filters.maxAgeHours;
   if (filters.now !== undefined) params.now = filters.now;
-  return {
-    version: m.version,
-    source: r.sourceEmbedding,
-    candidates,
-    params,
-    stats,
-  };
+  return params;
+}
+
+/**
+ * The same answer as {@link candidatesJson}, written straight to its JSON text: the hot route sends it as is,
+ * skipping an object per candidate and the schema serializer (together a tenth of a request's CPU under
+ * load). Item ids come JSON-escaped from a per-version cache.
+ */
+export function candidatesJsonText(m: ServingModel, r: CandidateResult, filters: CandidateFilters): string {
+  const { items, scores, approxScores, stats } = r.result;
+  let out = `{"version":${JSON.stringify(m.version)},"source":${JSON.stringify(r.sourceEmbedding)},"candidates":[`;
+  for (let j = 0; j < items.length; j++) {
+    if (j > 0) out += ',';
+    out += `{"itemId":${m.itemIdJson(items[j])},"score":${num(scores[j])},"approxScore":${num(approxScores[j])}}`;
+  }
+  return `${out}],"params":${JSON.stringify(answerParams(r, filters))},"stats":${JSON.stringify(stats)}}`;
+}
+
+/** A float32 score as JSON (JSON has no NaN or Infinity: null, as JSON.stringify writes them). */
+function num(v: number): string {
+  return Number.isFinite(v) ? String(f32(v)) : 'null';
 }
 
 export interface DenseCandidatesJson {
