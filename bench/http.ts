@@ -10,7 +10,7 @@
  *
  *   npm run bench -- http [--seed 1] [--duration 10] [--connections 32] [--workers 2]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
@@ -18,9 +18,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/core/prng.ts';
-import { generateSynthetic } from '../src/data/synthetic/generate.ts';
-import { runBuild } from '../src/pipeline/build.ts';
-import { resolveBuildConfig } from '../src/pipeline/config.ts';
 import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
 import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
 import { machine, type Row, table } from './lib.ts';
@@ -72,8 +69,18 @@ export async function run(argv: string[]): Promise<void> {
   rmSync(root, { recursive: true, force: true });
   const data = join(root, 'data');
   const artifacts = join(root, 'artifacts');
-  await generateSynthetic({ preset: 'social', outDir: data, seed });
-  await runBuild({ data, out: artifacts, config: resolveBuildConfig(undefined, { seed }) });
+  // Generated and built by child processes, so the load generator below runs in a process without the
+  // build's heap.
+  for (const args of [
+    ['generate', '--preset', 'social', '--out', data, '--seed', String(seed)],
+    ['build', '--data', data, '--out', artifacts, '--seed', String(seed)],
+  ]) {
+    const r = spawnSync(process.execPath, ['bin/simrec.js', ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (r.status !== 0) throw new Error(`simrec ${args[0]} failed (${r.status})`);
+  }
   const { users, items } = await sampleIds(artifacts, seed);
 
   const server = spawn(
