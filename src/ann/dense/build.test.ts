@@ -105,3 +105,34 @@ test('bad build options are CONFIG_INVALID', () => {
     invalid('k'),
   );
 });
+
+test('ip over several chunks: Φ is the largest norm up front (no rebuild), every id keeps its own vector', () => {
+  const n = 12_000;
+  const vectors = clustered(7, n);
+  const rng = new Rng(8);
+  let longest = 0;
+  for (let i = 0; i < n; i++) {
+    const s = 1 + 4 * rng.next();
+    let sq = 0;
+    for (let d = 0; d < DIM; d++) {
+      vectors[i * DIM + d] *= s;
+      sq += vectors[i * DIM + d] ** 2;
+    }
+    longest = Math.max(longest, Math.sqrt(sq));
+  }
+  const ids = Int32Array.from({ length: n }, (_, i) => (i * 7919) % n);
+  const progress: number[] = [];
+  const { index, report } = buildDenseIndex(ids, vectors, DIM, {
+    metric: 'ip',
+    hnsw: { m: 8, efConstruction: 40, ef: 40 },
+    recall: { k: 10, sample: 100 },
+    onProgress: (done) => progress.push(done),
+  });
+  assert.ok(index instanceof HnswIndex);
+  assert.deepEqual(progress, [10_000, 12_000]);
+  assert.equal(index.stats().maxNorm, longest);
+  assert.equal(index.stats().slots, n);
+  for (const i of [0, 1, 4321, n - 1])
+    assert.deepEqual(index.vector(ids[i]), vectors.slice(i * DIM, (i + 1) * DIM));
+  assert.ok(report.recall!.recallAtK >= 0.95, `${report.recall?.recallAtK}`);
+});

@@ -14,7 +14,7 @@ import {
   type DenseMetric,
   type HnswParams,
 } from './dense-index.ts';
-import { HnswIndex } from './hnsw/hnsw-index.ts';
+import { byNormDescending, HnswIndex } from './hnsw/hnsw-index.ts';
 
 export interface DenseBuildOptions {
   metric: DenseMetric;
@@ -92,10 +92,29 @@ export function buildDenseIndex(
     : new ExactIndex(dim, options.metric);
   // Validate the whole input once so ids may come in any order across the insertion chunks.
   index.reserve(checkAddBatch(ids, vectors, dim, 0) + 1);
-  for (let start = 0; start < ids.length; start += CHUNK) {
-    const end = Math.min(ids.length, start + CHUNK);
-    index.add(ids.subarray(start, end), vectors.subarray(start * dim, end * dim));
-    options.onProgress?.(end, ids.length);
+  if (index instanceof HnswIndex && options.metric === 'ip') {
+    // Inner product lifts every vector to the largest norm and inserts the longest first (see
+    // hnsw-index.ts): both over the whole input, so no chunk raises Φ (a rebuild) or restarts the order.
+    const order = byNormDescending(vectors, dim);
+    index.reserveNorm(rowNorm(vectors, dim, order[0] ?? 0));
+    const chunkIds = new Int32Array(Math.min(CHUNK, ids.length));
+    const chunkVectors = new Float32Array(chunkIds.length * dim);
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const end = Math.min(ids.length, start + CHUNK);
+      for (let j = start; j < end; j++) {
+        const r = order[j];
+        chunkIds[j - start] = ids[r];
+        chunkVectors.set(vectors.subarray(r * dim, (r + 1) * dim), (j - start) * dim);
+      }
+      index.add(chunkIds.subarray(0, end - start), chunkVectors.subarray(0, (end - start) * dim));
+      options.onProgress?.(end, ids.length);
+    }
+  } else {
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const end = Math.min(ids.length, start + CHUNK);
+      index.add(ids.subarray(start, end), vectors.subarray(start * dim, end * dim));
+      options.onProgress?.(end, ids.length);
+    }
   }
   const buildMs = performance.now() - t0;
 
@@ -208,4 +227,12 @@ function sampleQueries(index: HnswIndex, sample: number, seed: number): Float32A
   const v = new Float32Array(index.dim);
   for (let i = 0; i < n; i++) out.set(index.vector(present[i], v)!, i * index.dim);
   return out;
+}
+
+/** ‖row r‖ of a row-major matrix, in float64 (0 for an empty matrix). */
+function rowNorm(vectors: Float32Array, dim: number, r: number): number {
+  let s = 0;
+  for (let off = r * dim, d = 0; d < dim && off + d < vectors.length; d++)
+    s += vectors[off + d] * vectors[off + d];
+  return Math.sqrt(s);
 }

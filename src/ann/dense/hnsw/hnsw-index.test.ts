@@ -324,3 +324,133 @@ test('bad parameters and inputs are CONFIG_INVALID; a damaged blob is ARTIFACT_C
   const exactBlob = new ExactIndex(2, 'ip').toBytes();
   assert.throws(() => HnswIndex.fromBytes(exactBlob), corrupt);
 });
+
+/** The mixture with every row scaled by a seeded factor log-uniform in [1, 10]: norms differing tenfold. */
+function unequalNorms(seed: number, n: number, nq: number) {
+  const data = dataset(seed, n, nq);
+  const rng = new Rng(seed + 1000);
+  for (let i = 0; i < n; i++) {
+    const s = 10 ** rng.next();
+    for (let d = 0; d < DIM; d++) data.vectors[i * DIM + d] *= s;
+  }
+  return data;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let d = 0; d < a.length; d++) s += a[d] * b[d];
+  return s;
+}
+
+test('ip over norms differing 10×: recall@10 ≥ 0.95, the exact top-10 mostly verbatim, true dot-product scores', () => {
+  const data = unequalNorms(11, 3000, 150);
+  const index = HnswIndex.create(DIM, 'ip', PARAMS);
+  index.add(data.ids, data.vectors);
+  const exact = new ExactIndex(DIM, 'ip');
+  exact.add(data.ids, data.vectors);
+  assert.ok(recall(index, exact, data.queries, 10) >= 0.95);
+  let verbatim = 0;
+  for (let q = 0; q < 150; q++) {
+    const qv = data.queries.subarray(q * DIM, (q + 1) * DIM);
+    const got = index.search(qv, 10);
+    const want = exact.search(qv, 10);
+    if (got.ids.join() === want.ids.join()) verbatim++;
+    for (let i = 0; i < got.ids.length; i++) {
+      const s = dot(qv, exact.vector(got.ids[i])!);
+      assert.ok(Math.abs(got.scores[i] - s) <= 1e-5 * Math.max(1, Math.abs(s)), 'score is q·x');
+    }
+  }
+  assert.ok(verbatim >= 135, `exact top-10 returned verbatim for ${verbatim} of 150 queries`);
+  // Φ is the largest norm: the reduction lifts every vector to it.
+  let longest = 0;
+  for (let i = 0; i < 3000; i++)
+    longest = Math.max(
+      longest,
+      Math.sqrt(
+        dot(data.vectors.subarray(i * DIM, (i + 1) * DIM), data.vectors.subarray(i * DIM, (i + 1) * DIM)),
+      ),
+    );
+  assert.equal(index.stats().maxNorm, longest);
+  assert.equal(build('cosine').hnsw.stats().maxNorm, null);
+});
+
+test('ip add after build: a vector longer than Φ rebuilds the graph with Φ raised, and is found', () => {
+  const data = unequalNorms(12, 2000, 100);
+  const index = HnswIndex.create(DIM, 'ip', PARAMS);
+  index.add(data.ids.subarray(0, 1500), data.vectors.subarray(0, 1500 * DIM));
+  const phi = index.stats().maxNorm!;
+  for (let id = 0; id < 1500; id += 10) index.remove(id);
+  // Shorter than Φ: inserted into the graph as it is, removed slots stay.
+  index.add(
+    data.ids.subarray(1500, 1600),
+    data.vectors.subarray(1500 * DIM, 1600 * DIM).map((x) => x * 0),
+  );
+  assert.equal(index.stats().maxNorm, phi);
+  assert.equal(index.stats().removed, 150);
+  // Three times Φ along the first query: the top answer for it, and Φ becomes 9/8 of its norm.
+  const q0 = data.queries.subarray(0, DIM);
+  const long = q0.map((x) => x);
+  const scale = (3 * phi) / Math.sqrt(dot(long, long));
+  for (let d = 0; d < DIM; d++) long[d] *= scale;
+  index.add(Int32Array.of(1999), long);
+  const stats = index.stats();
+  const n = Math.sqrt(dot(long, long));
+  assert.ok(Math.abs(stats.maxNorm! - 1.125 * n) < 1e-9 * n);
+  assert.equal(stats.removed, 0, 'the rebuild drops removed slots, as compact does');
+  assert.equal(index.size, 1350 + 100 + 1);
+  const top = index.search(q0, 3);
+  assert.equal(top.ids[0], 1999);
+  assert.ok(Math.abs(top.scores[0] - dot(q0, long)) <= 1e-5 * dot(q0, long));
+  for (let id = 0; id < 1500; id += 10) assert.equal(index.has(id), false);
+  // Recall over everything present, against exact search over the same vectors.
+  const exact = new ExactIndex(DIM, 'ip');
+  index.exactCopy().forEachLive((id, v, off) => exact.add(Int32Array.of(id), v.slice(off, off + DIM)));
+  assert.equal(exact.size, index.size);
+  assert.ok(recall(index, exact, data.queries, 10) >= 0.95);
+  // reserveNorm: free on an empty graph, nothing to do under cosine, a rebuild on a filled one.
+  const empty = HnswIndex.create(DIM, 'ip', PARAMS);
+  empty.reserveNorm(7);
+  empty.add(data.ids.subarray(0, 10), data.vectors.subarray(0, 10 * DIM));
+  assert.equal(empty.stats().maxNorm, Math.max(7, empty.stats().maxNorm!));
+  empty.reserveNorm(1e6);
+  assert.equal(empty.stats().maxNorm, 1e6);
+  assert.equal(empty.search(data.vectors.subarray(0, DIM), 1).ids.length, 1);
+  assert.throws(
+    () => empty.reserveNorm(Number.NaN),
+    (e: unknown) => e instanceof SimrecError && e.code === 'CONFIG_INVALID',
+  );
+});
+
+test('ip save/load round trip keeps Φ and answers; a raw-layout ip blob of earlier versions is refused', async () => {
+  const { encodeEnvelope, decodeEnvelope } = await import('../envelope.ts');
+  const data = unequalNorms(13, 1500, 40);
+  const a = HnswIndex.create(DIM, 'ip', PARAMS);
+  a.add(data.ids, data.vectors);
+  for (let id = 0; id < 1500; id += 9) a.remove(id);
+  const b = HnswIndex.fromBytes(a.toBytes());
+  assert.deepEqual(b.stats(), a.stats());
+  assert.deepEqual(b.vector(10), a.vector(10));
+  for (let q = 0; q < 40; q++) {
+    const qv = data.queries.subarray(q * DIM, (q + 1) * DIM);
+    assert.deepEqual(b.search(qv, 10), a.search(qv, 10));
+  }
+  // The loaded index still lifts new vectors with the saved Φ, and rebuilds past it.
+  b.add(Int32Array.of(0), data.vectors.slice(DIM, 2 * DIM));
+  assert.equal(b.stats().maxNorm, a.stats().maxNorm);
+  assert.deepEqual(b.vector(0), data.vectors.slice(DIM, 2 * DIM));
+  assert.ok(recall(b, b.exactCopy(), data.queries, 10) >= 0.95);
+
+  const { header, payload } = decodeEnvelope(a.toBytes());
+  const { layout: _layout, maxNorm: _maxNorm, ...raw } = header;
+  const old = encodeEnvelope(raw as typeof header, [payload]);
+  assert.throws(
+    () => HnswIndex.fromBytes(old),
+    (e: unknown) =>
+      e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT' && /raw layout.*rebuild/.test(e.message),
+  );
+  const wrongPhi = encodeEnvelope({ ...header, maxNorm: (header.maxNorm as number) / 2 }, [payload]);
+  assert.throws(
+    () => HnswIndex.fromBytes(wrongPhi),
+    (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT',
+  );
+});

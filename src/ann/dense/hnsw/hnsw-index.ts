@@ -13,13 +13,39 @@
  *    entry fails to locate them on Node 20; hnswlib-node compiles at install (node-gyp, approved in
  *    package.json `allowScripts`; needs a C++ toolchain and the Node headers, here `nodedir=/usr`).
  *
- * Both metrics run on hnswlib's inner-product space: cosine vectors and queries are normalised here (what
- * hnswlib's own cosine space does), so the graph stores exactly the vectors the JS-side copy holds. That copy
- * (an {@link ExactIndex}) answers queries whose allow list is short by brute force, serves `vector()` and
- * the recall baseline of a build, and is rebuilt from the saved file on load rather than stored twice.
+ * Both metrics run on hnswlib's inner-product space. Cosine vectors and queries are normalised here (what
+ * hnswlib's own cosine space does), so the graph stores exactly the vectors the JS-side copy holds.
+ *
+ * Metric 'ip' is maximum inner-product search, which HNSW does poorly on raw vectors: 1 − q·x is not a
+ * distance (an item is not its own nearest neighbour, long vectors crowd every neighbour list), and on MF
+ * item vectors with folded biases, whose norms differ widely, recall@10 stalled near 0.77–0.86 at any ef.
+ * So the graph holds the vectors of the standard reduction to nearest-neighbour search (Bachrach et al.
+ * 2014, "Speeding up the Xbox recommender system using a euclidean transformation for inner-product
+ * spaces"): item x becomes [x, √(Φ² − ‖x‖²)] with Φ ≥ every item norm, so all graph vectors have norm Φ and
+ * 1 − x'·y' = ‖x' − y'‖²/2 + 1 − Φ² orders pairs as Euclidean distance does; the graph is an ordinary
+ * metric HNSW. A query q becomes [q, 0], so q'·x' = q·x exactly: the walk ranks by the true inner product
+ * (‖q' − x'‖² = ‖q‖² + Φ² − 2q·x) and hnswlib's distance still gives the score, 1 − dist, with no
+ * re-scoring. Φ is the largest item norm of the first batch (or what {@link HnswIndex.reserveNorm} set, as
+ * a bulk build does); adding a longer vector later rebuilds the graph with Φ raised to 9/8 of its norm
+ * (every augmented coordinate changes), so growing norms cost a rebuild only every 12.5%.
+ *
+ * The reduction alone is not enough: queries [q, 0] lie off the sphere the graph was built on, and built in
+ * id order the lifted graph recalled worse than the raw one (MF vectors, M 16, efConstruction 200, ef 64:
+ * movies ×5 0.906 against 0.926, social 0.454 against 0.815). What the queries seek are the long vectors,
+ * the ones near the equator e = 0; inserted first, they form the graph's long-range structure and the walk
+ * reaches them. So ip vectors are inserted longest first (within a batch, and across a whole bulk build):
+ * 0.957 on both. See BENCHMARKS.md, "Dense ANN".
+ *
+ * The JS-side copy (an {@link ExactIndex}, the vectors without the extra coordinate) answers queries whose
+ * allow list is short by brute force, serves `vector()` and the recall baseline of a build, and is rebuilt
+ * from the saved file on load rather than stored twice.
  *
  * Removal marks the graph node deleted: it stays a waypoint and keeps its slot, and re-adding the id revives
  * it in place. {@link HnswIndex.compact} rebuilds the graph without removed slots.
+ *
+ * Saved layout (header field `layout`): 'plain' for cosine, 'mips' for ip (graph dimension dim + 1, header
+ * `maxNorm` = Φ). An ip index saved before the reduction has no layout field and is refused on load as
+ * ARTIFACT_CORRUPT with a request to rebuild: its graph is the raw inner-product one.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -74,7 +100,15 @@ export interface HnswStats {
   m: number;
   efConstruction: number;
   ef: number;
+  /** ip: Φ, the norm every graph vector is lifted to (see the file comment); cosine: null. */
+  maxNorm: number | null;
 }
+
+/** Saved graph layouts (see the file comment). */
+type Layout = 'plain' | 'mips';
+
+/** A longer vector than Φ rebuilds the graph with Φ raised to this multiple of its norm. */
+const NORM_HEADROOM = 1.125;
 
 export class HnswIndex implements DenseIndex {
   readonly kind = 'hnsw' as const;
@@ -84,8 +118,14 @@ export class HnswIndex implements DenseIndex {
   private graph: HierarchicalNSW;
   private table: ExactIndex;
   private maxElements: number;
-  /** The query as the binding wants it: a plain Array, reused. */
+  /** Coordinates per graph vector: dim, plus the lifting coordinate under ip. */
+  private readonly gdim: number;
+  /** ip: the norm every graph vector is lifted to (0 until the first vector); cosine: unused. */
+  private phi: number;
+  /** The query as the binding wants it: a plain Array of gdim, reused; the lifting coordinate stays 0. */
   private readonly qArr: number[];
+  /** A graph vector being inserted, likewise. */
+  private readonly pArr: number[];
   /** The graph-walk filter: one closure for the index's lifetime, reading the marks of the current query. */
   private readonly pred = (label: number): boolean => this.table.passes(label);
 
@@ -96,6 +136,7 @@ export class HnswIndex implements DenseIndex {
     graph: HierarchicalNSW,
     table: ExactIndex,
     maxElements: number,
+    phi: number,
   ) {
     this.dim = dim;
     this.metric = metric;
@@ -103,7 +144,10 @@ export class HnswIndex implements DenseIndex {
     this.graph = graph;
     this.table = table;
     this.maxElements = maxElements;
-    this.qArr = new Array<number>(dim).fill(0);
+    this.gdim = graphDim(dim, metric);
+    this.phi = phi;
+    this.qArr = new Array<number>(this.gdim).fill(0);
+    this.pArr = new Array<number>(this.gdim).fill(0);
     graph.setEf(params.ef);
   }
 
@@ -118,8 +162,8 @@ export class HnswIndex implements DenseIndex {
     checkMetric(metric);
     const p = checkParams({ ...DEFAULT_HNSW_PARAMS, ...params });
     const maxElements = Math.max(16, Math.ceil(capacity));
-    const graph = newGraph(dim, maxElements, p);
-    return new HnswIndex(dim, metric, p, graph, new ExactIndex(dim, metric), maxElements);
+    const graph = newGraph(graphDim(dim, metric), maxElements, p);
+    return new HnswIndex(dim, metric, p, graph, new ExactIndex(dim, metric), maxElements, 0);
   }
 
   get size(): number {
@@ -170,6 +214,7 @@ export class HnswIndex implements DenseIndex {
       m: this.p.m,
       efConstruction: this.p.efConstruction,
       ef: this.p.ef,
+      maxNorm: this.metric === 'ip' ? this.phi : null,
     };
   }
 
@@ -178,24 +223,65 @@ export class HnswIndex implements DenseIndex {
     this.table.reserve(n);
   }
 
+  /**
+   * ip: makes Φ at least `norm` before vectors are added, so a build that inserts in chunks lifts every
+   * vector once (pass the largest norm of all of them). Free on an empty graph; on a non-empty one a larger
+   * Φ rebuilds the graph. Cosine: nothing to do.
+   * @throws SimrecError CONFIG_INVALID when norm is negative or not finite
+   */
+  reserveNorm(norm: number): void {
+    if (!(norm >= 0 && norm < Number.POSITIVE_INFINITY))
+      throw new SimrecError('CONFIG_INVALID', `reserveNorm: ${norm} is not a finite norm`, { field: 'norm' });
+    if (this.metric !== 'ip' || norm <= this.phi) return;
+    if (this.graph.getCurrentCount() === 0) this.phi = norm;
+    else this.rebuild(norm);
+  }
+
   add(ids: Int32Array, vectors: Float32Array): void {
     // The table validates the whole batch before changing anything and normalises under cosine; the graph
     // then receives the table's copy, so both hold the same float32 values.
     this.table.add(ids, vectors);
+    const dim = this.dim;
+    const v = new Float32Array(dim);
+    if (this.metric === 'ip') {
+      let longest = 0;
+      for (let i = 0; i < ids.length; i++) longest = Math.max(longest, norm(this.table.vector(ids[i], v)!));
+      if (longest > this.phi) {
+        if (this.graph.getCurrentCount() === 0) this.phi = longest;
+        else {
+          // Every lifted vector changes with Φ: rebuild from the table, which holds the batch already.
+          this.rebuild(longest * NORM_HEADROOM);
+          return;
+        }
+      }
+    }
     const need = this.table.slots;
     if (need > this.maxElements) {
       const grown = Math.max(need, Math.ceil(this.maxElements * 1.5));
       this.graph.resizeIndex(grown);
       this.maxElements = grown;
     }
-    const arr = this.qArr;
-    const v = new Float32Array(this.dim);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
+    const order = this.metric === 'ip' ? byNormDescending(vectors, dim) : undefined;
+    for (let j = 0; j < ids.length; j++) {
+      const id = ids[order ? order[j] : j];
       this.table.vector(id, v);
-      for (let d = 0; d < this.dim; d++) arr[d] = v[d];
-      this.graph.addPoint(arr, id);
+      this.graph.addPoint(this.lift(v, 0), id);
     }
+  }
+
+  /** vectors[off, off + dim) as the graph stores it, in the reused point array. */
+  private lift(vectors: Float32Array, off: number): number[] {
+    const arr = this.pArr;
+    const dim = this.dim;
+    let s = 0;
+    for (let d = 0; d < dim; d++) {
+      const x = vectors[off + d];
+      arr[d] = x;
+      s += x * x;
+    }
+    // Φ is at least every norm, so the difference is ≥ 0 up to rounding.
+    if (this.metric === 'ip') arr[dim] = Math.sqrt(Math.max(0, this.phi * this.phi - s));
+    return arr;
   }
 
   remove(id: number): boolean {
@@ -304,6 +390,12 @@ export class HnswIndex implements DenseIndex {
    */
   compact(): number {
     const before = this.graph.getCurrentCount();
+    this.rebuild(this.phi);
+    return before - this.size;
+  }
+
+  /** A new graph and table from the present vectors, in id order, lifted with Φ = phi under ip. */
+  private rebuild(phi: number): void {
     const table = new ExactIndex(this.dim, this.metric);
     const n = this.size;
     const ids = new Int32Array(n);
@@ -316,17 +408,17 @@ export class HnswIndex implements DenseIndex {
     });
     table.putPrepared(ids, vectors);
     const maxElements = Math.max(16, n);
-    const graph = newGraph(this.dim, maxElements, this.p);
+    const graph = newGraph(this.gdim, maxElements, this.p);
     graph.setEf(this.p.ef);
-    const arr = this.qArr;
+    this.phi = phi;
+    const order = this.metric === 'ip' ? byNormDescending(vectors, this.dim) : undefined;
     for (let j = 0; j < n; j++) {
-      for (let d = 0; d < this.dim; d++) arr[d] = vectors[j * this.dim + d];
-      graph.addPoint(arr, ids[j]);
+      const r = order ? order[j] : j;
+      graph.addPoint(this.lift(vectors, r * this.dim), ids[r]);
     }
     this.graph = graph;
     this.table = table;
     this.maxElements = maxElements;
-    return before - n;
   }
 
   toBytes(): Uint8Array {
@@ -335,8 +427,17 @@ export class HnswIndex implements DenseIndex {
       const file = join(dir, 'index.bin');
       this.graph.writeIndexSync(file);
       const graphBytes = readFileSync(file);
+      const layout: Layout = this.metric === 'ip' ? 'mips' : 'plain';
       return encodeEnvelope(
-        { kind: 'hnsw', metric: this.metric, dim: this.dim, size: this.size, params: { ...this.p } },
+        {
+          kind: 'hnsw',
+          metric: this.metric,
+          dim: this.dim,
+          size: this.size,
+          params: { ...this.p },
+          layout,
+          ...(layout === 'mips' ? { maxNorm: this.phi } : {}),
+        },
         [graphBytes],
       );
     } finally {
@@ -371,23 +472,89 @@ export class HnswIndex implements DenseIndex {
         },
       );
     }
-    const file = parseHnswlibFile(payload, dim);
+    const layout = header.layout;
+    if (metric === 'ip' && layout === undefined)
+      corrupt(
+        'inner-product HNSW index in the raw layout of earlier simrec versions (poor recall on vectors of ' +
+          'unequal norms); rebuild the artifacts with simrec build',
+      );
+    if (metric === 'ip' ? layout !== 'mips' : layout !== undefined && layout !== 'plain')
+      corrupt(`layout ${JSON.stringify(layout)} does not fit metric ${metric}`);
+    let phi = 0;
+    if (metric === 'ip') {
+      const v = header.maxNorm;
+      if (typeof v !== 'number' || !(v >= 0 && v < Number.POSITIVE_INFINITY))
+        corrupt(`header field maxNorm = ${JSON.stringify(v)} is not a finite norm`);
+      phi = v as number;
+    }
+    const gdim = graphDim(dim, metric);
+    const file = parseHnswlibFile(payload, gdim);
     if (file.m !== p.m) corrupt(`graph was built with M ${file.m}, header says ${p.m}`);
+    const vectors = gdim === dim ? file.vectors : unlift(file.vectors, dim, phi);
     const table = new ExactIndex(dim, metric as DenseMetric);
-    table.putPrepared(file.labels, file.vectors, file.removed);
+    table.putPrepared(file.labels, vectors, file.removed);
     if (table.size !== size) corrupt(`graph holds ${table.size} present vectors, header says ${size}`);
     const dir = mkdtempSync(join(tmpdir(), 'simrec-hnsw-'));
     try {
       const path = join(dir, 'index.bin');
       writeFileSync(path, payload);
-      const graph = new (hnswlib().HierarchicalNSW)('ip', dim);
+      const graph = new (hnswlib().HierarchicalNSW)('ip', gdim);
       graph.readIndexSync(path, false);
       // Ask the graph: hnswlib loads an empty index with room for none, whatever the file says.
-      return new HnswIndex(dim, metric as DenseMetric, p, graph, table, graph.getMaxElements());
+      return new HnswIndex(dim, metric as DenseMetric, p, graph, table, graph.getMaxElements(), phi);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Row indices of a row-major matrix by norm, longest first, ties in row order: the order ip vectors are
+ * inserted in (see the file comment).
+ */
+export function byNormDescending(vectors: Float32Array, dim: number): Int32Array {
+  const n = vectors.length / dim;
+  const norms = new Float64Array(n);
+  for (let r = 0, off = 0; r < n; r++, off += dim) {
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += vectors[off + d] * vectors[off + d];
+    norms[r] = s;
+  }
+  const order = Int32Array.from({ length: n }, (_, r) => r);
+  return order.sort((a, b) => norms[b] - norms[a] || a - b);
+}
+
+function graphDim(dim: number, metric: DenseMetric): number {
+  return metric === 'ip' ? dim + 1 : dim;
+}
+
+/** ‖v‖ in float64. */
+function norm(v: Float32Array): number {
+  let s = 0;
+  for (let d = 0; d < v.length; d++) s += v[d] * v[d];
+  return Math.sqrt(s);
+}
+
+/**
+ * The stored vectors without their lifting coordinate, checking that each lifted vector is one the index
+ * could have written: lifting coordinate ≥ 0 and norm at most Φ.
+ */
+function unlift(lifted: Float32Array, dim: number, phi: number): Float32Array {
+  const count = lifted.length / (dim + 1);
+  const out = new Float32Array(count * dim);
+  // Φ is the square root of the largest such sum (or more); squaring it back may round down by an ulp.
+  const limit = phi * phi * (1 + 1e-6);
+  for (let i = 0, at = 0; i < count; i++) {
+    let s = 0;
+    for (let d = 0; d < dim; d++, at++) {
+      const x = lifted[at];
+      out[i * dim + d] = x;
+      s += x * x;
+    }
+    const e = lifted[at++];
+    if (!(e >= 0) || s > limit) corrupt(`element ${i} is not lifted to norm ${phi}`);
+  }
+  return out;
 }
 
 function newGraph(dim: number, maxElements: number, p: HnswParams): HierarchicalNSW {
