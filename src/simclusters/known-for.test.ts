@@ -136,6 +136,59 @@ test('two disjoint cliques are recovered exactly, with score 1', async () => {
   }
 });
 
+/**
+ * Three groups of 6, each the circulant C6(1, 2) (i joined to i±1, i±2; i+3 is the one member not adjacent to i),
+ * and one cross link from member 0 of each group to member 3 of the next.
+ */
+function caveman(): CsrMatrix {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let g = 0; g < 3; g++) {
+    for (let i = 0; i < 6; i++) {
+      a.push(6 * g + i, 6 * g + i);
+      b.push(6 * g + ((i + 1) % 6), 6 * g + ((i + 2) % 6));
+    }
+    a.push(6 * g);
+    b.push(6 * ((g + 1) % 3) + 3);
+  }
+  return graphFromEdges(18, I(a), I(b));
+}
+
+/** How the initialisation (no epochs) lays its k = 3 communities over the caveman groups. */
+async function cavemanInit(p: Partial<KnownForParams>, seed: number) {
+  const r = await knownFor(caveman(), { k: 3, maxEpochs: 0, ...p }, { seed });
+  const groupsOf = new Map<number, Set<number>>();
+  for (let v = 0; v < 18; v++) {
+    const c = r.cluster[v];
+    if (c < 0) continue;
+    if (!groupsOf.has(c)) groupsOf.set(c, new Set());
+    groupsOf.get(c)!.add(Math.floor(v / 6));
+  }
+  const spanning = [...groupsOf.values()].filter((gs) => gs.size > 1).length;
+  const seededGroups = new Set([...groupsOf.values()].flatMap((gs) => [...gs])).size;
+  return { cluster: r.cluster, communities: groupsOf.size, spanning, seededGroups };
+}
+
+test("initialisation 'spread' opens one community per group; 'random' can seed a group twice", async () => {
+  let randomMissed = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    // The first seed is a member with a cross link (5 uncovered neighbours). Its 4 group neighbours share 2
+    // neighbours with it, the cross neighbour none (mean 8/5): unweighted 'strong' leaves the cross link out.
+    // Next, any vertex of another group has at most 1 of its 4–5 neighbours claimed, while the one unclaimed
+    // member of the seeded group has 4 of 5 in one community, so every group gets one community.
+    const s = await cavemanInit({}, seed);
+    assert.equal(s.communities, 3, `seed ${seed}`);
+    assert.equal(s.spanning, 0, `seed ${seed}: a community spans two groups`);
+    assert.equal(s.seededGroups, 3, `seed ${seed}`);
+    const r = await cavemanInit({ initOrder: 'random' }, seed);
+    if (r.seededGroups < 3) randomMissed++;
+  }
+  assert.ok(randomMissed > 0, 'random order never seeded a group twice in 30 seeds');
+  // 'all' takes the cross neighbour too: the first community spans two groups.
+  const all = await cavemanInit({ initNeighbors: 'all' }, 1);
+  assert.ok(all.spanning > 0);
+});
+
 test('k larger than the graph: only as many communities as can be opened', async () => {
   const { graph } = cliques([3, 4]);
   const r = await knownFor(graph, { k: 50 }, { seed: 9 });
@@ -250,6 +303,7 @@ test('bad parameters are CONFIG_INVALID naming the parameter', async () => {
   await bad({ alpha: -1 }, 'alpha');
   await bad({ eps: 2 }, 'eps');
   await bad({ maxEpoch: 3 }, 'maxEpoch');
+  await bad({ initOrder: 'first' }, 'knownFor.initOrder');
   await assert.rejects(knownFor(graph, {}, { seed: 1, threads: 1.5 }), SimrecError);
   // An explicit undefined keeps the default (k derived: round(3 / 150) → at least 1).
   const r = await knownFor(graph, { k: undefined, alpha: undefined }, { seed: 1 });
@@ -270,11 +324,13 @@ test('progress is reported per epoch', async () => {
 const FOOTBALL = '/work/shared/datasets/graphs/football';
 const hasFootball = existsSync(`${FOOTBALL}.edges.tsv`) && existsSync(`${FOOTBALL}.labels.tsv`);
 
-// MH cannot open communities after the initialisation, so a seed that lands in an already-seeded conference
-// leaves another conference to merge with a neighbour: per-seed NMI at the §3.2 defaults spreads over
-// 0.84–0.93 (mean 0.883 over seeds 1–40). For reference, networkx 3.6.1 Louvain scores a mean 0.874
-// (0.851–0.892) over seeds 1–20 on the same graph and labels.
-test('football (Girvan–Newman, 12 conferences): NMI against the conferences', {
+// MH cannot open communities after the initialisation, so it decides which communities exist. In random order
+// (§3.2's letter) a seed can land in an already-seeded conference and leave another to merge with a neighbour:
+// per-seed NMI 0.83–0.93 (mean 0.877) over seeds 1–40. The default 'spread' order seeds the least-claimed vertex
+// next: 0.924–0.927 on every seed. The conferences hold 11 real ones and 5 independents, and the 7 Sun Belt teams
+// play more outside than inside, so ~0.93 is near the ceiling (KnownFor started from the truth ends at
+// 0.908–0.937). For reference, networkx 3.6.1 Louvain scores a mean 0.874 (0.851–0.892) over seeds 1–20.
+test('football (Girvan–Newman, 12 conferences): NMI ≥ 0.9 against the conferences on every seed 1–40', {
   skip: !hasFootball,
 }, async () => {
   const tsv = (f: string) =>
@@ -289,11 +345,17 @@ test('football (Girvan–Newman, 12 conferences): NMI against the conferences', 
   for (const [v, l] of labels) truth[v] = l;
   const graph = graphFromEdges(truth.length, I(edges.map((e) => e[0])), I(edges.map((e) => e[1])));
   const scores: number[] = [];
-  for (let seed = 1; seed <= 10; seed++) {
+  for (let seed = 1; seed <= 40; seed++) {
     const r = await knownFor(graph, { k: 12 }, { seed });
     scores.push(nmi(r.cluster, truth));
   }
-  const mean = scores.reduce((a, b) => a + b) / scores.length;
-  assert.ok(mean >= 0.86, `mean NMI ${mean.toFixed(3)} over seeds 1..10: ${scores.map((x) => x.toFixed(3))}`);
-  assert.ok(Math.max(...scores) >= 0.9, `best NMI ${Math.max(...scores)}`);
+  const low = scores.flatMap((x, i) => (x < 0.9 ? [`seed ${i + 1}: ${x.toFixed(3)}`] : []));
+  assert.deepEqual(low, []);
+  // Random order, for contrast: most seeds stay below 0.9.
+  let below = 0;
+  for (let seed = 1; seed <= 10; seed++) {
+    const r = await knownFor(graph, { k: 12, initOrder: 'random' }, { seed });
+    if (nmi(r.cluster, truth) < 0.9) below++;
+  }
+  assert.ok(below >= 5, `random order: ${below}/10 seeds below 0.9`);
 });
