@@ -7,10 +7,12 @@ import { HnswIndex } from './hnsw-index.ts';
 import { parseHnswlibFile } from './hnswlib-format.ts';
 
 const DIM = 5;
+// An ip index stores its vectors lifted by one coordinate (the MIPS layout), so the graph's vectors are 6-dim.
+const GDIM = DIM + 1;
 const N = 300;
-// Record layout for M = 6: [u32 head, 12 links, 5 floats, u64 label] = 4 + 48 + 20 + 8 = 80 bytes.
+// Record layout for M = 6: [u32 head, 12 links, 6 floats, u64 label] = 4 + 48 + 24 + 8 = 84 bytes.
 const M = 6;
-const RECORD = 4 + 4 * 2 * M + 4 * DIM + 8;
+const RECORD = 4 + 4 * 2 * M + 4 * GDIM + 8;
 const HEADER = 96;
 
 function saved(): { blob: Uint8Array; file: Uint8Array; vectors: Float32Array } {
@@ -31,7 +33,7 @@ const corrupt = (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT
 
 test('parses hnswlib 0.8 files: layout, labels, vectors and deletion marks', () => {
   const { file, vectors } = saved();
-  const f = parseHnswlibFile(file, DIM);
+  const f = parseHnswlibFile(file, GDIM);
   assert.equal(f.count, N);
   assert.equal(f.m, M);
   assert.equal(f.maxM, M);
@@ -44,8 +46,9 @@ test('parses hnswlib 0.8 files: layout, labels, vectors and deletion marks', () 
   );
   for (let slot = 0; slot < N; slot++) {
     const id = f.labels[slot];
+    // The first DIM coordinates are the vector itself; the last lifts it onto the sphere of radius Φ.
     assert.deepEqual(
-      f.vectors.subarray(slot * DIM, (slot + 1) * DIM),
+      f.vectors.subarray(slot * GDIM, slot * GDIM + DIM),
       vectors.subarray(id * DIM, (id + 1) * DIM),
     );
     assert.equal(f.removed[slot], id === 17 ? 1 : 0);
@@ -83,9 +86,9 @@ test('damaged files are refused before the native loader sees them', () => {
     ['NaN vector', edit((dv) => dv.setFloat32(HEADER + 4 + 8 * M, Number.NaN, true))],
   ];
   for (const [what, bytes] of cases) {
-    assert.throws(() => parseHnswlibFile(bytes, DIM), corrupt, what);
+    assert.throws(() => parseHnswlibFile(bytes, GDIM), corrupt, what);
     const { header } = decodeEnvelope(blob);
     assert.throws(() => HnswIndex.fromBytes(encodeEnvelope(header, [bytes])), corrupt, what);
   }
-  assert.throws(() => parseHnswlibFile(file, DIM + 1), corrupt, 'wrong dimension');
+  assert.throws(() => parseHnswlibFile(file, GDIM + 1), corrupt, 'wrong dimension');
 });
