@@ -9,6 +9,7 @@ export {
   type DenseIndex,
   type DenseMetric,
   type DenseSearchResult,
+  type HnswIpLayout,
   type HnswParams,
 } from './ann/dense/dense-index.ts';
 export { HnswIndex } from './ann/dense/hnsw/hnsw-index.ts';

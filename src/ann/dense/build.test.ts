@@ -136,3 +136,23 @@ test('ip over several chunks: Φ is the largest norm up front (no rebuild), ever
     assert.deepEqual(index.vector(ids[i]), vectors.slice(i * DIM, (i + 1) * DIM));
   assert.ok(report.recall!.recallAtK >= 0.95, `${report.recall?.recallAtK}`);
 });
+
+test("ip layout 'raw': the build inserts in the caller's order with no Φ, as one add of the same rows would", () => {
+  const n = 3000;
+  const vectors = clustered(9, n);
+  const ids = Int32Array.from({ length: n }, (_, i) => (i * 1009) % n);
+  const hnsw = { m: 8, efConstruction: 40, ef: 40, ipLayout: 'raw' } as const;
+  const { index, report } = buildDenseIndex(ids, vectors, DIM, {
+    metric: 'ip',
+    kind: 'hnsw',
+    hnsw,
+    recall: { k: 10, sample: 100 },
+  });
+  assert.ok(index instanceof HnswIndex);
+  assert.equal(index.stats().maxNorm, null);
+  assert.equal(report.params?.ipLayout, 'raw');
+  const direct = HnswIndex.create(DIM, 'ip', hnsw, n);
+  direct.add(ids, vectors);
+  assert.deepEqual(index.toBytes(), direct.toBytes());
+  assert.ok(report.recall!.recallAtK >= 0.9, `${report.recall?.recallAtK}`);
+});

@@ -92,9 +92,10 @@ export function buildDenseIndex(
     : new ExactIndex(dim, options.metric);
   // Validate the whole input once so ids may come in any order across the insertion chunks.
   index.reserve(checkAddBatch(ids, vectors, dim, 0) + 1);
-  if (index instanceof HnswIndex && options.metric === 'ip') {
-    // Inner product lifts every vector to the largest norm and inserts the longest first (see
-    // hnsw-index.ts): both over the whole input, so no chunk raises Φ (a rebuild) or restarts the order.
+  if (index instanceof HnswIndex && options.metric === 'ip' && index.params.ipLayout === 'mips') {
+    // Inner product in the 'mips' layout lifts every vector to the largest norm and inserts the longest
+    // first (see hnsw-index.ts): both over the whole input, so no chunk raises Φ (a rebuild) or restarts the
+    // order. The 'raw' layout and cosine insert in the caller's order.
     const order = byNormDescending(vectors, dim);
     index.reserveNorm(rowNorm(vectors, dim, order[0] ?? 0));
     const chunkIds = new Int32Array(Math.min(CHUNK, ids.length));

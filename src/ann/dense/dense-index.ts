@@ -91,7 +91,18 @@ export interface HnswParams {
    * which is both faster and exact where a graph walk would have to skip most nodes it visits.
    */
   exactAllowMax: number;
+  /**
+   * Graph layout under metric 'ip' (cosine ignores it). 'mips': the Euclidean reduction of maximum
+   * inner-product search (items lifted by one coordinate to a common norm, the longest inserted first; see
+   * ./hnsw/hnsw-index.ts), which keeps recall on vectors whose norms differ widely, such as MF item vectors
+   * with folded biases. 'raw': the vectors as they are on hnswlib's inner-product space, inserted in the
+   * caller's order (what hnswlib's own 'ip' space builds): a graph of dim rather than dim + 1 that searches
+   * faster, and recalls as well when the norms are nearly equal.
+   */
+  ipLayout: HnswIpLayout;
 }
+
+export type HnswIpLayout = 'mips' | 'raw';
 
 export const DEFAULT_HNSW_PARAMS: Readonly<HnswParams> = {
   m: 16,
@@ -99,6 +110,7 @@ export const DEFAULT_HNSW_PARAMS: Readonly<HnswParams> = {
   ef: 64,
   seed: 100,
   exactAllowMax: 4096,
+  ipLayout: 'mips',
 };
 
 /** Largest id a dense index accepts: int32, leaving room for a one-past-the-end capacity. */

@@ -454,3 +454,195 @@ test('ip save/load round trip keeps Φ and answers; a raw-layout ip blob of earl
     (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT',
   );
 });
+
+/**
+ * 120 vectors in 8 dimensions on 120 distinct directions with norms 1 + i/120 (norms spread, so no two dot
+ * products with a generic query tie), and 20 queries.
+ */
+function separated() {
+  const rng = new Rng(21);
+  const n = 120;
+  const dim = 8;
+  const vectors = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const row = vectors.subarray(i * dim, (i + 1) * dim);
+    for (let d = 0; d < dim; d++) row[d] = rng.normal();
+    const scale = (1 + i / n) / Math.sqrt(dot(row, row));
+    for (let d = 0; d < dim; d++) row[d] *= scale;
+  }
+  const queries = new Float32Array(20 * dim).map(() => rng.normal());
+  // Ids in a shuffled order: the raw layout inserts in the caller's order, not by id or norm.
+  const ids = rng.permutation(n);
+  return { n, dim, vectors, queries, ids };
+}
+
+test("ip layout 'raw': exactly the exact top-k, the graph hnswlib's own ip space builds, no Φ", async () => {
+  const { n, dim, vectors, queries, ids } = separated();
+  // ef above the size: the walk cannot stop before it has seen every node it can reach, so it is exact.
+  const params: Partial<HnswParams> = { m: 8, efConstruction: 64, ef: 200, ipLayout: 'raw' };
+  const index = HnswIndex.create(dim, 'ip', params, n);
+  index.add(ids, vectors);
+  assert.equal(index.params.ipLayout, 'raw');
+  assert.equal(index.stats().maxNorm, null);
+  const exact = new ExactIndex(dim, 'ip');
+  exact.add(ids, vectors);
+  for (let q = 0; q < 20; q++) {
+    const qv = queries.subarray(q * dim, (q + 1) * dim);
+    const got = index.search(qv, 10);
+    const want = exact.search(qv, 10);
+    assert.deepEqual([...got.ids], [...want.ids]);
+    for (let i = 0; i < 10; i++) assert.ok(Math.abs(got.scores[i] - want.scores[i]) <= 1e-5);
+  }
+  // The saved graph is byte for byte what hnswlib-node's 'ip' space builds from the same rows in the same
+  // order with the same seed: the vectors as they are (dim coordinates), no lifting, no reordering.
+  const { createRequire } = await import('node:module');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { decodeEnvelope } = await import('../envelope.ts');
+  const hnswlib = createRequire(import.meta.url)('hnswlib-node') as typeof import('hnswlib-node');
+  const direct = new hnswlib.HierarchicalNSW('ip', dim);
+  direct.initIndex({ maxElements: n, m: 8, efConstruction: 64, randomSeed: 100, allowReplaceDeleted: false });
+  for (let i = 0; i < n; i++) direct.addPoint(Array.from(vectors.subarray(i * dim, (i + 1) * dim)), ids[i]);
+  const dir = mkdtempSync(join(tmpdir(), 'simrec-hnsw-test-'));
+  try {
+    direct.writeIndexSync(join(dir, 'direct.bin'));
+    const { header, payload } = decodeEnvelope(index.toBytes());
+    assert.equal(header.layout, 'raw');
+    assert.equal(header.maxNorm, undefined);
+    assert.deepEqual(Buffer.from(payload), readFileSync(join(dir, 'direct.bin')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ip layout 'raw': add after build, removal, filters, exact fallback, compact, save/load keep the layout", () => {
+  const { n, dim, vectors, queries, ids } = separated();
+  const params: Partial<HnswParams> = { m: 8, efConstruction: 64, ef: 300, ipLayout: 'raw' };
+  const index = HnswIndex.create(dim, 'ip', params, 32);
+  index.add(ids.subarray(0, 60), vectors.subarray(0, 60 * dim));
+  // A batch far longer than everything before: no Φ, so no rebuild (removed slots stay), the graph grows.
+  for (let i = 0; i < 60; i += 6) index.remove(ids[i]);
+  const longer = vectors.slice(60 * dim).map((x) => 10 * x);
+  index.add(ids.subarray(60), longer);
+  assert.equal(index.stats().removed, 10);
+  assert.equal(index.stats().maxNorm, null);
+  assert.equal(index.size, n - 10);
+  const exact = new ExactIndex(dim, 'ip');
+  index.exactCopy().forEachLive((id, v, off) => exact.add(Int32Array.of(id), v.slice(off, off + dim)));
+  const filters: DenseFilter[] = [
+    {},
+    { allow: ids.subarray(0, 50) }, // short: scored exactly
+    { deny: ids.subarray(60, 70) }, // over-fetch
+  ];
+  const same = (a: HnswIndex, f: DenseFilter) => {
+    for (let q = 0; q < 20; q++) {
+      const qv = queries.subarray(q * dim, (q + 1) * dim);
+      assert.deepEqual([...a.search(qv, 10, f).ids], [...exact.search(qv, 10, f).ids]);
+    }
+  };
+  for (const f of filters) same(index, f);
+  // A long allow list walks the graph with the filter.
+  index.exactAllowMax = 0;
+  same(index, { allow: ids.subarray(0, 100) });
+  index.exactAllowMax = 4096;
+  for (let i = 0; i < 60; i += 6) assert.equal(index.has(ids[i]), false);
+
+  const loaded = HnswIndex.fromBytes(index.toBytes());
+  assert.equal(loaded.params.ipLayout, 'raw');
+  assert.deepEqual(loaded.stats(), index.stats());
+  for (const f of filters) same(loaded, f);
+  // The loaded index stays mutable in its layout; compact drops the removed slots.
+  loaded.add(Int32Array.of(ids[0]), vectors.slice(0, dim));
+  exact.add(Int32Array.of(ids[0]), vectors.slice(0, dim));
+  assert.equal(loaded.stats().removed, 9, 'the re-added id revives its slot');
+  assert.equal(loaded.compact(), 9);
+  assert.equal(loaded.stats().slots, loaded.size);
+  assert.equal(loaded.params.ipLayout, 'raw');
+  same(loaded, {});
+});
+
+test("saved blobs load in their own layout: 'raw' as raw, 'mips' as mips; contradictions are refused", async () => {
+  const { encodeEnvelope, decodeEnvelope } = await import('../envelope.ts');
+  const { denseIndexFromBytes } = await import('../persist.ts');
+  const { n, dim, vectors, queries, ids } = separated();
+  const blobs = new Map<string, Uint8Array>();
+  const answers = new Map<string, number[][]>();
+  for (const layout of ['raw', 'mips'] as const) {
+    const index = HnswIndex.create(dim, 'ip', { m: 8, efConstruction: 64, ef: 200, ipLayout: layout });
+    index.add(ids, vectors);
+    blobs.set(layout, index.toBytes());
+    answers.set(
+      layout,
+      Array.from({ length: 20 }, (_, q) => [
+        ...index.search(queries.subarray(q * dim, (q + 1) * dim), 5).ids,
+      ]),
+    );
+  }
+  const raw = denseIndexFromBytes(blobs.get('raw')!) as HnswIndex;
+  const mips = denseIndexFromBytes(blobs.get('mips')!) as HnswIndex;
+  assert.equal(raw.params.ipLayout, 'raw');
+  assert.equal(raw.stats().maxNorm, null);
+  assert.equal(mips.params.ipLayout, 'mips');
+  // Φ of the mips blob: the longest vector, norm 1 + 119/120 up to float32 rounding.
+  assert.ok(Math.abs(mips.stats().maxNorm! - (1 + (n - 1) / n)) < 1e-6);
+  for (let q = 0; q < 20; q++) {
+    const qv = queries.subarray(q * dim, (q + 1) * dim);
+    assert.deepEqual([...raw.search(qv, 5).ids], answers.get('raw')![q]);
+    assert.deepEqual([...mips.search(qv, 5).ids], answers.get('mips')![q]);
+  }
+  // The graphs differ in width: a raw graph read as mips (or the reverse) is not a consistent blob.
+  const corrupt = (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT';
+  const r = decodeEnvelope(blobs.get('raw')!);
+  const m = decodeEnvelope(blobs.get('mips')!);
+  const { maxNorm, ...mHeader } = m.header;
+  assert.throws(
+    () => HnswIndex.fromBytes(encodeEnvelope({ ...r.header, layout: 'mips', maxNorm }, [r.payload])),
+    corrupt,
+  );
+  assert.throws(
+    () => HnswIndex.fromBytes(encodeEnvelope({ ...mHeader, layout: 'raw' }, [m.payload])),
+    corrupt,
+  );
+  // params naming the other layout, a layout unknown to ip, and 'raw' under cosine are refused.
+  const params = r.header.params as HnswParams;
+  assert.throws(
+    () =>
+      HnswIndex.fromBytes(
+        encodeEnvelope({ ...r.header, params: { ...params, ipLayout: 'mips' } }, [r.payload]),
+      ),
+    corrupt,
+  );
+  assert.throws(
+    () => HnswIndex.fromBytes(encodeEnvelope({ ...r.header, layout: 'plain' }, [r.payload])),
+    corrupt,
+  );
+  const cos = HnswIndex.create(dim, 'cosine', { m: 8 });
+  cos.add(ids, vectors);
+  const c = decodeEnvelope(cos.toBytes());
+  assert.throws(
+    () => HnswIndex.fromBytes(encodeEnvelope({ ...c.header, layout: 'raw' }, [c.payload])),
+    corrupt,
+  );
+  // A mips blob written before ipLayout was a parameter (no params.ipLayout) still loads as mips.
+  const { ipLayout: _ipLayout, ...oldParams } = m.header.params as HnswParams;
+  const old = HnswIndex.fromBytes(encodeEnvelope({ ...m.header, params: oldParams }, [m.payload]));
+  assert.equal(old.params.ipLayout, 'mips');
+});
+
+test('a bad ipLayout is CONFIG_INVALID naming the field', async () => {
+  const { buildDenseIndex } = await import('../build.ts');
+  const invalid = (e: unknown) =>
+    e instanceof SimrecError && e.code === 'CONFIG_INVALID' && e.detail.field === 'ipLayout';
+  for (const bad of ['plain', 'MIPS', '', null, 1])
+    assert.throws(() => HnswIndex.create(8, 'ip', { ipLayout: bad as never }), invalid);
+  assert.throws(
+    () =>
+      buildDenseIndex(Int32Array.of(0), new Float32Array(8), 8, {
+        metric: 'ip',
+        kind: 'hnsw',
+        hnsw: { ipLayout: 'lifted' as never },
+      }),
+    invalid,
+  );
+});

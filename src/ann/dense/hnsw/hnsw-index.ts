@@ -36,6 +36,12 @@
  * reaches them. So ip vectors are inserted longest first (within a batch, and across a whole bulk build):
  * 0.957 on both. See BENCHMARKS.md, "Dense ANN".
  *
+ * The reduction has a price: the graph is one coordinate wider and the lifted walk visits more nodes (on
+ * 10^5 × 64 Gaussian-mixture vectors of similar norms it ran 0.58–0.75× python3-hnswlib's raw 'ip' space,
+ * where the raw layout had reached 0.94×). So the layout is a parameter, {@link HnswParams.ipLayout}:
+ * 'mips' (the default, and what the MF stage builds) as above; 'raw' the vectors as they are on hnswlib's
+ * inner-product space, inserted in the caller's order with no Φ, for vectors of nearly equal norms.
+ *
  * The JS-side copy (an {@link ExactIndex}, the vectors without the extra coordinate) answers queries whose
  * allow list is short by brute force, serves `vector()` and the recall baseline of a build, and is rebuilt
  * from the saved file on load rather than stored twice.
@@ -43,9 +49,10 @@
  * Removal marks the graph node deleted: it stays a waypoint and keeps its slot, and re-adding the id revives
  * it in place. {@link HnswIndex.compact} rebuilds the graph without removed slots.
  *
- * Saved layout (header field `layout`): 'plain' for cosine, 'mips' for ip (graph dimension dim + 1, header
- * `maxNorm` = Φ). An ip index saved before the reduction has no layout field and is refused on load as
- * ARTIFACT_CORRUPT with a request to rebuild: its graph is the raw inner-product one.
+ * Saved layout (header field `layout`): 'plain' for cosine; for ip 'mips' (graph dimension dim + 1, header
+ * `maxNorm` = Φ) or 'raw' (graph dimension dim). A blob loads back in its own layout whatever the defaults.
+ * An ip index saved before the reduction has no layout field and is refused on load as ARTIFACT_CORRUPT
+ * with a request to rebuild: its graph is raw, but the build that wrote it meant the default layout.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -63,6 +70,7 @@ import {
   type DenseIndex,
   type DenseMetric,
   type DenseSearchResult,
+  type HnswIpLayout,
   type HnswParams,
 } from '../dense-index.ts';
 import { corrupt, decodeEnvelope, encodeEnvelope, headerInt } from '../envelope.ts';
@@ -100,12 +108,12 @@ export interface HnswStats {
   m: number;
   efConstruction: number;
   ef: number;
-  /** ip: Φ, the norm every graph vector is lifted to (see the file comment); cosine: null. */
+  /** ip in the 'mips' layout: Φ, the norm every graph vector is lifted to (see the file comment); else null. */
   maxNorm: number | null;
 }
 
 /** Saved graph layouts (see the file comment). */
-type Layout = 'plain' | 'mips';
+type Layout = 'plain' | HnswIpLayout;
 
 /** A longer vector than Φ rebuilds the graph with Φ raised to this multiple of its norm. */
 const NORM_HEADROOM = 1.125;
@@ -118,9 +126,11 @@ export class HnswIndex implements DenseIndex {
   private graph: HierarchicalNSW;
   private table: ExactIndex;
   private maxElements: number;
-  /** Coordinates per graph vector: dim, plus the lifting coordinate under ip. */
+  /** Whether the graph holds the MIPS reduction (metric ip, layout 'mips'): lifted vectors, longest first. */
+  private readonly lifted: boolean;
+  /** Coordinates per graph vector: dim, plus the lifting coordinate when lifted. */
   private readonly gdim: number;
-  /** ip: the norm every graph vector is lifted to (0 until the first vector); cosine: unused. */
+  /** Lifted: the norm every graph vector is lifted to (0 until the first vector); otherwise unused. */
   private phi: number;
   /** The query as the binding wants it: a plain Array of gdim, reused; the lifting coordinate stays 0. */
   private readonly qArr: number[];
@@ -144,7 +154,8 @@ export class HnswIndex implements DenseIndex {
     this.graph = graph;
     this.table = table;
     this.maxElements = maxElements;
-    this.gdim = graphDim(dim, metric);
+    this.lifted = isLifted(metric, params);
+    this.gdim = dim + (this.lifted ? 1 : 0);
     this.phi = phi;
     this.qArr = new Array<number>(this.gdim).fill(0);
     this.pArr = new Array<number>(this.gdim).fill(0);
@@ -162,7 +173,7 @@ export class HnswIndex implements DenseIndex {
     checkMetric(metric);
     const p = checkParams({ ...DEFAULT_HNSW_PARAMS, ...params });
     const maxElements = Math.max(16, Math.ceil(capacity));
-    const graph = newGraph(graphDim(dim, metric), maxElements, p);
+    const graph = newGraph(dim + (isLifted(metric, p) ? 1 : 0), maxElements, p);
     return new HnswIndex(dim, metric, p, graph, new ExactIndex(dim, metric), maxElements, 0);
   }
 
@@ -214,7 +225,7 @@ export class HnswIndex implements DenseIndex {
       m: this.p.m,
       efConstruction: this.p.efConstruction,
       ef: this.p.ef,
-      maxNorm: this.metric === 'ip' ? this.phi : null,
+      maxNorm: this.lifted ? this.phi : null,
     };
   }
 
@@ -224,15 +235,15 @@ export class HnswIndex implements DenseIndex {
   }
 
   /**
-   * ip: makes Φ at least `norm` before vectors are added, so a build that inserts in chunks lifts every
-   * vector once (pass the largest norm of all of them). Free on an empty graph; on a non-empty one a larger
-   * Φ rebuilds the graph. Cosine: nothing to do.
+   * ip in the 'mips' layout: makes Φ at least `norm` before vectors are added, so a build that inserts in
+   * chunks lifts every vector once (pass the largest norm of all of them). Free on an empty graph; on a
+   * non-empty one a larger Φ rebuilds the graph. Cosine and the 'raw' layout: nothing to do.
    * @throws SimrecError CONFIG_INVALID when norm is negative or not finite
    */
   reserveNorm(norm: number): void {
     if (!(norm >= 0 && norm < Number.POSITIVE_INFINITY))
       throw new SimrecError('CONFIG_INVALID', `reserveNorm: ${norm} is not a finite norm`, { field: 'norm' });
-    if (this.metric !== 'ip' || norm <= this.phi) return;
+    if (!this.lifted || norm <= this.phi) return;
     if (this.graph.getCurrentCount() === 0) this.phi = norm;
     else this.rebuild(norm);
   }
@@ -243,7 +254,7 @@ export class HnswIndex implements DenseIndex {
     this.table.add(ids, vectors);
     const dim = this.dim;
     const v = new Float32Array(dim);
-    if (this.metric === 'ip') {
+    if (this.lifted) {
       let longest = 0;
       for (let i = 0; i < ids.length; i++) longest = Math.max(longest, norm(this.table.vector(ids[i], v)!));
       if (longest > this.phi) {
@@ -261,7 +272,7 @@ export class HnswIndex implements DenseIndex {
       this.graph.resizeIndex(grown);
       this.maxElements = grown;
     }
-    const order = this.metric === 'ip' ? byNormDescending(vectors, dim) : undefined;
+    const order = this.lifted ? byNormDescending(vectors, dim) : undefined;
     for (let j = 0; j < ids.length; j++) {
       const id = ids[order ? order[j] : j];
       this.table.vector(id, v);
@@ -280,7 +291,7 @@ export class HnswIndex implements DenseIndex {
       s += x * x;
     }
     // Φ is at least every norm, so the difference is ≥ 0 up to rounding.
-    if (this.metric === 'ip') arr[dim] = Math.sqrt(Math.max(0, this.phi * this.phi - s));
+    if (this.lifted) arr[dim] = Math.sqrt(Math.max(0, this.phi * this.phi - s));
     return arr;
   }
 
@@ -394,7 +405,9 @@ export class HnswIndex implements DenseIndex {
     return before - this.size;
   }
 
-  /** A new graph and table from the present vectors, in id order, lifted with Φ = phi under ip. */
+  /**
+   * A new graph and table from the present vectors, in id order (lifted: longest first, with Φ = phi).
+   */
   private rebuild(phi: number): void {
     const table = new ExactIndex(this.dim, this.metric);
     const n = this.size;
@@ -411,7 +424,7 @@ export class HnswIndex implements DenseIndex {
     const graph = newGraph(this.gdim, maxElements, this.p);
     graph.setEf(this.p.ef);
     this.phi = phi;
-    const order = this.metric === 'ip' ? byNormDescending(vectors, this.dim) : undefined;
+    const order = this.lifted ? byNormDescending(vectors, this.dim) : undefined;
     for (let j = 0; j < n; j++) {
       const r = order ? order[j] : j;
       graph.addPoint(this.lift(vectors, r * this.dim), ids[r]);
@@ -427,7 +440,7 @@ export class HnswIndex implements DenseIndex {
       const file = join(dir, 'index.bin');
       this.graph.writeIndexSync(file);
       const graphBytes = readFileSync(file);
-      const layout: Layout = this.metric === 'ip' ? 'mips' : 'plain';
+      const layout: Layout = this.metric === 'ip' ? this.p.ipLayout : 'plain';
       return encodeEnvelope(
         {
           kind: 'hnsw',
@@ -478,16 +491,22 @@ export class HnswIndex implements DenseIndex {
         'inner-product HNSW index in the raw layout of earlier simrec versions (poor recall on vectors of ' +
           'unequal norms); rebuild the artifacts with simrec build',
       );
-    if (metric === 'ip' ? layout !== 'mips' : layout !== undefined && layout !== 'plain')
+    if (metric === 'ip' ? layout !== 'mips' && layout !== 'raw' : layout !== undefined && layout !== 'plain')
       corrupt(`layout ${JSON.stringify(layout)} does not fit metric ${metric}`);
-    let phi = 0;
     if (metric === 'ip') {
+      // The layout field decides how the graph is read; params naming another one contradict it.
+      if ((raw as Partial<HnswParams>).ipLayout !== undefined && p.ipLayout !== layout)
+        corrupt(`params.ipLayout '${p.ipLayout}' contradicts layout '${layout}'`);
+      p.ipLayout = layout as HnswIpLayout;
+    }
+    let phi = 0;
+    if (layout === 'mips') {
       const v = header.maxNorm;
       if (typeof v !== 'number' || !(v >= 0 && v < Number.POSITIVE_INFINITY))
         corrupt(`header field maxNorm = ${JSON.stringify(v)} is not a finite norm`);
       phi = v as number;
     }
-    const gdim = graphDim(dim, metric);
+    const gdim = dim + (layout === 'mips' ? 1 : 0);
     const file = parseHnswlibFile(payload, gdim);
     if (file.m !== p.m) corrupt(`graph was built with M ${file.m}, header says ${p.m}`);
     const vectors = gdim === dim ? file.vectors : unlift(file.vectors, dim, phi);
@@ -524,8 +543,9 @@ export function byNormDescending(vectors: Float32Array, dim: number): Int32Array
   return order.sort((a, b) => norms[b] - norms[a] || a - b);
 }
 
-function graphDim(dim: number, metric: DenseMetric): number {
-  return metric === 'ip' ? dim + 1 : dim;
+/** Whether an index of this metric and these parameters holds the MIPS reduction (see the file comment). */
+function isLifted(metric: DenseMetric, p: HnswParams): boolean {
+  return metric === 'ip' && p.ipLayout === 'mips';
 }
 
 /** ‖v‖ in float64. */
@@ -589,5 +609,18 @@ function checkParams(p: HnswParams): HnswParams {
     throw new SimrecError('CONFIG_INVALID', `exactAllowMax must be a non-negative integer`, {
       field: 'exactAllowMax',
     });
-  return { m: p.m, efConstruction: p.efConstruction, ef: p.ef, seed: p.seed, exactAllowMax: p.exactAllowMax };
+  if (p.ipLayout !== 'mips' && p.ipLayout !== 'raw')
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      `ipLayout must be 'mips' or 'raw', got ${JSON.stringify(p.ipLayout)}`,
+      { field: 'ipLayout' },
+    );
+  return {
+    m: p.m,
+    efConstruction: p.efConstruction,
+    ef: p.ef,
+    seed: p.seed,
+    exactAllowMax: p.exactAllowMax,
+    ipLayout: p.ipLayout,
+  };
 }
