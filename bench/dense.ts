@@ -13,6 +13,9 @@
  * 100, so both build the same kind of graph. Query speed is measured in alternating rounds (python, node,
  * node, python, ...) so that load from other processes hits both sides alike; queries/s are medians over
  * rounds, and "vs python" is the median of the per-round ratios (each pair ran back to back).
+ * Metric ip is measured in both of simrec's graph layouts (HnswParams.ipLayout) in the same run: 'raw' (the
+ * vectors as they are, python3-hnswlib's own 'ip' space) and 'mips' (the default: the Euclidean reduction, one
+ * coordinate wider, longest vectors first); each is paired with the same python round.
  * python3-hnswlib is installed with apt-get when missing; without it that column is skipped.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import type { DenseFilter, DenseMetric } from '../src/ann/dense/dense-index.ts';
+import type { DenseFilter, DenseMetric, HnswIpLayout } from '../src/ann/dense/dense-index.ts';
 import { HnswIndex } from '../src/ann/dense/hnsw/hnsw-index.ts';
 import { ExactIndex } from '../src/ann/exact.ts';
 import { Rng } from '../src/core/prng.ts';
@@ -181,12 +184,27 @@ export async function run(argv: string[]): Promise<void> {
       const exactQps = nq / exactRun.seconds;
       writeFileSync(join(dir, 't.i32'), truth);
 
-      const built = time(() => {
-        const index = HnswIndex.create(dim, metric, { m, efConstruction: efc, ef: efs[0], seed: 100 }, n);
-        index.add(ids, vectors);
-        return index;
+      // The indexes under test: cosine's one, or ip's two layouts, built from the same rows in id order.
+      const layouts: (HnswIpLayout | null)[] = metric === 'ip' ? ['raw', 'mips'] : [null];
+      const variants = layouts.map((ipLayout) => {
+        const built = time(() => {
+          const index = HnswIndex.create(
+            dim,
+            metric,
+            { m, efConstruction: efc, ef: efs[0], seed: 100, ...(ipLayout ? { ipLayout } : {}) },
+            n,
+          );
+          index.add(ids, vectors);
+          return index;
+        });
+        return {
+          label: ipLayout ? `simrec HNSW ${ipLayout} ip` : 'simrec HNSW (hnswlib-node)',
+          layout: ipLayout,
+          index: built.value,
+          buildSeconds: built.seconds,
+          outIds: new Int32Array(nq * k),
+        };
       });
-      const index = built.value;
       let py: PythonHnsw | null = null;
       let pyBuild = Number.NaN;
       if (!pySkip) {
@@ -205,13 +223,16 @@ export async function run(argv: string[]): Promise<void> {
       }
 
       // Views made once, as the python side slices its query rows once: the rounds time the index alone.
-      const outIds = new Int32Array(nq * k);
       const outScores = new Float32Array(k);
       const qViews = Array.from({ length: nq }, (_, i) => q(i));
-      const outViews = Array.from({ length: nq }, (_, i) => outIds.subarray(i * k, (i + 1) * k));
-      const nodeRound = (): number => {
+      const outViews = variants.map((v) =>
+        Array.from({ length: nq }, (_, i) => v.outIds.subarray(i * k, (i + 1) * k)),
+      );
+      const nodeRound = (vi: number): number => {
+        const index = variants[vi].index;
+        const views = outViews[vi];
         const t = time(() => {
-          for (let i = 0; i < nq; i++) index.searchInto(qViews[i], k, outViews[i], outScores);
+          for (let i = 0; i < nq; i++) index.searchInto(qViews[i], k, views[i], outScores);
         });
         return nq / t.seconds;
       };
@@ -237,15 +258,21 @@ export async function run(argv: string[]): Promise<void> {
       ];
       const goals: string[] = [];
       for (const ef of efs) {
-        index.ef = ef;
-        nodeRound(); // warm-up: JIT and caches
-        const nodeQps: number[] = [];
+        for (let vi = 0; vi < variants.length; vi++) {
+          variants[vi].index.ef = ef;
+          nodeRound(vi); // warm-up: JIT and caches
+        }
+        const nodeQps: number[][] = variants.map(() => []);
         const pyQps: number[] = [];
         let pyRecall = Number.NaN;
         for (let r = 0; r < rounds; r++) {
-          // Alternate who goes first, so a burst of outside load does not always land on the same side.
+          // Alternate who goes first (python, and the layouts among themselves), so a burst of outside load
+          // does not always land on the same side.
           if (py && r % 2 === 0) pyQps.push((await py.round(ef)).qps);
-          nodeQps.push(nodeRound());
+          for (let j = 0; j < variants.length; j++) {
+            const vi = r % 2 === 0 ? j : variants.length - 1 - j;
+            nodeQps[vi].push(nodeRound(vi));
+          }
           if (py && r % 2 === 1) {
             const pr = await py.round(ef);
             pyQps.push(pr.qps);
@@ -253,22 +280,31 @@ export async function run(argv: string[]): Promise<void> {
           }
         }
         if (py && Number.isNaN(pyRecall)) pyRecall = (await py.round(ef)).recall;
-        const recall = recallOf(outIds);
-        const nq50 = median(nodeQps);
         const pq50 = py ? median(pyQps) : Number.NaN;
-        // Each round's two sides ran back to back, so their ratio shares the load of that moment: the median
-        // of those paired ratios is the figure least moved by other processes.
-        const ratios = nodeQps.map((x, i) => x / pyQps[i]);
-        const pairRatio = py ? median(ratios) : Number.NaN;
-        rows.push({
-          index: 'simrec HNSW (hnswlib-node)',
-          ef: String(ef),
-          'build s': fmt(built.seconds),
-          'recall@10': fmt(recall, 4),
-          'queries/s': fmt(nq50, 0),
-          'vs python': py ? `${fmt(pairRatio)}×` : 'n/a',
-          'vs exact': `${fmt(nq50 / exactQps, 1)}×`,
-        });
+        for (let vi = 0; vi < variants.length; vi++) {
+          const v = variants[vi];
+          const recall = recallOf(v.outIds);
+          const nq50 = median(nodeQps[vi]);
+          // Each round's sides ran back to back, so their ratio shares the load of that moment: the median of
+          // those paired ratios is the figure least moved by other processes.
+          const ratios = nodeQps[vi].map((x, i) => x / pyQps[i]);
+          const pairRatio = py ? median(ratios) : Number.NaN;
+          rows.push({
+            index: v.label,
+            ef: String(ef),
+            'build s': fmt(v.buildSeconds),
+            'recall@10': fmt(recall, 4),
+            'queries/s': fmt(nq50, 0),
+            'vs python': py ? `${fmt(pairRatio)}×` : 'n/a',
+            'vs exact': `${fmt(nq50 / exactQps, 1)}×`,
+          });
+          const ok = recall >= 0.95 && (!py || pairRatio >= 0.9) && nq50 >= 20 * exactQps;
+          goals.push(
+            `${v.layout ? `${v.layout} ip, ` : ''}ef ${ef}: recall ${fmt(recall, 4)} ${recall >= 0.95 ? '≥' : '<'} 0.95, ` +
+              `${py ? `${fmt(pairRatio)}× python (median of ${rounds} paired rounds; quartiles ${fmt(quantile(ratios, 0.25))}–${fmt(quantile(ratios, 0.75))}; ratio of medians ${fmt(nq50 / pq50)}), ` : ''}` +
+              `${fmt(nq50 / exactQps, 1)}× exact → ${ok ? 'goal met' : 'goal not met'}`,
+          );
+        }
         if (py)
           rows.push({
             index: 'python3-hnswlib (Debian)',
@@ -279,21 +315,12 @@ export async function run(argv: string[]): Promise<void> {
             'vs python': '1.00×',
             'vs exact': `${fmt(pq50 / exactQps, 1)}×`,
           });
-        const ok = recall >= 0.95 && (!py || pairRatio >= 0.9) && nq50 >= 20 * exactQps;
-        goals.push(
-          `ef ${ef}: recall ${fmt(recall, 4)} ${recall >= 0.95 ? '≥' : '<'} 0.95, ` +
-            `${py ? `${fmt(pairRatio)}× python (median of ${rounds} paired rounds; quartiles ${fmt(quantile(ratios, 0.25))}–${fmt(quantile(ratios, 0.75))}; ratio of medians ${fmt(nq50 / pq50)}), ` : ''}` +
-            `${fmt(nq50 / exactQps, 1)}× exact → ${ok ? 'goal met' : 'goal not met'}`,
-        );
       }
       py?.stop();
       console.log(table(rows));
       for (const g of goals) console.log(`- ${g}`);
 
-      // Save/load, and filtered search at the last ef.
-      const saved = time(() => index.toBytes());
-      const loaded = time(() => HnswIndex.fromBytes(saved.value));
-      const filterRows: Row[] = [];
+      // Save/load, and filtered search at the last ef, per index; exact answers computed once.
       const fq = Math.min(nq, 200);
       const frng = new Rng(7);
       const sample = (count: number) => Int32Array.from({ length: count }, () => frng.int(n));
@@ -304,31 +331,40 @@ export async function run(argv: string[]): Promise<void> {
         ['deny 100 ids (over-fetch)', { deny: sample(100) }],
         ['deny 5,000 ids (graph walk)', { deny: sample(5000) }],
       ];
+      const wants = filters.map(([, filter]) =>
+        Array.from({ length: fq }, (_, i) => exact.search(q(i), k, filter).ids),
+      );
       const fIds = new Int32Array(k);
       const fScores = new Float32Array(k);
-      for (const [what, filter] of filters) {
-        const t = time(() => {
-          for (let i = 0; i < fq; i++) loaded.value.searchInto(q(i), k, fIds, fScores, filter);
-        });
-        let hits = 0;
-        let total = 0;
-        for (let i = 0; i < fq; i++) {
-          const want = exact.search(q(i), k, filter).ids;
-          const got = loaded.value.search(q(i), k, filter).ids;
-          for (const id of got) if (want.includes(id)) hits++;
-          total += want.length;
+      for (const v of variants) {
+        const saved = time(() => v.index.toBytes());
+        const loaded = time(() => HnswIndex.fromBytes(saved.value));
+        const filterRows: Row[] = [];
+        for (let fi = 0; fi < filters.length; fi++) {
+          const [what, filter] = filters[fi];
+          const t = time(() => {
+            for (let i = 0; i < fq; i++) loaded.value.searchInto(q(i), k, fIds, fScores, filter);
+          });
+          let hits = 0;
+          let total = 0;
+          for (let i = 0; i < fq; i++) {
+            const want = wants[fi][i];
+            const got = loaded.value.search(q(i), k, filter).ids;
+            for (const id of got) if (want.includes(id)) hits++;
+            total += want.length;
+          }
+          filterRows.push({
+            filter: what,
+            'recall@10': fmt(hits / total, 4),
+            'queries/s': fmt(fq / t.seconds, 0),
+          });
         }
-        filterRows.push({
-          filter: what,
-          'recall@10': fmt(hits / total, 4),
-          'queries/s': fmt(fq / t.seconds, 0),
-        });
+        console.log(
+          `\n${v.label}: save ${fmt(saved.seconds * 1000, 0)} ms (${fmt(saved.value.length / 2 ** 20, 1)} MiB), ` +
+            `load ${fmt(loaded.seconds * 1000, 0)} ms; filtered search at ef ${v.index.ef} on the loaded index:\n`,
+        );
+        console.log(table(filterRows));
       }
-      console.log(
-        `\nsave ${fmt(saved.seconds * 1000, 0)} ms (${fmt(saved.value.length / 2 ** 20, 1)} MiB), ` +
-          `load ${fmt(loaded.seconds * 1000, 0)} ms; filtered search at ef ${index.ef} on the loaded index:\n`,
-      );
-      console.log(table(filterRows));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
