@@ -34,7 +34,8 @@ export function fmt(n: number, digits = 2): string {
 /** A Markdown table (so it pastes into BENCHMARKS.md as is). */
 export function table(rows: Row[]): string {
   if (rows.length === 0) return '(no rows)\n';
-  const cols = Object.keys(rows[0]);
+  // Columns of every row, in first-seen order: a row may lack some (e.g. a cached step has no timing).
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cells = rows.map((r) =>
     cols.map((c) => (typeof r[c] === 'number' ? fmt(r[c] as number) : String(r[c] ?? ''))),
   );
