@@ -192,14 +192,19 @@ export class SimClustersAnn {
     // exact step ranks the selection anew, so it needs no order).
     const x = p.rerank === 'exact' ? p.approxTop : Math.min(p.approxTop, p.limit);
     const approx = this.approxBuf;
+    // The touched list is compacted as it is scored: a NaN score (never expected) has no place in the order.
+    let nScored = 0;
     for (let t = 0; t < nTouched; t++) {
       const item = touched[t];
       const a = 2 * item;
-      approx[t] = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item]);
+      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item]);
       acc[a] = 0;
       acc[a + 1] = 0;
+      if (Number.isNaN(s)) continue;
+      touched[nScored] = item;
+      approx[nScored++] = s;
     }
-    const nApprox = selectTop(touched, approx, nTouched, x);
+    const nApprox = selectTop(touched, approx, nScored, x);
     const stats: AnnStats = {
       clustersScanned: scanned,
       candidatesScored: nTouched,
@@ -208,7 +213,7 @@ export class SimClustersAnn {
     };
     const denom = p.itemsPerCluster * p.topClusters;
     if (p.rerank === 'none') {
-      const sorted = this.heap(Math.max(1, nApprox));
+      const sorted = this.heap(Math.max(1, x));
       for (let j = 0; j < nApprox; j++) if (approx[j] >= p.minScore) sorted.push(touched[j], approx[j]);
       const items = new Int32Array(sorted.size);
       const scores = new Float32Array(sorted.size);
