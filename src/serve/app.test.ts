@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { KEYS } from '../pipeline/keys.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
+import { assertError, assertRanked } from './test-assertions.ts';
 import { SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 // One server over the hand-sized fixture (answers worked out in test-fixtures.ts) for the whole file.
@@ -37,34 +38,6 @@ interface Candidate {
 function ranked(res: LightMyRequestResponse): [string, number][] {
   assert.equal(res.statusCode, 200, res.body);
   return (res.json().candidates as Candidate[]).map((c) => [c.itemId, c.score]);
-}
-
-function assertRanked(actual: [string, number][], expected: [string, number][]): void {
-  assert.deepEqual(
-    actual.map(([id]) => id),
-    expected.map(([id]) => id),
-  );
-  for (let j = 0; j < expected.length; j++)
-    assert.ok(
-      Math.abs(actual[j][1] - expected[j][1]) < 1e-5,
-      `${actual[j][0]}: ${actual[j][1]} vs ${expected[j][1]}`,
-    );
-}
-
-/** The documented error shape, exactly: { error: { code, message, field? } } and nothing else. */
-function assertError(res: LightMyRequestResponse, status: number, code: string, field?: string): void {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/json/);
-  const body = res.json();
-  assert.deepEqual(Object.keys(body), ['error']);
-  assert.equal(body.error.code, code, res.body);
-  assert.equal(typeof body.error.message, 'string');
-  assert.ok(body.error.message.length > 0);
-  assert.deepEqual(
-    Object.keys(body.error).sort(),
-    field === undefined ? ['code', 'message'] : ['code', 'field', 'message'],
-  );
-  if (field !== undefined) assert.equal(body.error.field, field, res.body);
 }
 
 // ---- happy paths --------------------------------------------------------------------------------------------

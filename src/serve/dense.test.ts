@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
 import { ServingModel } from './model.ts';
+import { assertError, assertRanked } from './test-assertions.ts';
 import { MF_FIXTURE, SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 // Servers over MF_FIXTURE (answers worked out in test-fixtures.ts) with exact and with HNSW item indexes,
@@ -41,27 +42,6 @@ function ranked(res: LightMyRequestResponse): [string, number][] {
   return (res.json().candidates as { itemId: string; score: number }[]).map((c) => [c.itemId, c.score]);
 }
 
-function assertRanked(actual: [string, number][], expected: [string, number][]): void {
-  assert.deepEqual(
-    actual.map(([id]) => id),
-    expected.map(([id]) => id),
-  );
-  for (let j = 0; j < expected.length; j++)
-    assert.ok(
-      Math.abs(actual[j][1] - expected[j][1]) < 1e-6,
-      `${actual[j][0]}: ${actual[j][1]} vs ${expected[j][1]}`,
-    );
-}
-
-function assertError(res: LightMyRequestResponse, status: number, code: string, field?: string): void {
-  assert.equal(res.statusCode, status, res.body);
-  const body = res.json();
-  assert.deepEqual(Object.keys(body), ['error']);
-  assert.equal(body.error.code, code, res.body);
-  assert.ok(body.error.message.length > 0);
-  assert.equal(body.error.field, field, res.body);
-}
-
 const DAVE: [string, number][] = [
   ['i2', 2.6],
   ['i0', 1.1],
@@ -93,33 +73,37 @@ const RAW: [string, number][] = [
 
 test('user source: the MF score by inner product, engaged items excluded', async () => {
   const res = await dense(exact, { source: { userId: 'dave' } });
-  assertRanked(ranked(res), DAVE);
+  assertRanked(ranked(res), DAVE, 1e-6);
   const body = res.json();
   assert.equal(body.source, 'mf:user');
   assert.deepEqual(body.params, { limit: 50, mode: 'ann', excluded: 1 });
   assert.deepEqual(body.stats, { index: 'exact', indexSize: 6 });
-  assertRanked(ranked(await dense(exact, { source: { userId: 'erin' } })), ERIN);
+  assertRanked(ranked(await dense(exact, { source: { userId: 'erin' } })), ERIN, 1e-6);
   // a user without a vector of their own scores every item by its bias
-  assertRanked(ranked(await dense(exact, { source: { userId: 'alice' }, params: { limit: 2 } })), [
-    ['i2', 0.5],
-    ['i0', 0],
-  ]);
+  assertRanked(
+    ranked(await dense(exact, { source: { userId: 'alice' }, params: { limit: 2 } })),
+    [
+      ['i2', 0.5],
+      ['i0', 0],
+    ],
+    1e-6,
+  );
   // a known user's items are excluded on top of their engagements
   const more = await dense(exact, { source: { userId: 'dave', items: ['i2', 'nope'] } });
-  assertRanked(ranked(more), DAVE.slice(1));
+  assertRanked(ranked(more), DAVE.slice(1), 1e-6);
   assert.equal(more.json().params.excluded, 2);
 });
 
 test('item source: cosine over the embedding part, the item itself excluded; GET similar?source=mf', async () => {
   const res = await dense(exact, { source: { itemId: 'i0' } });
-  assertRanked(ranked(res), SIMILAR_I0);
+  assertRanked(ranked(res), SIMILAR_I0, 1e-6);
   assert.equal(res.json().source, 'mf:item');
   const get = await exact.inject({ method: 'GET', url: '/v1/items/i0/similar?source=mf&limit=3' });
-  assertRanked(ranked(get), SIMILAR_I0.slice(0, 3));
+  assertRanked(ranked(get), SIMILAR_I0.slice(0, 3), 1e-6);
   assert.equal(get.json().source, 'mf:item');
   // the default source is still SimClusters (i0's longest embedding is c1 only: i2 alone)
   const sc = await exact.inject({ method: 'GET', url: '/v1/items/i0/similar' });
-  assertRanked(ranked(sc), [['i2', 1]]);
+  assertRanked(ranked(sc), [['i2', 1]], 1e-6);
   assert.equal(sc.json().source, 'item:longest');
   const explicit = await exact.inject({ method: 'GET', url: '/v1/items/i0/similar?source=simclusters' });
   assert.deepEqual(explicit.json(), sc.json());
@@ -127,7 +111,7 @@ test('item source: cosine over the embedding part, the item itself excluded; GET
 
 test('vector source: a user-side folded vector, inner product', async () => {
   const res = await dense(exact, { source: { vector: [0, 1, 0, 1] } });
-  assertRanked(ranked(res), RAW);
+  assertRanked(ranked(res), RAW, 1e-6);
   assert.equal(res.json().source, 'raw');
   assert.equal(res.json().params.excluded, 0);
 });
@@ -138,13 +122,14 @@ test('exclude and allow lists; limit', async () => {
     params: { allow: ['i3', 'i4', 'i1', 'zzz'], exclude: ['i3', 'yyy'] },
   });
   // i1 is dave's, i3 excluded: of the allow list only i4 remains
-  assertRanked(ranked(res), [['i4', -0.9]]);
+  assertRanked(ranked(res), [['i4', -0.9]], 1e-6);
   assert.deepEqual(res.json().params, { limit: 50, mode: 'ann', excluded: 2, allowed: 3 });
   assertRanked(
     ranked(await dense(exact, { source: { userId: 'dave' }, params: { limit: 2 } })),
     DAVE.slice(0, 2),
+    1e-6,
   );
-  assertRanked(ranked(await dense(exact, { source: { userId: 'dave' }, params: { allow: [] } })), []);
+  assertRanked(ranked(await dense(exact, { source: { userId: 'dave' }, params: { allow: [] } })), [], 1e-6);
 });
 
 test('mode exact scans every item and agrees with the index, exact and HNSW', async () => {
@@ -178,10 +163,10 @@ test('mode exact scans every item and agrees with the index, exact and HNSW', as
         }
       }
     }
-  assertRanked(ranked(await dense(hnsw, { source: { userId: 'dave' } })), DAVE);
-  assertRanked(ranked(await dense(hnsw, { source: { itemId: 'i0' } })), SIMILAR_I0);
+  assertRanked(ranked(await dense(hnsw, { source: { userId: 'dave' } })), DAVE, 1e-6);
+  assertRanked(ranked(await dense(hnsw, { source: { itemId: 'i0' } })), SIMILAR_I0, 1e-6);
   const scan = await dense(exact, { source: { userId: 'erin' }, params: { mode: 'exact' } });
-  assertRanked(ranked(scan), ERIN);
+  assertRanked(ranked(scan), ERIN, 1e-6);
   // erin's two engaged items are never scored
   assert.deepEqual(scan.json().stats, { index: 'scan', indexSize: 6, itemsScored: 4 });
   assert.equal(
@@ -194,7 +179,7 @@ test('mode exact scans every item and agrees with the index, exact and HNSW', as
 
 test('ef: used and reported by an HNSW index only', async () => {
   const res = await dense(hnsw, { source: { userId: 'dave' }, params: { ef: 7 } });
-  assertRanked(ranked(res), DAVE);
+  assertRanked(ranked(res), DAVE, 1e-6);
   assert.equal(res.json().params.ef, 7);
   // the index keeps its own setting for the next request
   assert.equal((await dense(hnsw, { source: { userId: 'dave' } })).json().params.ef, 64);
