@@ -7,7 +7,7 @@
  * the mutable {@link DenseIndex} backend that HnswIndex also uses as its copy of the vectors.
  */
 import { SimrecError } from '../core/errors.ts';
-import { topKIndices } from '../core/topk.ts';
+import { insertRanked, topKIndices } from '../core/topk.ts';
 import {
   checkAddBatch,
   checkDim,
@@ -364,16 +364,7 @@ export class ExactIndex implements DenseIndex {
         if (!(s > ls || (s === ls && id < outIds[cap - 1]))) continue;
         n--;
       }
-      let i = n;
-      while (i > 0) {
-        const ps = outScores[i - 1];
-        if (ps > s || (ps === s && outIds[i - 1] < id)) break;
-        outScores[i] = ps;
-        outIds[i] = outIds[i - 1];
-        i--;
-      }
-      outIds[i] = id;
-      outScores[i] = s;
+      insertRanked(outIds, outScores, n, id, s);
       n++;
     }
     return n;

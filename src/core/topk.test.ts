@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimrecError } from './errors.ts';
 import { Rng } from './prng.ts';
-import { selectTop, TopK, topKIndices } from './topk.ts';
+import { insertRanked, selectTop, TopK, topKIndices } from './topk.ts';
 
 /** The reference: every non-NaN (id, score), fully sorted by score descending then id ascending. */
 function bruteForce(
@@ -270,4 +270,19 @@ test('selectTop: hand example and edge sizes', () => {
   assert.deepEqual(Array.from(ids.subarray(0, 3)).sort(), [1, 2, 4]); // 0.9, then the 0.5 ties by id: 1, 4
   assert.equal(selectTop(ids, scores, 5, 0), 0);
   assert.equal(selectTop(ids, scores, 5, 9), 5);
+});
+
+test('insertRanked keeps a prefix ranked by score, ties by smaller id', () => {
+  const ids = new Int32Array(5);
+  const scores = new Float32Array(5);
+  const input: [number, number][] = [
+    [7, 0.5],
+    [3, 0.9],
+    [9, 0.5],
+    [1, 0.5],
+    [4, 1],
+  ];
+  input.forEach(([id, s], n) => insertRanked(ids, scores, n, id, s));
+  assert.deepEqual(Array.from(ids), [4, 3, 1, 7, 9]);
+  assert.deepEqual(Array.from(scores), [1, Math.fround(0.9), 0.5, 0.5, 0.5]);
 });

@@ -319,3 +319,27 @@ function swap(ids: Int32Array, scores: Float64Array, a: number, b: number): void
   scores[a] = scores[b];
   scores[b] = s;
 }
+
+/**
+ * Inserts (id, score) into the ranked prefix outIds/outScores[0..n) — score descending, ties by smaller id — by
+ * shifting worse entries one place down; the arrays must hold n + 1 entries. For short lists that arrive
+ * nearly in order (an ANN backend's answer, a small candidate set), where a heap would cost more.
+ */
+export function insertRanked(
+  outIds: Int32Array,
+  outScores: Float32Array,
+  n: number,
+  id: number,
+  score: number,
+): void {
+  let i = n;
+  while (i > 0) {
+    const ps = outScores[i - 1];
+    if (ps > score || (ps === score && outIds[i - 1] < id)) break;
+    outScores[i] = ps;
+    outIds[i] = outIds[i - 1];
+    i--;
+  }
+  outIds[i] = id;
+  outScores[i] = score;
+}

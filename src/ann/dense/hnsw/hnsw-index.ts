@@ -60,6 +60,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { SimrecError } from '../../../core/errors.ts';
+import { insertRanked } from '../../../core/topk.ts';
 import { ExactIndex } from '../../exact.ts';
 import {
   checkDim,
@@ -370,16 +371,7 @@ export class HnswIndex implements DenseIndex {
       const id = found[j];
       if (skipDenied && this.table.denied(id)) continue;
       const s = Math.fround(1 - dist[j]);
-      let i = n;
-      while (i > 0) {
-        const ps = outScores[i - 1];
-        if (ps > s || (ps === s && outIds[i - 1] < id)) break;
-        outScores[i] = ps;
-        outIds[i] = outIds[i - 1];
-        i--;
-      }
-      outIds[i] = id;
-      outScores[i] = s;
+      insertRanked(outIds, outScores, n, id, s);
       n++;
     }
     return n;
