@@ -282,7 +282,7 @@ test('insertRanked keeps a prefix ranked by score, ties by smaller id', () => {
     [1, 0.5],
     [4, 1],
   ];
-  input.forEach(([id, s], n) => insertRanked(ids, scores, n, id, s));
+  for (let n = 0; n < input.length; n++) insertRanked(ids, scores, n, input[n][0], input[n][1]);
   assert.deepEqual(Array.from(ids), [4, 3, 1, 7, 9]);
   assert.deepEqual(Array.from(scores), [1, Math.fround(0.9), 0.5, 0.5, 0.5]);
 });
