@@ -149,6 +149,31 @@ function dotFn(): Fn {
   };
 }
 
+/**
+ * The step both optimisers start a lane with: wv ← w[k], gv ← g' = scale·g[k] + alpha·w[k] (the L2 term folded
+ * into the gradient). Arguments are local indices.
+ */
+const regularisedGradient = (
+  w: number,
+  g: number,
+  k: number,
+  sv: number,
+  av: number,
+  wv: number,
+  gv: number,
+) => [
+  ...load(w, k),
+  ...set(wv),
+  ...get(sv),
+  ...load(g, k),
+  ...MUL,
+  ...get(av),
+  ...get(wv),
+  ...MUL,
+  ...ADD,
+  ...set(gv),
+];
+
 function adagradFn(): Fn {
   const [w, acc, g, nb, scale, alpha, lr] = [0, 1, 2, 3, 4, 5, 6];
   const [k, sv, av, lv, wv, gv, cv] = [7, 8, 9, 10, 11, 12, 13];
@@ -171,17 +196,7 @@ function adagradFn(): Fn {
       ...SPLAT,
       ...set(lv),
       ...lanes(k, nb, [
-        ...load(w, k),
-        ...set(wv),
-        // g' = scale·g + alpha·w
-        ...get(sv),
-        ...load(g, k),
-        ...MUL,
-        ...get(av),
-        ...get(wv),
-        ...MUL,
-        ...ADD,
-        ...set(gv),
+        ...regularisedGradient(w, g, k, sv, av, wv, gv),
         ...load(acc, k),
         ...set(cv),
         // w ← w − lr·g'/√acc, with the accumulator from before this step
@@ -239,16 +254,7 @@ function adadeltaFn(): Fn {
       ...SPLAT,
       ...set(ev),
       ...lanes(k, nb, [
-        ...load(w, k),
-        ...set(wv),
-        ...get(sv),
-        ...load(g, k),
-        ...MUL,
-        ...get(av),
-        ...get(wv),
-        ...MUL,
-        ...ADD,
-        ...set(gv),
+        ...regularisedGradient(w, g, k, sv, av, wv, gv),
         // E[g²] ← ρ·E[g²] + (1−ρ)·g'²
         ...get(rv),
         ...load(acc, k),
