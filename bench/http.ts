@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/core/prng.ts';
 import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
+import { waitUntilReady } from '../src/serve/server.ts';
 import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
 import { machine, type Row, table } from './lib.ts';
 
@@ -103,7 +104,7 @@ export async function run(argv: string[]): Promise<void> {
   );
   try {
     const url = await listening(server);
-    await ready(url);
+    await waitUntilReady(url, 120_000);
     const rng = new Rng(seed);
     const pick = (ids: string[]) => ids[rng.int(ids.length)];
     const routes: { name: string; request: AutocannonRequest }[] = [
@@ -180,12 +181,8 @@ async function sampleIds(artifacts: string, seed: number): Promise<{ users: stri
     const sample = (n: number, has: (i: number) => boolean, name: (i: number) => string) => {
       const pool: number[] = [];
       for (let i = 0; i < n; i++) if (has(i)) pool.push(i);
-      const rng = new Rng(seed);
-      for (let j = pool.length - 1; j > 0; j--) {
-        const k = rng.int(j + 1);
-        [pool[j], pool[k]] = [pool[k], pool[j]];
-      }
-      return pool.slice(0, SAMPLE).map(name);
+      const order = new Rng(seed).permutation(pool.length);
+      return Array.from(order.subarray(0, SAMPLE), (j) => name(pool[j]));
     };
     const users = sample(
       ii.nRows,
@@ -214,14 +211,4 @@ function listening(server: ChildProcess): Promise<string> {
     });
     server.once('exit', (code) => reject(new Error(`simrec serve exited (${code}): ${out}`)));
   });
-}
-
-async function ready(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 1200; attempt++) {
-    const res = await fetch(`${url}/readyz`).catch(() => null);
-    if (res?.ok) return;
-    await res?.body?.cancel();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the server did not become ready within 120 s');
 }

@@ -10,7 +10,7 @@ import { generateSynthetic } from '../data/synthetic/generate.ts';
 import { PRESET_NAMES, type PresetName } from '../data/synthetic/params.ts';
 import { runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
-import { type RunningServer, startServer, untilSignalled } from '../serve/server.ts';
+import { type RunningServer, startServer, untilSignalled, waitUntilReady } from '../serve/server.ts';
 import { summarize } from './build.ts';
 import { type Command, intOption, parseOptions } from './command.ts';
 import { createReporter } from './progress.ts';
@@ -88,7 +88,7 @@ export const demoCommand: Command = {
     out.write(`3. serve (simrec serve --artifacts ${artifacts} --port ${port})\n`);
     const server = await startServer({ artifacts, host: v.host as string, port, logLevel: 'warn' });
     try {
-      await untilReady(server.url);
+      await waitUntilReady(server.url, 60_000);
       out.write(await tryItOut(server, join(data, 'truth', 'consumer_interests.csv')));
     } catch (e) {
       await server.close();
@@ -100,16 +100,6 @@ export const demoCommand: Command = {
     return 0;
   },
 };
-
-async function untilReady(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    const res = await fetch(`${url}/readyz`).catch(() => null);
-    if (res?.ok) return;
-    await res?.body?.cancel();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new SimrecError('INTERNAL', 'the demo server did not load the artifacts within 60 s');
-}
 
 interface Candidates {
   candidates?: { itemId: string; score: number }[];

@@ -278,3 +278,21 @@ export function untilSignalled(server: RunningServer): Promise<void> {
     process.on('SIGHUP', onHup);
   });
 }
+
+/**
+ * Polls a running server's /readyz every 100 ms until it answers 200 (the current version is loaded).
+ * @throws SimrecError INTERNAL after `timeoutMs`
+ */
+export async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/readyz`).catch(() => null);
+    if (res?.ok) return;
+    await res?.body?.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new SimrecError(
+    'INTERNAL',
+    `the server at ${url} did not load its artifacts within ${timeoutMs / 1000} s`,
+  );
+}
