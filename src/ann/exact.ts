@@ -278,26 +278,16 @@ export class ExactIndex implements DenseIndex {
   }
 
   /**
-   * Marks a query's allow/deny lists for {@link passes}.
+   * Marks a query's allow/deny lists (read through {@link filterMarks}).
    * @internal shared with HnswIndex
    */
   beginFilter(filter: DenseFilter | undefined): void {
     this.marks.begin(filter?.allow, filter?.deny, this.limit);
   }
 
-  /** @internal whether a present id passes the lists of the last {@link beginFilter} */
-  passes(id: number): boolean {
-    return this.marks.passes(id);
-  }
-
-  /** @internal true the first time id is claimed since the last {@link beginFilter} (dedupes a list) */
-  claimOnce(id: number): boolean {
-    return this.marks.claim(id);
-  }
-
-  /** @internal whether id is on the deny list of the last {@link beginFilter} */
-  denied(id: number): boolean {
-    return this.marks.denied(id);
+  /** @internal the marks of the last {@link beginFilter}, for a filter evaluated natively */
+  get filterMarks(): FilterMarks {
+    return this.marks;
   }
 
   /** The distinct present, non-denied ids of an allow list, in a reused buffer (its first `count` entries). */

@@ -2,7 +2,7 @@
  * Dense nearest-neighbour search over fixed-dimension float vectors (DESIGN §6): the contract every dense
  * backend meets. Two backends implement it: `ExactIndex` (src/ann/exact.ts: every vector scored into one
  * reused buffer, for small catalogues and as the recall baseline) and `HnswIndex` (./hnsw: an HNSW graph
- * through the hnswlib-node binding).
+ * built with hnswlib, through simrec's own N-API binding).
  *
  * Ids are dense non-negative int32 indices (an IdMap's indices): backends keep per-id state in arrays sized
  * by the largest id, so sparse ids (hashes, timestamps) must be mapped through an IdMap first.

@@ -45,6 +45,22 @@ export class FilterMarks {
     return this.deny;
   }
 
+  /**
+   * The current query's stamp arrays and epoch, for a native filter applying {@link passes}' rule: a list the
+   * query does not have is null. The arrays may be replaced by {@link ensure}, so read them per query.
+   */
+  get allowStamps(): Uint32Array | null {
+    return this.allow ? this.allowStamp : null;
+  }
+
+  get denyStamps(): Uint32Array | null {
+    return this.deny ? this.denyStamp : null;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
   /** Whether id passes the current query's lists. id must be below the marked limit. */
   passes(id: number): boolean {
     return (!this.allow || this.allowStamp[id] === this.epoch) && this.denyStamp[id] !== this.epoch;

@@ -267,7 +267,7 @@ test('filters: short allow lists are exact, long ones filter inside the graph wa
     for (const id of r.ids) assert.ok(id % 2 === 0 && id > 4);
   }
   assert.ok(recall(walk, exact, data.queries, 10, () => ({ allow: even })) >= 0.95);
-  // Deny: the exact top-5 of each query, short (over-fetch path) and padded long (walk filter path).
+  // Deny: the exact top-5 of each query, alone and padded with 400 more ids; both filter inside the walk.
   const padding = Int32Array.from({ length: 400 }, (_, i) => 3 * i + 1);
   for (const pad of [false, true]) {
     const denyOf = (q: number) => {
@@ -533,7 +533,7 @@ test("ip layout 'raw': add after build, removal, filters, exact fallback, compac
   const filters: DenseFilter[] = [
     {},
     { allow: ids.subarray(0, 50) }, // short: scored exactly
-    { deny: ids.subarray(60, 70) }, // over-fetch
+    { deny: ids.subarray(60, 70) }, // filtered inside the walk
   ];
   const same = (a: HnswIndex, f: DenseFilter) => {
     for (let q = 0; q < 20; q++) {

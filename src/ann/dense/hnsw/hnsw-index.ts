@@ -1,17 +1,24 @@
 /**
- * HNSW backend of {@link DenseIndex} through hnswlib-node (hnswlib 0.8 behind N-API).
+ * HNSW backend of {@link DenseIndex}: hnswlib 0.8's HierarchicalNSW through simrec's own thin N-API binding
+ * (./native.ts, native/hnsw.cc), compiled at install against the hnswlib headers of the pinned hnswlib-node
+ * package.
  *
- * Why hnswlib-node rather than usearch (both measured on 10^5 × 64 vectors, M 16, efConstruction 200, one
- * thread, one query per call, against Debian's python3-hnswlib on the same vectors; `npm run bench -- dense`):
- *  - speed at equal recall: hnswlib-node 0.82–0.96× python3-hnswlib (better as ef grows), usearch 2.26
- *    0.55–0.76×. hnswlib-node's gap is a fixed ~5 µs a call: it reads the query as a JS Array element by
- *    element through N-API (7.3 µs a call at dim 64 on a tiny index, pybind11 2.2 µs);
- *  - filters: hnswlib-node filters inside the graph walk; usearch's JS API has no filter, only over-fetching;
- *  - deletions (mark, revive), add after build (resizeIndex) and save/load: both have them; usearch also
- *    memory-maps a saved index, hnswlib-node saves and loads files only;
+ * Why hnswlib, measured against usearch (10^5 × 64 vectors, M 16, efConstruction 200, one thread, one query per
+ * call, against Debian's python3-hnswlib on the same vectors; `npm run bench -- dense`):
+ *  - speed at equal recall: hnswlib through hnswlib-node's JS API 0.82–0.96× python3-hnswlib, usearch 2.26
+ *    0.55–0.76×;
+ *  - filters: hnswlib filters inside the graph walk; usearch's JS API has no filter, only over-fetching;
+ *  - deletions (mark, revive), add after build (resize) and save/load: both have them; usearch also
+ *    memory-maps a saved index, hnswlib saves and loads files only;
  *  - install: usearch ships prebuilt binaries in its npm tarball, but 2.26 declares Node ≥ 22 and its ESM
- *    entry fails to locate them on Node 20; hnswlib-node compiles at install (node-gyp, approved in
- *    package.json `allowScripts`; needs a C++ toolchain and the Node headers, here `nodedir=/usr`).
+ *    entry fails to locate them on Node 20; hnswlib compiles at install (node-gyp; needs a C++ toolchain and
+ *    the Node headers, here `nodedir=/usr`).
+ * Why not hnswlib-node's JS API itself: a fixed cost of ~5 µs a call (7.3 µs at dim 64 on a tiny index against
+ * pybind11's 2.2 µs), because it reads the query as a JS Array one element at a time through N-API and answers
+ * in freshly built JS arrays, and its filter calls a JS function for every node the walk visits. The binding
+ * reads a Float32Array in place, writes into reused typed arrays and runs the filter in C++: on the same graph
+ * raw ip went from 0.77–0.88× python3-hnswlib's queries/s to 0.94–0.99× (the bench times both APIs). The
+ * graph and the saved file are hnswlib's own: a test checks the bytes against hnswlib-node's.
  *
  * Both metrics run on hnswlib's inner-product space. Cosine vectors and queries are normalised here (what
  * hnswlib's own cosine space does), so the graph stores exactly the vectors the JS-side copy holds.
@@ -37,8 +44,8 @@
  * 0.957 on both. See BENCHMARKS.md, "Dense ANN".
  *
  * The reduction has a price: the graph is one coordinate wider and the lifted walk visits more nodes (on
- * 10^5 × 64 Gaussian-mixture vectors of similar norms it ran 0.58–0.75× python3-hnswlib's raw 'ip' space,
- * where the raw layout had reached 0.94×). So the layout is a parameter, {@link HnswParams.ipLayout}:
+ * 10^5 × 64 Gaussian-mixture vectors of similar norms it runs 0.75–0.95× python3-hnswlib's raw 'ip' space,
+ * falling as ef grows, where the raw layout runs 0.94–0.99×). So the layout is a parameter, {@link HnswParams.ipLayout}:
  * 'mips' (the default, and what the MF stage builds) as above; 'raw' the vectors as they are on hnswlib's
  * inner-product space, inserted in the caller's order with no Φ, for vectors of nearly equal norms.
  *
@@ -55,10 +62,8 @@
  * with a request to rebuild: its graph is raw, but the build that wrote it meant the default layout.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HierarchicalNSW } from 'hnswlib-node';
 import { SimrecError } from '../../../core/errors.ts';
 import { insertRanked } from '../../../core/topk.ts';
 import { ExactIndex } from '../../exact.ts';
@@ -76,28 +81,7 @@ import {
 } from '../dense-index.ts';
 import { corrupt, decodeEnvelope, encodeEnvelope, headerInt } from '../envelope.ts';
 import { parseHnswlibFile } from './hnswlib-format.ts';
-
-type HnswlibModule = typeof import('hnswlib-node');
-
-let addon: HnswlibModule | undefined;
-
-/** The native module, loaded on first use so that importing this file costs nothing until an index exists. */
-function hnswlib(): HnswlibModule {
-  if (!addon) {
-    try {
-      addon = createRequire(import.meta.url)('hnswlib-node') as HnswlibModule;
-    } catch (e) {
-      throw new SimrecError(
-        'INTERNAL',
-        `the hnswlib-node native addon could not be loaded (npm ci builds it with node-gyp; it needs a C++ ` +
-          `toolchain and the Node headers): ${(e as Error).message}`,
-        {},
-        { cause: e },
-      );
-    }
-  }
-  return addon;
-}
+import { type NativeGraph, nativeHnsw } from './native.ts';
 
 /** Statistics of the graph beside the searchable count. */
 export interface HnswStats {
@@ -124,7 +108,7 @@ export class HnswIndex implements DenseIndex {
   readonly dim: number;
   readonly metric: DenseMetric;
   private readonly p: HnswParams;
-  private graph: HierarchicalNSW;
+  private graph: NativeGraph;
   private table: ExactIndex;
   private maxElements: number;
   /** Whether the graph holds the MIPS reduction (metric ip, layout 'mips'): lifted vectors, longest first. */
@@ -133,18 +117,19 @@ export class HnswIndex implements DenseIndex {
   private readonly gdim: number;
   /** Lifted: the norm every graph vector is lifted to (0 until the first vector); otherwise unused. */
   private phi: number;
-  /** The query as the binding wants it: a plain Array of gdim, reused; the lifting coordinate stays 0. */
-  private readonly qArr: number[];
+  /** The query in the graph's dimension, reused; the lifting coordinate stays 0. */
+  private readonly qArr: Float32Array;
   /** A graph vector being inserted, likewise. */
-  private readonly pArr: number[];
-  /** The graph-walk filter: one closure for the index's lifetime, reading the marks of the current query. */
-  private readonly pred = (label: number): boolean => this.table.passes(label);
+  private readonly pArr: Float32Array;
+  /** The graph's answer (labels, distances), reused and grown to the largest k asked. */
+  private outLabels = new Int32Array(16);
+  private outDist = new Float32Array(16);
 
   private constructor(
     dim: number,
     metric: DenseMetric,
     params: HnswParams,
-    graph: HierarchicalNSW,
+    graph: NativeGraph,
     table: ExactIndex,
     maxElements: number,
     phi: number,
@@ -158,8 +143,8 @@ export class HnswIndex implements DenseIndex {
     this.lifted = isLifted(metric, params);
     this.gdim = dim + (this.lifted ? 1 : 0);
     this.phi = phi;
-    this.qArr = new Array<number>(this.gdim).fill(0);
-    this.pArr = new Array<number>(this.gdim).fill(0);
+    this.qArr = new Float32Array(this.gdim);
+    this.pArr = new Float32Array(this.gdim);
     graph.setEf(params.ef);
   }
 
@@ -217,7 +202,7 @@ export class HnswIndex implements DenseIndex {
   }
 
   stats(): HnswStats {
-    const slots = this.graph.getCurrentCount();
+    const slots = this.graph.count();
     return {
       size: this.size,
       slots,
@@ -245,7 +230,7 @@ export class HnswIndex implements DenseIndex {
     if (!(norm >= 0 && norm < Number.POSITIVE_INFINITY))
       throw new SimrecError('CONFIG_INVALID', `reserveNorm: ${norm} is not a finite norm`, { field: 'norm' });
     if (!this.lifted || norm <= this.phi) return;
-    if (this.graph.getCurrentCount() === 0) this.phi = norm;
+    if (this.graph.count() === 0) this.phi = norm;
     else this.rebuild(norm);
   }
 
@@ -259,7 +244,7 @@ export class HnswIndex implements DenseIndex {
       let longest = 0;
       for (let i = 0; i < ids.length; i++) longest = Math.max(longest, norm(this.table.vector(ids[i], v)!));
       if (longest > this.phi) {
-        if (this.graph.getCurrentCount() === 0) this.phi = longest;
+        if (this.graph.count() === 0) this.phi = longest;
         else {
           // Every lifted vector changes with Φ: rebuild from the table, which holds the batch already.
           this.rebuild(longest * NORM_HEADROOM);
@@ -270,7 +255,7 @@ export class HnswIndex implements DenseIndex {
     const need = this.table.slots;
     if (need > this.maxElements) {
       const grown = Math.max(need, Math.ceil(this.maxElements * 1.5));
-      this.graph.resizeIndex(grown);
+      this.graph.resize(grown);
       this.maxElements = grown;
     }
     const order = this.lifted ? byNormDescending(vectors, dim) : undefined;
@@ -282,7 +267,7 @@ export class HnswIndex implements DenseIndex {
   }
 
   /** vectors[off, off + dim) as the graph stores it, in the reused point array. */
-  private lift(vectors: Float32Array, off: number): number[] {
+  private lift(vectors: Float32Array, off: number): Float32Array {
     const arr = this.pArr;
     const dim = this.dim;
     let s = 0;
@@ -344,47 +329,34 @@ export class HnswIndex implements DenseIndex {
     const arr = this.qArr;
     for (let d = 0; d < this.dim; d++) arr[d] = q[d];
 
-    const deny = filter?.deny;
-    const filtered = allow !== undefined || (deny !== undefined && deny.length > 0);
-    let want = k;
-    let walkFilter = allow !== undefined;
-    if (filtered) {
-      this.table.beginFilter(filter);
-      if (!allow && deny) {
-        // A short deny list is cheaper to over-fetch past than to test on every node the walk visits.
-        const denied = this.countDenied(deny);
-        if (k + denied <= 2 * Math.max(this.p.ef, k)) want = k + denied;
-        else walkFilter = true;
-      }
+    const filtered = allow !== undefined || (filter?.deny !== undefined && filter.deny.length > 0);
+    const want = Math.min(k, this.maxElements);
+    if (this.outLabels.length < want) {
+      this.outLabels = new Int32Array(want);
+      this.outDist = new Float32Array(want);
     }
-    want = Math.min(want, this.maxElements);
-    const res = walkFilter ? this.graph.searchKnn(arr, want, this.pred) : this.graph.searchKnn(arr, want);
-    const found = res.neighbors;
-    const dist = res.distances;
-    const skipDenied = filtered && !walkFilter;
+    let found: number;
+    if (filtered) {
+      // The lists are tested inside the walk, in C++, on the stamps the table marks (FilterMarks' rule).
+      const marks = this.table.filterMarks;
+      this.table.beginFilter(filter);
+      found = this.graph.search(
+        arr,
+        want,
+        this.outLabels,
+        this.outDist,
+        marks.allowStamps,
+        marks.denyStamps,
+        marks.currentEpoch,
+      );
+    } else found = this.graph.search(arr, want, this.outLabels, this.outDist);
     // hnswlib's inner-product distance is 1 − dot in float32, so the score comes back without touching the
     // vectors again (re-scoring from the JS copy cost ~1.5 µs a query in cache misses). Its order is by
     // distance; ties are re-ordered by id, as every backend orders them.
-    const cap = Math.min(k, found.length);
-    let n = 0;
-    for (let j = 0; j < found.length && n < cap; j++) {
-      const id = found[j];
-      if (skipDenied && this.table.denied(id)) continue;
-      const s = Math.fround(1 - dist[j]);
-      insertRanked(outIds, outScores, n, id, s);
-      n++;
-    }
-    return n;
-  }
-
-  /** Distinct present ids on the deny list (marked by beginFilter). */
-  private countDenied(deny: ArrayLike<number>): number {
-    let n = 0;
-    for (let i = 0; i < deny.length; i++) {
-      const id = deny[i];
-      if (this.table.has(id) && this.table.claimOnce(id)) n++;
-    }
-    return n;
+    const labels = this.outLabels;
+    const dist = this.outDist;
+    for (let j = 0; j < found; j++) insertRanked(outIds, outScores, j, labels[j], Math.fround(1 - dist[j]));
+    return found;
   }
 
   /**
@@ -392,7 +364,7 @@ export class HnswIndex implements DenseIndex {
    * longer be revived in place; adding them again inserts them anew). Returns the slots reclaimed.
    */
   compact(): number {
-    const before = this.graph.getCurrentCount();
+    const before = this.graph.count();
     this.rebuild(this.phi);
     return before - this.size;
   }
@@ -430,7 +402,7 @@ export class HnswIndex implements DenseIndex {
     const dir = mkdtempSync(join(tmpdir(), 'simrec-hnsw-'));
     try {
       const file = join(dir, 'index.bin');
-      this.graph.writeIndexSync(file);
+      this.graph.save(file);
       const graphBytes = readFileSync(file);
       const layout: Layout = this.metric === 'ip' ? this.p.ipLayout : 'plain';
       return encodeEnvelope(
@@ -509,10 +481,9 @@ export class HnswIndex implements DenseIndex {
     try {
       const path = join(dir, 'index.bin');
       writeFileSync(path, payload);
-      const graph = new (hnswlib().HierarchicalNSW)('ip', gdim);
-      graph.readIndexSync(path, false);
+      const graph = new (nativeHnsw().Graph)(gdim, path);
       // Ask the graph: hnswlib loads an empty index with room for none, whatever the file says.
-      return new HnswIndex(dim, metric as DenseMetric, p, graph, table, graph.getMaxElements(), phi);
+      return new HnswIndex(dim, metric as DenseMetric, p, graph, table, graph.capacity(), phi);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -569,16 +540,8 @@ function unlift(lifted: Float32Array, dim: number, phi: number): Float32Array {
   return out;
 }
 
-function newGraph(dim: number, maxElements: number, p: HnswParams): HierarchicalNSW {
-  const graph = new (hnswlib().HierarchicalNSW)('ip', dim);
-  graph.initIndex({
-    maxElements,
-    m: p.m,
-    efConstruction: p.efConstruction,
-    randomSeed: p.seed,
-    allowReplaceDeleted: false,
-  });
-  return graph;
+function newGraph(dim: number, maxElements: number, p: HnswParams): NativeGraph {
+  return new (nativeHnsw().Graph)(dim, maxElements, p.m, p.efConstruction, p.seed);
 }
 
 function checkPositive(field: string, v: unknown, max: number): void {
