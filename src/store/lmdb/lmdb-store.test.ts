@@ -319,3 +319,31 @@ test('a commit whose re-read does not match what was written fails and leaves cu
     assert.equal(existsSync(join(root, 'LOCK')), false);
     assert.deepEqual(await store.prune({ keep: 3 }), { removed: [w2.id], kept: [w1.id] });
   }));
+
+test('a data file that is not LMDB, or is truncated, is ARTIFACT_CORRUPT for a reader instead of a crash', () =>
+  withRoot(async (root, store) => {
+    const w = await store.createVersion();
+    for (let i = 0; i < 50; i++) await w.putTypedArray(`b${i}`, new Int32Array(3000).fill(i));
+    await w.commit();
+    const good = readFileSync(join(root, 'versions', w.id, 'data.mdb'));
+    const damaged: [string, Buffer][] = [
+      ['zeros', Buffer.alloc(8192)],
+      ['text', Buffer.from('user_id,item_id\n1,2\n')],
+      ['empty', Buffer.alloc(0)],
+      ['truncated after the meta pages', good.subarray(0, 8192)],
+      ['truncated in the middle', good.subarray(0, good.length >> 1)],
+      ['meta stamp cleared', Buffer.concat([good.subarray(0, 24), Buffer.alloc(4), good.subarray(28)])],
+    ];
+    for (const [what, bytes] of damaged) {
+      const path = join(root, `${what.replaceAll(' ', '-')}.mdb`);
+      writeFileSync(path, bytes);
+      assert.throws(
+        () => openVersionEnv(path, true),
+        (e: SimrecError) => e.code === 'ARTIFACT_CORRUPT' && e.detail.file === path,
+        what,
+      );
+    }
+    // The committed original still opens, so the checks accept what the store writes.
+    const { env } = openVersionEnv(join(root, 'versions', w.id, 'data.mdb'), true);
+    await env.close();
+  }));
