@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { interestedInKey, KEYS } from '../pipeline/keys.ts';
+import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
 import { ServingModel } from './model.ts';
@@ -11,26 +13,47 @@ import { assertError, assertRanked } from './test-assertions.ts';
 import { MF_FIXTURE, SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 // Servers over MF_FIXTURE (answers worked out in test-fixtures.ts) with exact and with HNSW item indexes,
-// and one over SMALL_FIXTURE, which has no MF vectors.
+// one over SMALL_FIXTURE, which has no MF vectors, and one over MF_FIXTURE without its SimClusters outputs
+// (what a build with simclusters.enabled false writes).
 let root: string;
 let exact: SimrecFastify;
 let hnsw: SimrecFastify;
 let noMf: SimrecFastify;
+let mfOnly: SimrecFastify;
+
+const SIMCLUSTERS_KEYS = [
+  KEYS.simclustersMeta,
+  KEYS.producers,
+  KEYS.knownForCluster,
+  KEYS.knownForScore,
+  ...INTERESTED_IN_SCORES.map(interestedInKey),
+  KEYS.producerEmbeddings,
+  KEYS.itemEmbeddings,
+  KEYS.itemEmbeddingsUpdatedTs,
+  KEYS.itemLongestEmbeddings,
+  KEYS.topicEmbeddings,
+  KEYS.clusterItems,
+  KEYS.clusterProducers,
+  KEYS.clusterTopics,
+];
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'simrec-serve-dense-'));
   await writeTestArtifacts(join(root, 'exact'), MF_FIXTURE);
   await writeTestArtifacts(join(root, 'hnsw'), { ...MF_FIXTURE, mf: { ...MF_FIXTURE.mf!, index: 'hnsw' } });
   await writeTestArtifacts(join(root, 'none'), SMALL_FIXTURE);
+  await writeTestArtifacts(join(root, 'mf-only'), { ...MF_FIXTURE, omit: SIMCLUSTERS_KEYS });
   exact = await buildApp({ artifacts: join(root, 'exact'), pollMs: 0, docs: false });
   hnsw = await buildApp({ artifacts: join(root, 'hnsw'), pollMs: 0, docs: false });
   noMf = await buildApp({ artifacts: join(root, 'none'), pollMs: 0, docs: false });
+  mfOnly = await buildApp({ artifacts: join(root, 'mf-only'), pollMs: 0, docs: false });
 });
 
 after(async () => {
   await exact?.close();
   await hnsw?.close();
   await noMf?.close();
+  await mfOnly?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -289,6 +312,30 @@ test('a version without MF vectors: the dense routes answer 503, the others as b
     'ARTIFACT_MISSING',
   );
   assert.equal((await noMf.inject({ method: 'GET', url: '/v1/items/i0/similar' })).statusCode, 200);
+});
+
+test('a version built with MF only: the dense routes answer, similar items default to mf, the rest 503', async () => {
+  assert.equal((await mfOnly.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+  assertRanked(ranked(await dense(mfOnly, { source: { userId: 'dave' } })), DAVE);
+  assertRanked(ranked(await dense(mfOnly, { source: { itemId: 'i0' } })), SIMILAR_I0);
+  const similar = await mfOnly.inject({ method: 'GET', url: '/v1/items/i0/similar' });
+  assertRanked(ranked(similar), SIMILAR_I0);
+  assert.equal(similar.json().source, 'mf:item');
+  const refused: [string, string, object?][] = [
+    ['GET', '/v1/items/i0/similar?source=simclusters'],
+    ['POST', '/v1/candidates/simclusters', { source: { userId: 'dave' } }],
+    ['POST', '/v1/candidates/simclusters', { source: { embedding: [[0, 1]] } }],
+    ['GET', '/v1/clusters/0'],
+    ['GET', '/v1/users/dave/embedding'],
+    ['GET', '/v1/items/i0/embedding'],
+    ['GET', '/v1/producers/dave/embedding'],
+    ['GET', '/v1/topics/dogs/embedding'],
+  ];
+  for (const [method, url, payload] of refused) {
+    const res = await mfOnly.inject({ method: method as 'GET' | 'POST', url, payload });
+    assertError(res, 503, 'ARTIFACT_MISSING');
+    assert.match(res.json().error.message, /no SimClusters outputs/, url);
+  }
 });
 
 test('metrics count dense queries by source kind and mode', async () => {

@@ -105,6 +105,8 @@ export class ServingModel {
 
   private constructor(
     private readonly reader: VersionReader,
+    /** Whether the version holds SimClusters outputs (false: built with MF only). */
+    readonly hasSimClusters: boolean,
     readonly k: number,
     readonly socialCase: boolean,
     /** sc/meta `now`: the time the version's item embeddings are decayed to (Unix seconds), or null. */
@@ -139,82 +141,46 @@ export class ServingModel {
       throw new SimrecError('CONFIG_INVALID', `unknown InterestedIn score '${userScore}'`, {
         field: 'userScore',
       });
-    for (const key of [KEYS.simclustersMeta, KEYS.users, KEYS.items, KEYS.producers, KEYS.knownForCluster]) {
-      if (!reader.has(key))
-        throw new SimrecError(
-          'ARTIFACT_MISSING',
-          `version ${reader.id} has no ${key}: it holds no SimClusters outputs to serve`,
-          { field: key },
-        );
-    }
-    const meta = await reader.json<SimClustersMeta>(KEYS.simclustersMeta);
-    if (!Number.isInteger(meta.k) || meta.k < 1 || (meta.case !== 'social' && meta.case !== 'catalogue'))
+    const hasSimClusters = reader.has(KEYS.simclustersMeta);
+    if (!hasSimClusters && !reader.has(KEYS.mfItems))
       throw new SimrecError(
-        'ARTIFACT_CORRUPT',
-        `version ${reader.id}: ${KEYS.simclustersMeta} is malformed`,
-        {
-          field: KEYS.simclustersMeta,
-        },
+        'ARTIFACT_MISSING',
+        `version ${reader.id} has no ${KEYS.simclustersMeta} and no ${KEYS.mfItems}: it holds neither ` +
+          'SimClusters outputs nor MF item vectors to serve',
+        { field: KEYS.simclustersMeta },
       );
-    const social = meta.case === 'social';
+    const required = hasSimClusters
+      ? [KEYS.users, KEYS.items, KEYS.producers, KEYS.knownForCluster]
+      : [KEYS.users, KEYS.items];
+    for (const key of required) {
+      if (!reader.has(key))
+        throw new SimrecError('ARTIFACT_MISSING', `version ${reader.id} has no ${key}: it cannot be served`, {
+          field: key,
+        });
+    }
     const users = await reader.idMap(KEYS.users);
     const items = await reader.idMap(KEYS.items);
-    const topics = reader.has(KEYS.topics) ? await reader.idMap(KEYS.topics) : null;
-    const producerEntity = await reader.typedArray(KEYS.producers, 'int32');
-    const space = social ? users.size : items.size;
-    const entityProducer = new Int32Array(space).fill(-1);
-    for (let p = 0; p < producerEntity.length; p++) {
-      const e = producerEntity[p];
-      if (e < 0 || e >= space)
-        throw new SimrecError(
-          'ARTIFACT_CORRUPT',
-          `version ${reader.id}: producer ${p} maps outside the id map`,
-          {
-            field: KEYS.producers,
-          },
-        );
-      entityProducer[e] = p;
-    }
-    const kfCluster = await reader.typedArray(KEYS.knownForCluster, 'int32');
-    const kfScore = reader.has(KEYS.knownForScore)
-      ? await reader.typedArray(KEYS.knownForScore, 'float32')
-      : new Float32Array(kfCluster.length).fill(1);
-    const knownFor = groupByCluster(kfCluster, kfScore, meta.k);
-    const clusterProducers = reader.has(KEYS.clusterProducers)
-      ? rankedCsr(await reader.csr(KEYS.clusterProducers))
-      : null;
-    const clusterTopics = reader.has(KEYS.clusterTopics)
-      ? rankedCsr(await reader.csr(KEYS.clusterTopics))
-      : null;
-    let annIndex: SimClustersIndex | null = null;
-    let ann: SimClustersAnn | null = null;
-    if (reader.has(KEYS.itemEmbeddings) && reader.has(KEYS.clusterItems)) {
-      annIndex = await loadSimClustersIndex(reader);
-      if (annIndex.itemEmbeddings.nRows !== items.size)
-        throw new SimrecError(
-          'ARTIFACT_CORRUPT',
-          `version ${reader.id}: ${KEYS.itemEmbeddings} has ${annIndex.itemEmbeddings.nRows} rows for ${items.size} items`,
-          { field: KEYS.itemEmbeddings },
-        );
-      ann = new SimClustersAnn(annIndex);
-    }
+    // A version built with simclusters.enabled false (MF only) serves the dense routes; its SimClusters
+    // parts stay empty and every method that needs them says so (needSimClusters).
+    const sc = hasSimClusters ? await loadSimClustersParts(reader, users, items) : NO_SIMCLUSTERS;
     const dense = reader.has(KEYS.mfItems) ? await DenseModel.load(reader, { users, items }) : null;
     return new ServingModel(
       reader,
-      meta.k,
-      social,
-      typeof meta.now === 'number' ? meta.now : null,
+      hasSimClusters,
+      sc.k,
+      sc.social,
+      sc.builtNow,
       userScore,
       users,
       items,
-      topics,
-      producerEntity,
-      entityProducer,
-      knownFor,
-      clusterProducers,
-      clusterTopics,
-      ann,
-      annIndex,
+      sc.topics,
+      sc.producerEntity,
+      sc.entityProducer,
+      sc.knownFor,
+      sc.clusterProducers,
+      sc.clusterTopics,
+      sc.ann,
+      sc.annIndex,
       dense,
     );
   }
@@ -231,6 +197,16 @@ export class ServingModel {
     return this.dense !== null;
   }
 
+  /** @throws ARTIFACT_MISSING, naming `what`, when the version was built without SimClusters */
+  private needSimClusters(what: string): void {
+    if (!this.hasSimClusters)
+      throw new SimrecError(
+        'ARTIFACT_MISSING',
+        `version ${this.version} holds no SimClusters outputs (built with simclusters.enabled false): ${what} ` +
+          'needs them; its MF part serves POST /v1/candidates/dense and similar items with source=mf',
+      );
+  }
+
   // ---- ids -------------------------------------------------------------------------------------------------
 
   /** Dense index of a user. @throws NOT_FOUND naming `field` */
@@ -243,16 +219,19 @@ export class ServingModel {
   }
 
   producerIndex(id: string, field = 'producerId'): number {
+    this.needSimClusters('a producer');
     const e = (this.socialCase ? this.users : this.items).get(id);
     return known(e < 0 ? -1 : this.entityProducer[e], 'producer', id, field);
   }
 
   topicIndex(topic: string, field = 'topic'): number {
+    this.needSimClusters('a topic');
     return known(this.topics ? this.topics.get(topic) : -1, 'topic', topic, field);
   }
 
   /** @throws NOT_FOUND unless 0 ≤ c < k */
   clusterIndex(c: number, field = 'clusterId'): number {
+    this.needSimClusters('a cluster');
     if (!Number.isInteger(c) || c < 0 || c >= this.k)
       throw new SimrecError('NOT_FOUND', `unknown cluster ${c}: clusters are 0..${this.k - 1}`, { field });
     return c;
@@ -290,6 +269,7 @@ export class ServingModel {
     kind: InterestedInScore = this.userScore,
     field = 'userId',
   ): Promise<SparseRow> {
+    this.needSimClusters('an InterestedIn embedding');
     const u = this.userIndex(id, field);
     return this.row(interestedInKey(kind), u, true);
   }
@@ -304,6 +284,7 @@ export class ServingModel {
     which: 'current' | 'longest' | 'auto' = 'current',
     field = 'itemId',
   ): Promise<{ embedding: SparseRow; kind: 'current' | 'longest' }> {
+    this.needSimClusters('an item embedding');
     const i = this.itemIndex(id, field);
     if (which !== 'current') {
       const longest = await this.row(KEYS.itemLongestEmbeddings, i);
@@ -345,6 +326,7 @@ export class ServingModel {
     params: Partial<AnnParams> = {},
     filters: CandidateFilters = {},
   ): Promise<CandidateResult> {
+    this.needSimClusters('SimClusters ANN candidates');
     const ann = this.ann;
     if (!ann)
       throw new SimrecError(
@@ -506,6 +488,101 @@ export class ServingModel {
     if (!e || r >= e.shape[0]) return { ids: new Int32Array(0), values: new Float32Array(0) };
     return this.reader.sparseRow(key, r);
   }
+}
+
+/** The SimClusters half of a serving model (empty for a version built with MF only). */
+interface SimClustersParts {
+  k: number;
+  social: boolean;
+  builtNow: number | null;
+  topics: IdMap | null;
+  producerEntity: Int32Array;
+  entityProducer: Int32Array;
+  knownFor: RankedCsr;
+  clusterProducers: RankedCsr | null;
+  clusterTopics: RankedCsr | null;
+  ann: SimClustersAnn | null;
+  annIndex: SimClustersIndex | null;
+}
+
+const NO_SIMCLUSTERS: SimClustersParts = {
+  k: 0,
+  social: false,
+  builtNow: null,
+  topics: null,
+  producerEntity: new Int32Array(0),
+  entityProducer: new Int32Array(0),
+  knownFor: { indptr: new Int32Array(1), ids: new Int32Array(0), scores: new Float32Array(0), nRows: 0 },
+  clusterProducers: null,
+  clusterTopics: null,
+  ann: null,
+  annIndex: null,
+};
+
+/** KnownFor grouped by cluster, the cluster indexes and the SimClusters ANN index of a version. */
+async function loadSimClustersParts(
+  reader: VersionReader,
+  users: IdMap,
+  items: IdMap,
+): Promise<SimClustersParts> {
+  const meta = await reader.json<SimClustersMeta>(KEYS.simclustersMeta);
+  if (!Number.isInteger(meta.k) || meta.k < 1 || (meta.case !== 'social' && meta.case !== 'catalogue'))
+    throw new SimrecError('ARTIFACT_CORRUPT', `version ${reader.id}: ${KEYS.simclustersMeta} is malformed`, {
+      field: KEYS.simclustersMeta,
+    });
+  const social = meta.case === 'social';
+  const topics = reader.has(KEYS.topics) ? await reader.idMap(KEYS.topics) : null;
+  const producerEntity = await reader.typedArray(KEYS.producers, 'int32');
+  const space = social ? users.size : items.size;
+  const entityProducer = new Int32Array(space).fill(-1);
+  for (let p = 0; p < producerEntity.length; p++) {
+    const e = producerEntity[p];
+    if (e < 0 || e >= space)
+      throw new SimrecError(
+        'ARTIFACT_CORRUPT',
+        `version ${reader.id}: producer ${p} maps outside the id map`,
+        {
+          field: KEYS.producers,
+        },
+      );
+    entityProducer[e] = p;
+  }
+  const kfCluster = await reader.typedArray(KEYS.knownForCluster, 'int32');
+  const kfScore = reader.has(KEYS.knownForScore)
+    ? await reader.typedArray(KEYS.knownForScore, 'float32')
+    : new Float32Array(kfCluster.length).fill(1);
+  const knownFor = groupByCluster(kfCluster, kfScore, meta.k);
+  const clusterProducers = reader.has(KEYS.clusterProducers)
+    ? rankedCsr(await reader.csr(KEYS.clusterProducers))
+    : null;
+  const clusterTopics = reader.has(KEYS.clusterTopics)
+    ? rankedCsr(await reader.csr(KEYS.clusterTopics))
+    : null;
+  let annIndex: SimClustersIndex | null = null;
+  let ann: SimClustersAnn | null = null;
+  if (reader.has(KEYS.itemEmbeddings) && reader.has(KEYS.clusterItems)) {
+    annIndex = await loadSimClustersIndex(reader);
+    if (annIndex.itemEmbeddings.nRows !== items.size)
+      throw new SimrecError(
+        'ARTIFACT_CORRUPT',
+        `version ${reader.id}: ${KEYS.itemEmbeddings} has ${annIndex.itemEmbeddings.nRows} rows for ${items.size} items`,
+        { field: KEYS.itemEmbeddings },
+      );
+    ann = new SimClustersAnn(annIndex);
+  }
+  return {
+    k: meta.k,
+    social,
+    builtNow: typeof meta.now === 'number' ? meta.now : null,
+    topics,
+    producerEntity,
+    entityProducer,
+    knownFor,
+    clusterProducers,
+    clusterTopics,
+    ann,
+    annIndex,
+  };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

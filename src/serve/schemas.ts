@@ -264,7 +264,9 @@ export const SimilarQuery = Type.Object({
   limit: Type.Optional(Count(ANN_LIMITS.limit, 'results (default 50)')),
   source: Type.Optional(
     Type.Enum(['simclusters', 'mf'], {
-      description: 'simclusters (default: SimClusters ANN) or mf (cosine over MF item embeddings)',
+      description:
+        'simclusters (SimClusters ANN; the default) or mf (cosine over MF item embeddings; the default when ' +
+        'the version was built with MF only)',
     }),
   ),
 });

@@ -95,7 +95,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
         tags: ['candidates'],
         summary:
           'items similar to an item: by SimClusters ANN (its longest embedding when it has one; the default) or, ' +
-          'with source=mf, by cosine over MF item embeddings',
+          'with source=mf (the default for a version built with MF only), by cosine over MF item embeddings',
         params: ItemParams,
         querystring: SimilarQuery,
         response: { 200: Type.Union([CandidatesResponse, DenseCandidatesResponse]), ...ERRORS },
@@ -106,7 +106,9 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
         const itemId = request.params.itemId;
         m.itemIndex(itemId, 'itemId');
         const limit = request.query.limit;
-        if (request.query.source === 'mf') {
+        // Unasked, a version built with MF only answers from MF rather than refusing.
+        const source = request.query.source ?? (m.hasSimClusters || !m.hasDense ? 'simclusters' : 'mf');
+        if (source === 'mf') {
           const r = await m.denseCandidates({ itemId }, limit === undefined ? {} : { limit });
           return answerDense(m, r);
         }
