@@ -5,11 +5,17 @@
 // of calling a JS function for every node the walk visits. See src/ann/dense/hnsw/native.ts.
 #include <node_api.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "hnswlib/hnswlib.h"
 
@@ -157,6 +163,72 @@ napi_value AddPoint(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// addPoints(vectors: Float32Array (n × dim, row-major), labels: Int32Array (n), threads: number). Rows are
+// handed out in order from a shared counter, so one thread inserts exactly as n addPoint calls would (the
+// graph is then a function of the seed and the order); more threads insert concurrently, which hnswlib's
+// per-node and per-label locks allow, and the graph depends on their interleaving.
+napi_value AddPoints(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Graph* g = Unwrap(env, info, &argc, argv);
+  if (!g) return Throw(env, "not a graph");
+  float* v;
+  int32_t* labels;
+  size_t vlen, n;
+  uint32_t threads;
+  if (argc < 3 || !GetTyped(env, argv[0], napi_float32_array, &v, &vlen) ||
+      !GetTyped(env, argv[1], napi_int32_array, &labels, &n) || vlen != n * g->dim)
+    return Throw(env, "expected vectors (Float32Array of labels.length × dim) and labels (Int32Array)");
+  if (!GetU32(env, argv[2], &threads) || threads == 0 || threads > 256)
+    return Throw(env, "threads must be an integer in [1, 256]");
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] < 0) return Throw(env, "labels must be non-negative");
+  if (g->index->cur_element_count + n > g->index->max_elements_) {
+    // Labels already present are updated in place and take no slot, but a batch that may not fit is refused
+    // before anything is inserted rather than halfway through.
+    size_t fresh = 0;
+    for (size_t i = 0; i < n; i++)
+      if (g->index->label_lookup_.find(static_cast<hnswlib::labeltype>(labels[i])) == g->index->label_lookup_.end())
+        fresh++;
+    if (g->index->cur_element_count + fresh > g->index->max_elements_)
+      return Throw(env, "the batch does not fit the graph's capacity: resize first");
+  }
+  std::atomic<size_t> next(0);
+  std::exception_ptr error;
+  std::mutex errorLock;
+  const size_t dim = g->dim;
+  auto work = [&]() {
+    for (;;) {
+      const size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      try {
+        g->index->addPoint(v + i * dim, static_cast<hnswlib::labeltype>(labels[i]), false);
+      } catch (...) {
+        std::lock_guard<std::mutex> hold(errorLock);
+        if (!error) error = std::current_exception();
+        next.store(n);
+      }
+    }
+  };
+  const size_t extra = std::min<size_t>(threads, n > 0 ? n : 1) - 1;
+  std::vector<std::thread> pool;
+  try {
+    for (size_t t = 0; t < extra; t++) pool.emplace_back(work);
+  } catch (const std::exception&) {
+    // Could not start a thread: the ones started and this one still insert everything.
+  }
+  work();
+  for (auto& t : pool) t.join();
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      return Throw(env, e.what());
+    }
+  }
+  return Undefined(env);
+}
+
 // search(query: Float32Array (dim), k, outLabels: Int32Array, outDist: Float32Array,
 //        allowStamp?: Uint32Array | null, denyStamp?: Uint32Array | null, epoch?: number) → count written,
 // nearest first (ascending distance 1 − q·x).
@@ -279,6 +351,7 @@ napi_value Capacity(napi_env env, napi_callback_info info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"addPoint", nullptr, AddPoint, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addPoints", nullptr, AddPoints, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"search", nullptr, Search, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"markDelete", nullptr, MarkDelete, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resize", nullptr, Resize, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -90,6 +90,7 @@ export async function mfStage(
   const { index, report } = buildDenseIndex(ids, items.vectors, items.dim, {
     metric: 'ip',
     recall: { k: 10, queries },
+    threads: run.threads,
     onProgress: (done, total) => run.onProgress?.('mf dense index', done, total),
   });
   await saveDenseIndex(w, KEYS.mfItemIndex, index);
@@ -102,6 +103,7 @@ export async function mfStage(
   const similar = buildDenseIndex(ids, parts, dim, {
     metric: 'cosine',
     recall: { k: 10, sample: cfg.recallQueries, seed: run.seed },
+    threads: run.threads,
     onProgress: (done, total) => run.onProgress?.('mf similar-items index', done, total),
   });
   await saveDenseIndex(w, KEYS.mfItemSimilarIndex, similar.index);

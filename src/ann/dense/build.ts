@@ -33,6 +33,11 @@ export interface DenseBuildOptions {
     /** Row-major query vectors to measure with instead (e.g. a sample of user vectors for MF). */
     queries?: Float32Array;
   };
+  /**
+   * Threads inserting into an HNSW graph (default 1). One thread builds the same graph from the same input
+   * every time; more build faster and a graph that depends on their interleaving (HnswIndex.insertThreads).
+   */
+  threads?: number;
   /** Called after each chunk of vectors is inserted. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -65,7 +70,8 @@ const CHUNK = 10_000;
 
 /**
  * Builds an index over rows of `vectors` (ids.length × dim) and measures its recall@k against exact search.
- * Deterministic: same input, options and seed give the same index and report (timings aside).
+ * Deterministic with one insertion thread: same input, options and seed give the same index and report
+ * (timings aside).
  */
 export function buildDenseIndex(
   ids: Int32Array,
@@ -90,6 +96,7 @@ export function buildDenseIndex(
   const index: ExactIndex | HnswIndex = useHnsw
     ? HnswIndex.create(dim, options.metric, options.hnsw, ids.length)
     : new ExactIndex(dim, options.metric);
+  if (index instanceof HnswIndex) index.insertThreads = options.threads ?? 1;
   // Validate the whole input once so ids may come in any order across the insertion chunks.
   index.reserve(checkAddBatch(ids, vectors, dim, 0) + 1);
   if (index instanceof HnswIndex && options.metric === 'ip' && index.params.ipLayout === 'mips') {

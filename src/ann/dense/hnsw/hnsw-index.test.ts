@@ -646,3 +646,35 @@ test('a bad ipLayout is CONFIG_INVALID naming the field', async () => {
     invalid,
   );
 });
+
+test('insertThreads: two threads build a graph of the same recall; one rebuilds the same bytes', () => {
+  for (const metric of ['ip', 'cosine'] as const) {
+    const { exact, data } = build(metric);
+    const parallel = HnswIndex.create(DIM, metric, PARAMS, 256);
+    parallel.insertThreads = 2;
+    parallel.add(data.ids, data.vectors);
+    assert.equal(parallel.size, 3000);
+    assert.equal(parallel.stats().slots, 3000);
+    const r = recall(parallel, exact, data.queries, 10);
+    assert.ok(r >= 0.95, `${metric} recall@10 ${r} with two insertion threads`);
+    // Every id is in the graph exactly once: an exhaustive walk (ef ≥ n) returns the exact top-k.
+    parallel.ef = 3000;
+    for (let q = 0; q < 5; q++) {
+      const qv = data.queries.subarray(q * DIM, (q + 1) * DIM);
+      assert.deepEqual(parallel.search(qv, 10).ids, exact.search(qv, 10).ids);
+    }
+  }
+  const a = HnswIndex.create(DIM, 'ip', PARAMS, 256);
+  const b = HnswIndex.create(DIM, 'ip', PARAMS, 256);
+  b.insertThreads = 1;
+  const { data } = build('ip');
+  a.add(data.ids, data.vectors);
+  b.add(data.ids, data.vectors);
+  assert.deepEqual(a.toBytes(), b.toBytes());
+  assert.throws(
+    () => {
+      a.insertThreads = 0;
+    },
+    (e: SimrecError) => e.code === 'CONFIG_INVALID' && e.detail.field === 'insertThreads',
+  );
+});

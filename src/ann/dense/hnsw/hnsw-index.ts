@@ -119,8 +119,8 @@ export class HnswIndex implements DenseIndex {
   private phi: number;
   /** The query in the graph's dimension, reused; the lifting coordinate stays 0. */
   private readonly qArr: Float32Array;
-  /** A graph vector being inserted, likewise. */
-  private readonly pArr: Float32Array;
+  /** Threads inserting a batch into the graph (see {@link insertThreads}). */
+  private threads = 1;
   /** The graph's answer (labels, distances), reused and grown to the largest k asked. */
   private outLabels = new Int32Array(16);
   private outDist = new Float32Array(16);
@@ -144,7 +144,6 @@ export class HnswIndex implements DenseIndex {
     this.gdim = dim + (this.lifted ? 1 : 0);
     this.phi = phi;
     this.qArr = new Float32Array(this.gdim);
-    this.pArr = new Float32Array(this.gdim);
     graph.setEf(params.ef);
   }
 
@@ -189,6 +188,21 @@ export class HnswIndex implements DenseIndex {
    */
   exactCopy(): ExactIndex {
     return this.table;
+  }
+
+  /**
+   * Threads that insert a batch into the graph (default 1). With one, the graph is a function of the seed and
+   * the insertion order (byte-identical across runs); with more, insertion runs concurrently in native threads
+   * (hnswlib's own locking) and the graph depends on their interleaving, at about the same recall. A runtime
+   * setting: it is not saved with the index.
+   */
+  get insertThreads(): number {
+    return this.threads;
+  }
+
+  set insertThreads(n: number) {
+    checkPositive('insertThreads', n, 256);
+    this.threads = n;
   }
 
   /** Allow lists up to this length are answered exactly (see {@link HnswParams.exactAllowMax}). */
@@ -259,26 +273,28 @@ export class HnswIndex implements DenseIndex {
       this.maxElements = grown;
     }
     const order = this.lifted ? byNormDescending(vectors, dim) : undefined;
-    for (let j = 0; j < ids.length; j++) {
+    const n = ids.length;
+    const labels = new Int32Array(n);
+    const rows = new Float32Array(n * this.gdim);
+    for (let j = 0; j < n; j++) {
       const id = ids[order ? order[j] : j];
-      this.table.vector(id, v);
-      this.graph.addPoint(this.lift(v, 0), id);
+      labels[j] = id;
+      this.lift(this.table.vector(id, v)!, 0, rows, j * this.gdim);
     }
+    this.graph.addPoints(rows, labels, this.threads);
   }
 
-  /** vectors[off, off + dim) as the graph stores it, in the reused point array. */
-  private lift(vectors: Float32Array, off: number): Float32Array {
-    const arr = this.pArr;
+  /** vectors[off, off + dim) as the graph stores it, written to out[at, at + gdim). */
+  private lift(vectors: Float32Array, off: number, out: Float32Array, at: number): void {
     const dim = this.dim;
     let s = 0;
     for (let d = 0; d < dim; d++) {
       const x = vectors[off + d];
-      arr[d] = x;
+      out[at + d] = x;
       s += x * x;
     }
     // Φ is at least every norm, so the difference is ≥ 0 up to rounding.
-    if (this.lifted) arr[dim] = Math.sqrt(Math.max(0, this.phi * this.phi - s));
-    return arr;
+    if (this.lifted) out[at + dim] = Math.sqrt(Math.max(0, this.phi * this.phi - s));
   }
 
   remove(id: number): boolean {
@@ -389,10 +405,14 @@ export class HnswIndex implements DenseIndex {
     graph.setEf(this.p.ef);
     this.phi = phi;
     const order = this.lifted ? byNormDescending(vectors, this.dim) : undefined;
+    const labels = new Int32Array(n);
+    const rows = new Float32Array(n * this.gdim);
     for (let j = 0; j < n; j++) {
       const r = order ? order[j] : j;
-      graph.addPoint(this.lift(vectors, r * this.dim), ids[r]);
+      labels[j] = ids[r];
+      this.lift(vectors, r * this.dim, rows, j * this.gdim);
     }
+    graph.addPoints(rows, labels, this.threads);
     this.graph = graph;
     this.table = table;
     this.maxElements = maxElements;

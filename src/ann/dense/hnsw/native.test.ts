@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -127,4 +127,37 @@ test('bad arguments throw JS errors instead of reading out of bounds', () => {
   for (const [what, call] of bad) assert.throws(call, Error, what);
   // Still usable after every refusal.
   assert.equal(g.search(q, 10, labels, dist), 10);
+});
+
+test('addPoints: one thread inserts as the addPoint loop does; two threads insert every row; capacity is checked first', () => {
+  const { g, x, q } = tiny();
+  const labels = Int32Array.from({ length: N }, (_, i) => i);
+  const one = new (nativeHnsw().Graph)(DIM, N, 8, 100, 100);
+  one.addPoints(x, labels, 1);
+  const two = new (nativeHnsw().Graph)(DIM, N, 8, 100, 100);
+  two.addPoints(x, labels, 2);
+  const dir = mkdtempSync(join(tmpdir(), 'simrec-native-'));
+  try {
+    g.save(join(dir, 'loop.bin'));
+    one.save(join(dir, 'one.bin'));
+    assert.deepEqual(readFileSync(join(dir, 'one.bin')), readFileSync(join(dir, 'loop.bin')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  two.setEf(N);
+  assert.equal(two.count(), N);
+  const out = new Int32Array(10);
+  two.search(q, 10, out, new Float32Array(10));
+  assert.deepEqual(
+    [...out],
+    bruteForce(x, q, 10, () => true).map((w) => w[1]),
+  );
+  // Full: a batch of new labels is refused before any is inserted; known labels update in place.
+  assert.throws(() => two.addPoints(x.subarray(0, DIM), Int32Array.of(N + 1), 2), /capacity/);
+  assert.equal(two.count(), N);
+  two.addPoints(x.subarray(0, 2 * DIM), Int32Array.of(5, 6), 2);
+  assert.equal(two.count(), N);
+  assert.throws(() => two.addPoints(x.subarray(0, DIM), Int32Array.of(-1), 1), /non-negative/);
+  assert.throws(() => two.addPoints(x.subarray(0, DIM + 1), Int32Array.of(1), 1), /labels.length × dim/);
+  assert.throws(() => two.addPoints(x.subarray(0, DIM), Int32Array.of(1), 0), /threads/);
 });

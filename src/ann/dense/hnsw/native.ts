@@ -17,6 +17,12 @@ export interface NativeGraph {
   /** Inserts (or, for a known label, updates and revives) a vector of the graph's dimension. */
   addPoint(vector: Float32Array, label: number): void;
   /**
+   * addPoint for each row of a row-major matrix, rows taken in order. One thread inserts exactly as the
+   * loop of addPoint calls would; more insert concurrently (the graph then depends on their interleaving).
+   * Refused whole when the new labels would not fit the capacity.
+   */
+  addPoints(vectors: Float32Array, labels: Int32Array, threads: number): void;
+  /**
    * Writes up to k nearest labels and their distances, nearest first, and returns how many it wrote. With
    * stamp arrays, a label passes when (allow is null or allow[label] === epoch) and deny[label] !== epoch.
    */
