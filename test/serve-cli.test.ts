@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { MF_FIXTURE, SMALL_FIXTURE, writeTestArtifacts } from '../src/serve/test-fixtures.ts';
+import {
+  MF_FIXTURE,
+  SIMCLUSTERS_KEYS,
+  SMALL_FIXTURE,
+  writeTestArtifacts,
+} from '../src/serve/test-fixtures.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
@@ -260,6 +265,46 @@ test('simrec candidates --source dense and simrec similar --source mf answer lik
     assert.match(topic.stderr, /CONFIG_INVALID: --source dense takes exactly one of --user, --item/);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /NOT_FOUND: unknown user 'zed'/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('on a version built with MF only, simrec similar answers from MF unasked and refuses SimClusters', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'simrec-serve-cli-'));
+  try {
+    await writeTestArtifacts(root, { ...MF_FIXTURE, omit: SIMCLUSTERS_KEYS });
+    const [plain, sc, dense] = await Promise.all([
+      output(runCommand('similar', 'similarCommand', ['--artifacts', root, '--item', 'i0', '--limit', '2'])),
+      output(
+        runCommand('similar', 'similarCommand', [
+          '--artifacts',
+          root,
+          '--item',
+          'i0',
+          '--source',
+          'simclusters',
+        ]),
+      ),
+      output(
+        runCommand('candidates', 'candidatesCommand', [
+          '--artifacts',
+          root,
+          '--source',
+          'dense',
+          '--user',
+          'dave',
+        ]),
+      ),
+    ]);
+    assert.equal(plain.code, 0, plain.stderr);
+    const sim = plain.stdout.trim().split('\n');
+    assert.match(sim[1], /^\s+1\s+i2\s+1\.000000$/);
+    assert.match(sim[3], /^# version \S+, source mf:item: exact index of 6 items$/);
+    assert.notEqual(sc.code, 0);
+    assert.match(sc.stderr, /ARTIFACT_MISSING: .*holds no SimClusters outputs/);
+    assert.equal(dense.code, 0, dense.stderr);
+    assert.match(dense.stdout.trim().split('\n')[1], /^\s+1\s+i2\s+/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

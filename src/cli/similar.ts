@@ -1,4 +1,7 @@
+import { resolve } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
+import { KEYS } from '../pipeline/keys.ts';
+import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { denseTable, queryCandidates, queryDenseCandidates, table } from './candidates.ts';
 import { type Command, intOption, parseOptions, required } from './command.ts';
 
@@ -12,7 +15,7 @@ options:
   --version ID      a specific committed version
   --item ID         the item
   --limit Y         results (default 10)
-  --source S        simclusters (default) or mf
+  --source S        simclusters (default) or mf (the default for a version built with MF only)
   --json            the HTTP answer's JSON instead of a table
 `;
 
@@ -29,7 +32,7 @@ export const similarCommand: Command = {
       source: { type: 'string' },
       json: { type: 'boolean', default: false },
     });
-    const kind = v.source ?? 'simclusters';
+    const kind = v.source ?? (await defaultSource(required(v, 'artifacts'), v.version));
     if (kind !== 'simclusters' && kind !== 'mf')
       throw new SimrecError('CONFIG_INVALID', `--source must be simclusters or mf, got '${kind}'`, {
         field: 'source',
@@ -56,3 +59,18 @@ export const similarCommand: Command = {
     return 0;
   },
 };
+
+/** What GET /v1/items/:itemId/similar uses unasked: SimClusters, or MF for a version built with MF only. */
+async function defaultSource(artifacts: string, version: string | undefined): Promise<'simclusters' | 'mf'> {
+  const store = new LmdbArtifactStore(resolve(artifacts));
+  try {
+    const reader = await store.openVersion(version);
+    try {
+      return reader.has(KEYS.simclustersMeta) || !reader.has(KEYS.mfItems) ? 'simclusters' : 'mf';
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -4,13 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { interestedInKey, KEYS } from '../pipeline/keys.ts';
-import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
 import { ServingModel } from './model.ts';
 import { assertError, assertRanked } from './test-assertions.ts';
-import { MF_FIXTURE, SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
+import { MF_FIXTURE, SIMCLUSTERS_KEYS, SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 // Servers over MF_FIXTURE (answers worked out in test-fixtures.ts) with exact and with HNSW item indexes,
 // one over SMALL_FIXTURE, which has no MF vectors, and one over MF_FIXTURE without its SimClusters outputs
@@ -20,22 +18,6 @@ let exact: SimrecFastify;
 let hnsw: SimrecFastify;
 let noMf: SimrecFastify;
 let mfOnly: SimrecFastify;
-
-const SIMCLUSTERS_KEYS = [
-  KEYS.simclustersMeta,
-  KEYS.producers,
-  KEYS.knownForCluster,
-  KEYS.knownForScore,
-  ...INTERESTED_IN_SCORES.map(interestedInKey),
-  KEYS.producerEmbeddings,
-  KEYS.itemEmbeddings,
-  KEYS.itemEmbeddingsUpdatedTs,
-  KEYS.itemLongestEmbeddings,
-  KEYS.topicEmbeddings,
-  KEYS.clusterItems,
-  KEYS.clusterProducers,
-  KEYS.clusterTopics,
-];
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'simrec-serve-dense-'));

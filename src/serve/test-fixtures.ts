@@ -15,6 +15,23 @@ import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/int
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import type { VersionWriter } from '../store/store.ts';
 
+/** Every key of a version's SimClusters outputs: omitted, a spec with `mf` is what an MF-only build writes. */
+export const SIMCLUSTERS_KEYS = [
+  KEYS.simclustersMeta,
+  KEYS.producers,
+  KEYS.knownForCluster,
+  KEYS.knownForScore,
+  ...INTERESTED_IN_SCORES.map(interestedInKey),
+  KEYS.producerEmbeddings,
+  KEYS.itemEmbeddings,
+  KEYS.itemEmbeddingsUpdatedTs,
+  KEYS.itemLongestEmbeddings,
+  KEYS.topicEmbeddings,
+  KEYS.clusterItems,
+  KEYS.clusterProducers,
+  KEYS.clusterTopics,
+];
+
 /** A sparse embedding as `[clusterId, score]` pairs, in any order. */
 export type Pairs = ReadonlyArray<readonly [number, number]>;
 
