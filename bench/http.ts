@@ -8,10 +8,14 @@
  * The load generator runs in this process on the same two cores as the server's workers, as a real client on
  * the same host would; its CPU is reported so the figures can be read with that in mind.
  *
- *   npm run bench -- http [--seed 1] [--duration 10] [--connections 32] [--workers 2]
+ * With --dense the build also trains hybrid MF (mf.enabled, ~1.5 min more) and the dense routes are measured
+ * too: `POST /v1/candidates/dense` for the same users and `GET /v1/items/:itemId/similar?source=mf` (no goal
+ * of their own; the ratio is against the same ceiling).
+ *
+ *   npm run bench -- http [--seed 1] [--duration 10] [--connections 32] [--workers 2] [--dense]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,6 +62,7 @@ export async function run(argv: string[]): Promise<void> {
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
       workers: { type: 'string', default: '2' },
+      dense: { type: 'boolean', default: false },
     },
   });
   const seed = Number(values.seed);
@@ -70,11 +75,14 @@ export async function run(argv: string[]): Promise<void> {
   rmSync(root, { recursive: true, force: true });
   const data = join(root, 'data');
   const artifacts = join(root, 'artifacts');
+  const config = join(root, 'config.json');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(config, JSON.stringify({ mf: { enabled: values.dense } }));
   // Generated and built by child processes, so the load generator below runs in a process without the
   // build's heap.
   for (const args of [
     ['generate', '--preset', 'social', '--out', data, '--seed', String(seed)],
-    ['build', '--data', data, '--out', artifacts, '--seed', String(seed)],
+    ['build', '--data', data, '--out', artifacts, '--seed', String(seed), '--config', config],
   ]) {
     const r = spawnSync(process.execPath, ['bin/simrec.js', ...args], {
       cwd: REPO,
@@ -126,6 +134,28 @@ export async function run(argv: string[]): Promise<void> {
         },
       },
     ];
+    if (values.dense)
+      routes.push(
+        {
+          name: 'POST /v1/candidates/dense (user)',
+          request: {
+            method: 'POST',
+            path: '/v1/candidates/dense',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => ({ ...req, body: JSON.stringify({ source: { userId: pick(users) } }) }),
+          },
+        },
+        {
+          name: 'GET /v1/items/:itemId/similar?source=mf',
+          request: {
+            method: 'GET',
+            setupRequest: (req) => ({
+              ...req,
+              path: `/v1/items/${encodeURIComponent(pick(items))}/similar?source=mf`,
+            }),
+          },
+        },
+      );
     const rows: Row[] = [];
     let ceiling = 0;
     const cpu0 = process.cpuUsage();
