@@ -74,6 +74,13 @@ bool GetTyped(napi_env env, napi_value v, napi_typedarray_type want, T** data, s
   return true;
 }
 
+bool GetString(napi_env env, napi_value v, std::string* out) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &n) != napi_ok) return false;
+  out->assign(n, '\0');
+  return napi_get_value_string_utf8(env, v, out->data(), n + 1, &n) == napi_ok;
+}
+
 bool IsNullish(napi_env env, napi_value v) {
   napi_valuetype t;
   return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
@@ -96,30 +103,23 @@ napi_value Construct(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   napi_value self;
   CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  uint32_t dim;
+  uint32_t dim, maxElements = 0, m = 0, efc = 0, seed = 0;
   if (argc < 2 || !GetU32(env, argv[0], &dim) || dim == 0) return Throw(env, "dim must be a positive integer");
+  std::string path;
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[1], &t));
+  const bool load = t == napi_string;
+  if (load ? !GetString(env, argv[1], &path)
+           : argc < 5 || !GetU32(env, argv[1], &maxElements) || !GetU32(env, argv[2], &m) ||
+                 !GetU32(env, argv[3], &efc) || !GetU32(env, argv[4], &seed))
+    return Throw(env, "expected (dim, maxElements, m, efConstruction, seed) or (dim, path)");
   auto* g = new (std::nothrow) Graph();
   if (!g) return Throw(env, "out of memory");
   g->dim = dim;
   try {
     g->space = new hnswlib::InnerProductSpace(dim);
-    napi_valuetype t;
-    CHECK(napi_typeof(env, argv[1], &t));
-    if (t == napi_string) {
-      size_t n = 0;
-      CHECK(napi_get_value_string_utf8(env, argv[1], nullptr, 0, &n));
-      std::string path(n, '\0');
-      CHECK(napi_get_value_string_utf8(env, argv[1], path.data(), n + 1, &n));
-      g->index = new hnswlib::HierarchicalNSW<float>(g->space, path, false, 0, false);
-    } else {
-      uint32_t maxElements, m, efc, seed;
-      if (argc < 5 || !GetU32(env, argv[1], &maxElements) || !GetU32(env, argv[2], &m) ||
-          !GetU32(env, argv[3], &efc) || !GetU32(env, argv[4], &seed)) {
-        delete g;
-        return Throw(env, "expected (dim, maxElements, m, efConstruction, seed)");
-      }
-      g->index = new hnswlib::HierarchicalNSW<float>(g->space, maxElements, m, efc, seed, false);
-    }
+    g->index = load ? new hnswlib::HierarchicalNSW<float>(g->space, path, false, 0, false)
+                    : new hnswlib::HierarchicalNSW<float>(g->space, maxElements, m, efc, seed, false);
   } catch (const std::exception& e) {
     delete g;
     return Throw(env, e.what());
@@ -275,45 +275,35 @@ napi_value Search(napi_env env, napi_callback_info info) {
   }
 }
 
-napi_value MarkDelete(napi_env env, napi_callback_info info) {
+// A method taking one integer ≥ min: unwraps the graph, parses the argument, runs f(graph, value), and turns
+// what hnswlib throws into a JS error.
+template <typename F>
+napi_value WithU32(napi_env env, napi_callback_info info, const char* name, uint32_t min, F&& f) {
   size_t argc = 1;
   napi_value argv[1];
   Graph* g = Unwrap(env, info, &argc, argv);
-  uint32_t label;
+  uint32_t v;
   if (!g) return Throw(env, "not a graph");
-  if (argc < 1 || !GetU32(env, argv[0], &label)) return Throw(env, "label must be a non-negative integer");
+  if (argc < 1 || !GetU32(env, argv[0], &v) || v < min)
+    return Throw(env, (std::string(name) + " must be an integer >= " + std::to_string(min)).c_str());
   try {
-    g->index->markDelete(label);
+    f(g, v);
   } catch (const std::exception& e) {
     return Throw(env, e.what());
   }
   return Undefined(env);
+}
+
+napi_value MarkDelete(napi_env env, napi_callback_info info) {
+  return WithU32(env, info, "label", 0, [](Graph* g, uint32_t label) { g->index->markDelete(label); });
 }
 
 napi_value Resize(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Graph* g = Unwrap(env, info, &argc, argv);
-  uint32_t n;
-  if (!g) return Throw(env, "not a graph");
-  if (argc < 1 || !GetU32(env, argv[0], &n)) return Throw(env, "maxElements must be a non-negative integer");
-  try {
-    g->index->resizeIndex(n);
-  } catch (const std::exception& e) {
-    return Throw(env, e.what());
-  }
-  return Undefined(env);
+  return WithU32(env, info, "maxElements", 0, [](Graph* g, uint32_t n) { g->index->resizeIndex(n); });
 }
 
 napi_value SetEf(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Graph* g = Unwrap(env, info, &argc, argv);
-  uint32_t ef;
-  if (!g) return Throw(env, "not a graph");
-  if (argc < 1 || !GetU32(env, argv[0], &ef) || ef == 0) return Throw(env, "ef must be a positive integer");
-  g->index->setEf(ef);
-  return Undefined(env);
+  return WithU32(env, info, "ef", 1, [](Graph* g, uint32_t ef) { g->index->setEf(ef); });
 }
 
 napi_value Save(napi_env env, napi_callback_info info) {
@@ -321,11 +311,8 @@ napi_value Save(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Graph* g = Unwrap(env, info, &argc, argv);
   if (!g) return Throw(env, "not a graph");
-  size_t n = 0;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], nullptr, 0, &n) != napi_ok)
-    return Throw(env, "path must be a string");
-  std::string path(n, '\0');
-  CHECK(napi_get_value_string_utf8(env, argv[0], path.data(), n + 1, &n));
+  std::string path;
+  if (argc < 1 || !GetString(env, argv[0], &path)) return Throw(env, "path must be a string");
   try {
     g->index->saveIndex(path);
   } catch (const std::exception& e) {
