@@ -143,28 +143,8 @@ napi_value Undefined(napi_env env) {
   return out;
 }
 
-// addPoint(vector: Float32Array (dim), label: number)
-napi_value AddPoint(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Graph* g = Unwrap(env, info, &argc, argv);
-  if (!g) return Throw(env, "not a graph");
-  float* v;
-  size_t len;
-  uint32_t label;
-  if (argc < 2 || !GetTyped(env, argv[0], napi_float32_array, &v, &len) || len != g->dim)
-    return Throw(env, "vector must be a Float32Array of the graph's dimension");
-  if (!GetU32(env, argv[1], &label)) return Throw(env, "label must be a non-negative integer");
-  try {
-    g->index->addPoint(v, label, false);
-  } catch (const std::exception& e) {
-    return Throw(env, e.what());
-  }
-  return Undefined(env);
-}
-
 // addPoints(vectors: Float32Array (n × dim, row-major), labels: Int32Array (n), threads: number). Rows are
-// handed out in order from a shared counter, so one thread inserts exactly as n addPoint calls would (the
+// handed out in order from a shared counter, so one thread inserts exactly as n one-row calls would (the
 // graph is then a function of the seed and the order); more threads insert concurrently, which hnswlib's
 // per-node and per-label locks allow, and the graph depends on their interleaving.
 napi_value AddPoints(napi_env env, napi_callback_info info) {
@@ -337,7 +317,6 @@ napi_value Capacity(napi_env env, napi_callback_info info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"addPoint", nullptr, AddPoint, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addPoints", nullptr, AddPoints, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"search", nullptr, Search, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"markDelete", nullptr, MarkDelete, nullptr, nullptr, nullptr, napi_default, nullptr},

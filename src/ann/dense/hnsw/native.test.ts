@@ -14,7 +14,7 @@ function tiny() {
   const rng = new Rng(3);
   const x = new Float32Array(N * DIM).map(() => rng.normal());
   const g = new (nativeHnsw().Graph)(DIM, N, 8, 100, 100);
-  for (let i = 0; i < N; i++) g.addPoint(x.subarray(i * DIM, (i + 1) * DIM), i);
+  for (let i = 0; i < N; i++) g.addPoints(x.subarray(i * DIM, (i + 1) * DIM), Int32Array.of(i), 1);
   g.setEf(N);
   const q = new Float32Array(DIM).map(() => rng.normal());
   return { g, x, q };
@@ -89,7 +89,7 @@ test('deleted labels are never returned; re-adding revives; save and load answer
   g.markDelete(top);
   g.search(q, 10, labels, dist);
   assert.ok(!labels.includes(top));
-  g.addPoint(x.subarray(top * DIM, (top + 1) * DIM), top);
+  g.addPoints(x.subarray(top * DIM, (top + 1) * DIM), Int32Array.of(top), 1);
   g.search(q, 10, labels, dist);
   assert.equal(labels[0], top);
   g.resize(2 * N);
@@ -117,8 +117,8 @@ test('bad arguments throw JS errors instead of reading out of bounds', () => {
     ['outputs shorter than k', () => g.search(q, 11, labels, dist)],
     ['labels as Float32Array', () => g.search(q, 5, dist as never, dist)],
     ['allow stamps as Int32Array', () => g.search(q, 5, labels, dist, labels as never, null, 1)],
-    ['negative label', () => g.addPoint(q, -1)],
-    ['vector of the wrong length', () => g.addPoint(new Float32Array(3), 1)],
+    ['negative label', () => g.addPoints(q, Int32Array.of(-1), 1)],
+    ['vector of the wrong length', () => g.addPoints(new Float32Array(3), Int32Array.of(1), 1)],
     ['unknown label deleted', () => g.markDelete(N + 5)],
     ['ef 0', () => g.setEf(0)],
     ['missing file', () => new (nativeHnsw().Graph)(DIM, '/nonexistent/simrec.bin')],
@@ -129,7 +129,7 @@ test('bad arguments throw JS errors instead of reading out of bounds', () => {
   assert.equal(g.search(q, 10, labels, dist), 10);
 });
 
-test('addPoints: one thread inserts as the addPoint loop does; two threads insert every row; capacity is checked first', () => {
+test('addPoints: one thread inserts as one call per row does; two threads insert every row; capacity is checked first', () => {
   const { g, x, q } = tiny();
   const labels = Int32Array.from({ length: N }, (_, i) => i);
   const one = new (nativeHnsw().Graph)(DIM, N, 8, 100, 100);

@@ -14,12 +14,11 @@ import { SimrecError } from '../../../core/errors.ts';
 
 /** One hnswlib HierarchicalNSW graph on the inner-product space (distance 1 − q·x). */
 export interface NativeGraph {
-  /** Inserts (or, for a known label, updates and revives) a vector of the graph's dimension. */
-  addPoint(vector: Float32Array, label: number): void;
   /**
-   * addPoint for each row of a row-major matrix, rows taken in order. One thread inserts exactly as the
-   * loop of addPoint calls would; more insert concurrently (the graph then depends on their interleaving).
-   * Refused whole when the new labels would not fit the capacity.
+   * Inserts (or, for a known label, updates and revives) each row of a row-major matrix of the graph's
+   * dimension, rows taken in order. One thread inserts exactly as one call per row would; more insert
+   * concurrently (the graph then depends on their interleaving). Refused whole when the new labels would not
+   * fit the capacity.
    */
   addPoints(vectors: Float32Array, labels: Int32Array, threads: number): void;
   /**
