@@ -91,11 +91,15 @@ export function summarize(result: BuildResult, out: string): string {
   const sc = result.simclusters;
   if (sc) {
     const o = sc.output;
+    const r = sc.clusters;
     lines.push(
       '',
-      `  SimClusters (${sc.case} case): ${sc.k} clusters; ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor`,
+      `  SimClusters (${sc.case} case, ${r.graph.used} graph: ${r.graph.reason})`,
+      `    ${r.nonEmpty} clusters (k ${r.kMode === 'auto' ? 'chosen from the data' : 'fixed'}: ${r.k}; sizes min ${r.sizes.min}, median ${r.sizes.median}, p90 ${r.sizes.p90}, max ${r.sizes.max})`,
+      `    ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor (coverage ${(100 * r.coverage).toFixed(1)}%, ${r.extended} from their neighbours)`,
       `    InterestedIn for ${o.interestedIn.stats.usersWithEmbedding} users; item embeddings for ${o.items?.stats.itemsWithEmbedding ?? 0} items; topic embeddings for ${o.topics?.stats.topicsWithEmbedding ?? 0} topics`,
     );
+    for (const w of r.warnings) lines.push(`    WARNING: ${w}`);
     if (sc.truth) {
       lines.push(
         `    against the planted communities: NMI ${sc.truth.nmi.toFixed(3)}, ARI ${sc.truth.ari.toFixed(3)} (${sc.truth.compared} producers)`,

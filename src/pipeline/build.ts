@@ -121,6 +121,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
         itemsWithEmbedding: simclusters.output.items?.stats.itemsWithEmbedding ?? 0,
       });
       ctx.extra.simclustersCase = simclusters.case;
+      ctx.extra.clusters = simclusters.clusters;
       if (simclusters.truth) ctx.extra.truth = simclusters.truth;
     }
     let mf: MfStageSummary | null = null;

@@ -36,7 +36,7 @@ export const IngestSchema = Type.Object(
 
 /**
  * A stage section's schema, derived from the stage's own defaults so the two cannot drift: each key takes the
- * type of its default (a null default means "number or null"). Values are range-checked by the stage itself,
+ * type of its default (a null default means "number or null", an 'auto' default "number or 'auto'"). Values are range-checked by the stage itself,
  * which names the key in its error.
  */
 function overridesOf(...variants: object[]): TSchema {
@@ -49,7 +49,8 @@ function overridesOf(...variants: object[]): TSchema {
     ),
   );
   for (const [key, value] of Object.entries(variants[0])) {
-    if (value === null || nullable.has(key))
+    if (value === 'auto') props[key] = Type.Optional(Type.Union([Type.Number(), Type.Literal('auto')]));
+    else if (value === null || nullable.has(key))
       props[key] = Type.Optional(Type.Union([Type.Number(), Type.Null()]));
     else if (typeof value === 'number') props[key] = Type.Optional(Type.Number());
     else if (typeof value === 'boolean') props[key] = Type.Optional(Type.Boolean());
@@ -61,6 +62,11 @@ function overridesOf(...variants: object[]): TSchema {
 export const SimClustersSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Run the SimClusters stages (DESIGN §3).' }),
+    graph: Type.Union([Type.Literal('auto'), Type.Literal('follows'), Type.Literal('engagements')], {
+      default: 'auto',
+      description:
+        'Graph the communities are found on: follows, the user–item engagements, or auto (follows when items have authors or follows outnumber engagements).',
+    }),
     similarity: overridesOf(SIMILARITY_DEFAULTS),
     knownFor: overridesOf(KNOWN_FOR_DEFAULTS),
     interestedIn: overridesOf(INTERESTED_IN_DEFAULTS.social, INTERESTED_IN_DEFAULTS.catalogue),
@@ -122,7 +128,11 @@ export const BuildConfigSchema = Type.Object(
 
 export type BuildConfig = Omit<Static<typeof BuildConfigSchema>, 'simclusters' | 'mf'> & {
   mf: MfStageConfig;
-  simclusters: SimClustersParams & { enabled: boolean; topTopicsPerCluster: number };
+  simclusters: SimClustersParams & {
+    enabled: boolean;
+    topTopicsPerCluster: number;
+    graph?: 'auto' | 'follows' | 'engagements';
+  };
 };
 
 /**

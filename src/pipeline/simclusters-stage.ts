@@ -22,7 +22,11 @@ import { interestedInKey, KEYS } from './keys.ts';
 /** What the build keeps beside the stored outputs: producer ids and the truth comparison. */
 export interface SimClustersSummary {
   case: 'social' | 'catalogue';
+  /** The graph the communities were found on, and why it was chosen. */
+  graph: GraphChoice;
   k: number;
+  /** What the build reports about the communities (summary and manifest). */
+  clusters: ClusterReport;
   producers: number;
   producersWithKnownFor: number;
   /** Producer index → external id. */
@@ -31,9 +35,69 @@ export interface SimClustersSummary {
   truth: { nmi: number; ari: number; pairPrecision: number; pairRecall: number; compared: number } | null;
 }
 
-/** Social case when there are follows; catalogue case (producers are items) otherwise. */
-export function simclustersInput(d: Dataset): { input: SimClustersInput; producers: Int32Array; ids: IdMap } {
-  if (d.follows && d.follows.nnz > 0) {
+export interface ClusterReport {
+  kMode: 'auto' | 'fixed';
+  /** Community ids in use (k) and how many of them hold a producer. */
+  k: number;
+  nonEmpty: number;
+  sizes: { min: number; median: number; p90: number; max: number };
+  /** Producers with a KnownFor / all producers, and how many got theirs from their neighbours. */
+  coverage: number;
+  extended: number;
+  graph: GraphChoice;
+  /** Stages that turned non-empty input into empty output, or results that make the version weak. */
+  warnings: string[];
+}
+
+export type GraphMode = 'auto' | 'follows' | 'engagements';
+
+export interface GraphChoice {
+  used: 'follows' | 'engagements';
+  reason: string;
+}
+
+/**
+ * Which graph SimClusters runs on. 'auto': the follow graph when items are authored by users (the social case
+ * of DESIGN §2, where engagements reach producers through authors) or when it has at least as many edges as the
+ * positive engagements; otherwise the user–item engagement graph (the catalogue case). A thin trust graph beside
+ * a rich rating log (FilmTrust: 1,853 trust edges, 35,497 ratings of unauthored films) cannot support
+ * communities, while the ratings can.
+ */
+export function chooseGraph(d: Dataset, mode: GraphMode = 'auto'): GraphChoice {
+  const follows = d.follows?.nnz ?? 0;
+  const engagements = d.engagements?.matrix.nnz ?? 0;
+  if (mode === 'follows') {
+    if (follows === 0)
+      throw new SimrecError('INPUT_MISSING', 'simclusters.graph is follows but there are no follows');
+    return { used: 'follows', reason: 'simclusters.graph: follows' };
+  }
+  if (mode === 'engagements') {
+    if (engagements === 0)
+      throw new SimrecError('INPUT_MISSING', 'simclusters.graph is engagements but there are no engagements');
+    return { used: 'engagements', reason: 'simclusters.graph: engagements' };
+  }
+  if (follows === 0) {
+    if (engagements === 0) throw new SimrecError('INPUT_MISSING', 'SimClusters needs follows or engagements');
+    return { used: 'engagements', reason: 'no follows' };
+  }
+  if (engagements === 0) return { used: 'follows', reason: 'no engagements' };
+  let authored = 0;
+  for (let i = 0; i < d.itemAuthor.length; i++) if (d.itemAuthor[i] >= 0) authored++;
+  if (authored > 0) return { used: 'follows', reason: `${authored} items have an author among the users` };
+  if (follows >= engagements)
+    return { used: 'follows', reason: `${follows} follow edges ≥ ${engagements} engagements` };
+  return {
+    used: 'engagements',
+    reason: `items have no authors and the ${follows} follow edges are fewer than the ${engagements} engagements`,
+  };
+}
+
+/** Social case on the follow graph; catalogue case (producers are items) on the engagement graph. */
+export function simclustersInput(
+  d: Dataset,
+  graph: GraphChoice = chooseGraph(d),
+): { input: SimClustersInput; producers: Int32Array; ids: IdMap } {
+  if (graph.used === 'follows' && d.follows) {
     const follows = d.follows;
     const followers = follows.colCounts();
     const producerOf = new Int32Array(d.users.size).fill(-1);
@@ -64,7 +128,7 @@ export function simclustersInput(d: Dataset): { input: SimClustersInput; produce
     };
   }
   if (!d.engagements) throw new SimrecError('INPUT_MISSING', 'SimClusters needs follows or engagements');
-  const A = positivesFromEngagements(d.engagements).matrix;
+  const A = logWeights(positivesFromEngagements(d.engagements).matrix);
   const producers = new Int32Array(d.items.size);
   for (let i = 0; i < producers.length; i++) producers[i] = i;
   return {
@@ -81,6 +145,17 @@ export function simclustersInput(d: Dataset): { input: SimClustersInput; produce
     producers,
     ids: d.items,
   };
+}
+
+/**
+ * Engagement weights (ratings, play counts, summed repeats) as log(1 + w) for the weighted cosine: a play count
+ * of 1,000 then weighs about 3× a count of 10, not 100×, so one heavy listener does not define an item.
+ */
+function logWeights(m: CsrMatrix): CsrMatrix {
+  if (!m.values) return m;
+  const v = new Float32Array(m.values.length);
+  for (let k = 0; k < v.length; k++) v[k] = Math.log1p(Math.max(0, m.values[k]));
+  return new CsrMatrix(m.nRows, m.nCols, m.indptr, m.indices, v);
 }
 
 /**
@@ -130,7 +205,9 @@ export async function simclustersStage(
     onStage?: (stage: string, seconds: number, detail: Record<string, unknown>) => void;
   },
 ): Promise<SimClustersSummary> {
-  const { input, producers, ids } = simclustersInput(d);
+  const { graph: graphMode, ...scConfig } = config.simclusters;
+  const graph = chooseGraph(d, graphMode ?? 'auto');
+  const { input, producers, ids } = simclustersInput(d, graph);
   const producerIds = (p: number) => ids.id(producers[p]);
   let warmInfo: Record<string, unknown> | null = null;
   if (opts.warmStart) {
@@ -138,7 +215,7 @@ export async function simclustersStage(
     input.warmStart = w.assignment;
     warmInfo = { version: w.version, producersMatched: w.matched };
   }
-  const { enabled: _enabled, topTopicsPerCluster, ...stages } = config.simclusters;
+  const { enabled: _enabled, topTopicsPerCluster, ...stages } = scConfig;
   const out = await runSimClusters(
     input,
     { ...stages, topTopicsPerCluster },
@@ -159,14 +236,58 @@ export async function simclustersStage(
 
   let withKf = 0;
   for (let p = 0; p < out.knownFor.cluster.length; p++) if (out.knownFor.cluster[p] >= 0) withKf++;
+  const clusters = clusterReport(out, graph, withKf, producers.length, d);
   return {
+    clusters,
     case: out.case,
+    graph,
     k: out.knownFor.k,
     producers: producers.length,
     producersWithKnownFor: withKf,
     producerIds,
     output: out,
     truth,
+  };
+}
+
+function clusterReport(
+  out: SimClustersOutput,
+  graph: GraphChoice,
+  withKf: number,
+  nProducers: number,
+  d: Dataset,
+): ClusterReport {
+  const kf = out.knownFor;
+  const sizes = new Int32Array(kf.k);
+  for (let p = 0; p < kf.cluster.length; p++) if (kf.cluster[p] >= 0) sizes[kf.cluster[p]]++;
+  const nonEmpty = Array.from(sizes)
+    .filter((x) => x > 0)
+    .sort((a, b) => a - b);
+  const at = (q: number) =>
+    nonEmpty.length ? nonEmpty[Math.min(nonEmpty.length - 1, Math.floor(q * nonEmpty.length))] : 0;
+  const warnings: string[] = [];
+  if (nonEmpty.length <= 1 && nProducers > 1)
+    warnings.push(`KnownFor found ${nonEmpty.length} community: embeddings cannot tell users or items apart`);
+  if (nProducers > 0 && withKf / nProducers < 0.5)
+    warnings.push(`only ${withKf} of ${nProducers} producers have a KnownFor`);
+  if (d.users.size > 0 && out.interestedIn.stats.usersWithEmbedding === 0)
+    warnings.push('InterestedIn is empty: no user has an embedding');
+  if (d.engagements && d.engagements.matrix.nnz > 0 && out.items && out.items.stats.itemsWithEmbedding === 0)
+    warnings.push(`item embeddings are empty although there are ${d.engagements.matrix.nnz} engagements`);
+  return {
+    kMode: kf.diagnostics.kMode,
+    k: kf.k,
+    nonEmpty: nonEmpty.length,
+    sizes: {
+      min: at(0),
+      median: at(0.5),
+      p90: at(0.9),
+      max: nonEmpty.length ? nonEmpty[nonEmpty.length - 1] : 0,
+    },
+    coverage: nProducers > 0 ? withKf / nProducers : 0,
+    extended: kf.diagnostics.extended,
+    graph,
+    warnings,
   };
 }
 
