@@ -99,6 +99,10 @@ export function summarize(result: BuildResult, out: string): string {
       `    ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor (coverage ${(100 * r.coverage).toFixed(1)}%, ${r.extended} from their neighbours)`,
       `    InterestedIn for ${o.interestedIn.stats.usersWithEmbedding} users; item embeddings for ${o.items?.stats.itemsWithEmbedding ?? 0} items; topic embeddings for ${o.topics?.stats.topicsWithEmbedding ?? 0} topics`,
     );
+    if (r.top10.sampled > 0)
+      lines.push(
+        `    top 10 of ${r.top10.sampled} sampled users: ${(100 * r.top10.fullyTied).toFixed(1)}% fully tied, ${(100 * r.top10.empty).toFixed(1)}% empty`,
+      );
     for (const w of r.warnings) lines.push(`    WARNING: ${w}`);
     if (sc.truth) {
       lines.push(

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { SimClustersAnn } from '../ann/simclusters.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
@@ -45,6 +46,12 @@ export interface ClusterReport {
   coverage: number;
   extended: number;
   graph: GraphChoice;
+  /**
+   * Sampled users with an InterestedIn, asked for their top 10 as `simrec serve` answers them by default (ANN
+   * with exact rerank, engaged items excluded): the share whose ten scores are all equal, and whose list is
+   * empty. A tied top 10 is ordered by the tie-break, not by the model.
+   */
+  top10: { sampled: number; fullyTied: number; empty: number };
   /** Stages that turned non-empty input into empty output, or results that make the version weak. */
   warnings: string[];
 }
@@ -237,6 +244,10 @@ export async function simclustersStage(
   let withKf = 0;
   for (let p = 0; p < out.knownFor.cluster.length; p++) if (out.knownFor.cluster[p] >= 0) withKf++;
   const clusters = clusterReport(out, graph, withKf, producers.length, d);
+  if (clusters.top10.sampled > 0 && clusters.top10.fullyTied > 0.05)
+    clusters.warnings.push(
+      `${(100 * clusters.top10.fullyTied).toFixed(1)}% of sampled users get a top 10 of equal scores`,
+    );
   return {
     clusters,
     case: out.case,
@@ -275,6 +286,7 @@ function clusterReport(
   if (d.engagements && d.engagements.matrix.nnz > 0 && out.items && out.items.stats.itemsWithEmbedding === 0)
     warnings.push(`item embeddings are empty although there are ${d.engagements.matrix.nnz} engagements`);
   return {
+    top10: top10Ties(out, d),
     kMode: kf.diagnostics.kMode,
     k: kf.k,
     nonEmpty: nonEmpty.length,
@@ -289,6 +301,44 @@ function clusterReport(
     graph,
     warnings,
   };
+}
+
+/** See {@link ClusterReport.top10}: up to `sample` users, evenly spaced over the user ids. */
+export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): ClusterReport['top10'] {
+  if (!out.items) return { sampled: 0, fullyTied: 0, empty: 0 };
+  const ann = new SimClustersAnn({
+    itemEmbeddings: out.items.embedding,
+    clusterItems: out.items.clusterTopItems,
+    itemCreatedTs: d.itemCreatedTs ?? undefined,
+  });
+  const U = interestedInMatrix(out.interestedIn, 'logFavScoreClusterNormalized');
+  const E = d.engagements?.matrix ?? null;
+  let withVector = 0;
+  for (let u = 0; u < U.nRows; u++) if (U.indptr[u + 1] > U.indptr[u]) withVector++;
+  const step = Math.max(1, withVector / sample);
+  let sampled = 0;
+  let tied = 0;
+  let empty = 0;
+  let seen = 0;
+  let next = 0;
+  for (let u = 0; u < U.nRows; u++) {
+    if (U.indptr[u + 1] === U.indptr[u]) continue;
+    if (seen++ < next) continue;
+    next += step;
+    const exclude = E && u < E.nRows ? E.indices.subarray(E.indptr[u], E.indptr[u + 1]) : undefined;
+    const r = ann.query(
+      {
+        ids: U.indices.subarray(U.indptr[u], U.indptr[u + 1]),
+        values: U.values!.subarray(U.indptr[u], U.indptr[u + 1]),
+      },
+      { limit: 10 },
+      { exclude },
+    );
+    sampled++;
+    if (r.scores.length === 0) empty++;
+    else if (r.scores.length > 1 && r.scores[0] === r.scores[r.scores.length - 1]) tied++;
+  }
+  return { sampled, fullyTied: sampled ? tied / sampled : 0, empty: sampled ? empty / sampled : 0 };
 }
 
 async function storeOutputs(
