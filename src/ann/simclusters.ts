@@ -145,8 +145,7 @@ export class SimClustersAnn {
   }
 
   query(source: SourceVector, params: Partial<AnnParams> = {}, filters: AnnFilters = {}): AnnResult {
-    const p = { ...DEFAULT_ANN_PARAMS, ...params };
-    validateParams(p);
+    const p = effectiveAnnParams(params);
     const excludedEpoch = this.prepareFilters(filters);
     return p.mode === 'exact'
       ? this.exactQuery(source, p, excludedEpoch)
@@ -277,7 +276,7 @@ export class SimClustersAnn {
     const vals = emb.values;
     let dot = 0;
     for (let k = emb.indptr[item]; k < emb.indptr[item + 1]; k++) dot += dense[idx[k]] * (vals ? vals[k] : 1);
-    return dot / (ni * srcNorm);
+    return clampCosine(dot / (ni * srcNorm));
   }
 
   private scatter(source: SourceVector): void {
@@ -365,11 +364,11 @@ interface FilterEpoch {
 function approxScore(scoring: Scoring, dot: number, n2: number, srcNorm: number, itemNorm: number): number {
   switch (scoring) {
     case 'itemNormCosine':
-      return itemNorm > 0 && srcNorm > 0 ? dot / (srcNorm * itemNorm) : 0;
+      return itemNorm > 0 && srcNorm > 0 ? clampCosine(dot / (srcNorm * itemNorm)) : 0;
     case 'dot':
       return dot;
     case 'cosine':
-      return n2 > 0 && srcNorm > 0 ? dot / (srcNorm * Math.sqrt(n2)) : 0;
+      return n2 > 0 && srcNorm > 0 ? clampCosine(dot / (srcNorm * Math.sqrt(n2))) : 0;
     case 'logCosine': {
       const a = Math.log1p(srcNorm * srcNorm);
       const b = Math.log1p(n2);
@@ -378,6 +377,15 @@ function approxScore(scoring: Scoring, dot: number, n2: number, srcNorm: number,
     case 'candidateNormalized':
       return n2 > 0 ? dot / Math.sqrt(n2) : 0;
   }
+}
+
+/**
+ * A cosine computed in float32/float64 mixes can land a rounding step outside [−1, 1] (1.0000001 for an item
+ * scored against its own embedding); a score that claims more than identity would mislead a caller thresholding
+ * on it.
+ */
+export function clampCosine(c: number): number {
+  return Math.min(1, Math.max(-1, c));
 }
 
 function norm(v: Float32Array): number {
@@ -392,6 +400,21 @@ export const ANN_LIMITS = {
   approxTop: 100_000,
   limit: 10_000,
 } as const;
+
+/**
+ * The parameters a query runs with: defaults filled in, validated, and X (approxTop) raised to the limit when the
+ * limit is larger, since the exact step can return at most X items and a caller asking for more would otherwise
+ * get a silently shorter list. Callers echo these, not what was asked.
+ * @throws SimrecError CONFIG_INVALID naming the parameter
+ */
+export function effectiveAnnParams(params: Partial<AnnParams> = {}): AnnParams {
+  const p: AnnParams = { ...DEFAULT_ANN_PARAMS };
+  for (const [key, v] of Object.entries(params))
+    if (v !== undefined) (p as unknown as Record<string, unknown>)[key] = v;
+  validateParams(p);
+  if (p.approxTop < p.limit) p.approxTop = p.limit;
+  return p;
+}
 
 function validateParams(p: AnnParams): void {
   for (const key of ['topClusters', 'itemsPerCluster', 'approxTop', 'limit'] as const) {

@@ -14,7 +14,7 @@ options:
   --format F          canonical | movielens | auto (default auto)
   --config FILE       JSON or YAML config (see docs/config.md); options below override it
   --seed N            seed of every randomised stage (default 1)
-  --threads N         worker threads (default 2)
+  --threads N         worker threads (default 2; capped to the CPUs available, with a warning)
   --min-rating R      MovieLens: keep ratings >= R as positives (default: all)
   --skip-bad-rows     count and skip bad input rows instead of failing
   --warm-start DIR    initialise KnownFor from DIR's current version (cluster ids stay stable)
@@ -57,6 +57,7 @@ export const buildCommand: Command = {
         out,
         config,
         warmStart: v['warm-start'],
+        onWarning: (m) => reporter.warn(m),
         onProgress: reporter.progress,
         onStage: (stage, seconds, detail) =>
           reporter.info(`stage ${stage} done`, { seconds: round(seconds), ...detail }),

@@ -3,14 +3,12 @@
  * catalogue case), runs it, stores every output under KEYS, and — when the data carries planted ground truth —
  * records how well KnownFor recovered it.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SimClustersAnn } from '../ann/simclusters.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { communityLabels, readTruth } from '../data/synthetic/truth.ts';
+import { communityLabels } from '../data/synthetic/truth.ts';
 import { clusteringAgreement } from '../eval/clustering.ts';
 import { positivesFromEngagements } from '../eval/interactions.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
@@ -19,6 +17,7 @@ import { runSimClusters, type SimClustersInput, type SimClustersOutput } from '.
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 import { interestedInKey, KEYS } from './keys.ts';
+import { readProducerCommunities } from './truth.ts';
 
 /** What the build keeps beside the stored outputs: producer ids and the truth comparison. */
 export interface SimClustersSummary {
@@ -402,11 +401,10 @@ async function compareWithTruth(
   producerIds: (p: number) => string,
   n: number,
 ): Promise<SimClustersSummary['truth']> {
-  const truthFile = join(dataDir, 'truth', 'producer_community.csv');
-  if (!existsSync(truthFile)) return null;
-  const truth = await readTruth(dataDir);
+  const producerCommunity = await readProducerCommunities(dataDir);
+  if (!producerCommunity) return null;
   const ids = Array.from({ length: n }, (_, p) => producerIds(p));
-  const planted = communityLabels(truth.producerCommunity, ids);
+  const planted = communityLabels(producerCommunity, ids);
   const a = clusteringAgreement(out.knownFor.cluster, planted);
   return {
     nmi: a.nmi,
