@@ -315,7 +315,7 @@ test('JSONL bad lines are reported by line (blank lines counted), Parquet bad ro
   const e = await rejects(loadDataset(dir), 'INPUT_BAD_ROW');
   assert.deepEqual(e.toString().split('\n'), [
     `${file}:3: column producer_id: empty id`,
-    `${file}:4: column consumer_id: empty id`,
+    `${file}:4: not valid JSON`,
     `${file}:5: column ts: unparseable timestamp 'soon' (expected Unix seconds or ISO-8601)`,
     '3 problems in total',
   ]);
