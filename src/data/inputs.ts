@@ -224,7 +224,7 @@ function jsonlLines(file: InputFile, rejectsTable: string | null): string {
     rejectsTable === null
       ? 'ignore_errors=true'
       : `store_rejects=true, rejects_table=${sqlString(rejectsTable)}, rejects_scan=${sqlString(`${rejectsTable}_scan`)}`;
-  return `(SELECT line, CASE WHEN json_valid(line) THEN json_type(line) END AS jt FROM read_csv(${sqlString(file.path)}, header=false, columns={'line': 'VARCHAR'}, delim='\x1f', quote='', escape='', auto_detect=false, compression=${file.gzip ? "'gzip'" : "'none'"}, ${rejects}) WHERE regexp_matches(line, '[^ \t\r]'))`;
+  return `(SELECT line, try(json_type(line)) AS jt FROM read_csv(${sqlString(file.path)}, header=false, columns={'line': 'VARCHAR'}, delim='\x1f', quote='', escape='', auto_detect=false, compression=${file.gzip ? "'gzip'" : "'none'"}, ${rejects}) WHERE regexp_matches(line, '[^ \t\r]'))`;
 }
 
 /**
@@ -234,11 +234,12 @@ function jsonlLines(file: InputFile, rejectsTable: string | null): string {
  */
 async function jsonlKeys(duck: Duck, file: InputFile): Promise<string[] | null> {
   const r = await duck.conn.runAndReadAll(
-    `SELECT count(*), list_sort(list_distinct(flatten(list(json_keys(CASE WHEN jt = 'OBJECT' THEN line END))))) FROM ${jsonlLines(file, null)}`,
+    `SELECT k, count(*) FROM (SELECT unnest(CASE WHEN jt = 'OBJECT' THEN json_keys(line) ELSE [NULL] END) AS k FROM ${jsonlLines(file, null)}) GROUP BY k ORDER BY k NULLS LAST`,
   );
-  const [count, keys] = r.getRowsJS()[0] as [bigint, string[] | null];
-  if (Number(count) === 0) return null;
-  return keys && keys.length > 0 ? [...keys] : [];
+  const rows = r.getRowsJS();
+  if (rows.length === 0) return null;
+  // Lines that are not objects count under the NULL key; they are reported row by row later.
+  return rows.filter((row) => row[0] !== null).map((row) => String(row[0]));
 }
 
 /**
@@ -288,7 +289,8 @@ export function formatError(file: InputFile, e: unknown): SimrecError {
  * fields, bad quoting, invalid UTF-8) are kept out and logged by DuckDB in `rejectsTable`. For JSONL every
  * line with content is a row (lines DuckDB cannot read as text are logged in `rejectsTable`): a line that is
  * not an object has NULL values and its JSON type (NULL: not JSON) in {@link JSONL_TYPE_COLUMN}; each column
- * `X` also has the JSON type of its value in `X:json_type`, so numeric ids can be told from string ids.
+ * `X` also has the first character of its JSON text in `X` + {@link JSONL_FIRST_CHAR}, so numeric ids can be
+ * told from string ids.
  */
 export function sourceSql(
   file: InputFile,
@@ -307,15 +309,23 @@ export function sourceSql(
       .join(', ');
     return `(SELECT ${select} FROM read_parquet(${sqlString(file.path)}))`;
   }
+  // One parse of each line for the values as text, one for their JSON text, whose first character tells a
+  // string from a number (cheaper than a json_extract per column, which parses the line each time).
+  const shape = (type: string) => sqlString(JSON.stringify(Object.fromEntries(header.map((h) => [h, type]))));
   const select = names.flatMap((n, i) => {
-    const path = sqlString(`$.${JSON.stringify(header[i])}`);
+    const key = sqlString(header[i]);
     return [
-      `CASE WHEN jt = 'OBJECT' THEN json_extract_string(line, ${path}) END AS ${sqlIdent(n)}`,
-      `CASE WHEN jt = 'OBJECT' THEN json_type(line, ${path}) END AS ${sqlIdent(`${n}:json_type`)}`,
+      `struct_extract(s, ${key}) AS ${sqlIdent(n)}`,
+      `left(struct_extract(t, ${key}), 1) AS ${sqlIdent(`${n}${JSONL_FIRST_CHAR}`)}`,
     ];
   });
-  return `(SELECT ${[...select, `jt AS ${sqlIdent(JSONL_TYPE_COLUMN)}`].join(', ')} FROM ${jsonlLines(file, rejectsTable)})`;
+  return `(SELECT ${[...select, `jt AS ${sqlIdent(JSONL_TYPE_COLUMN)}`].join(', ')} FROM (SELECT jt, CASE WHEN jt = 'OBJECT' THEN from_json(line, ${shape('VARCHAR')}) END AS s, CASE WHEN jt = 'OBJECT' THEN from_json(line, ${shape('JSON')}) END AS t FROM ${jsonlLines(file, rejectsTable)}))`;
 }
 
 /** The JSONL source's column holding each line's JSON type (NULL when the line is not JSON). */
 export const JSONL_TYPE_COLUMN = 'line:json_type';
+/**
+ * Suffix of the JSONL source's column holding the first character of a column's value as JSON: `"` for a
+ * string, `{`/`[` for an object/array, `t`/`f` for a boolean, else a number; NULL for null or absent.
+ */
+export const JSONL_FIRST_CHAR = ':json_first_char';

@@ -19,6 +19,7 @@ import { type Duck, openDuck, sqlIdent } from './duckdb.ts';
 import {
   findInputs,
   type InputFile,
+  JSONL_FIRST_CHAR,
   JSONL_TYPE_COLUMN,
   parquetTypes,
   readHeader,
@@ -257,8 +258,8 @@ function typedIdColumn(
   const c = sqlIdent(spec.name);
   let sql: string;
   if (file.format === 'jsonl') {
-    const t = sqlIdent(`${spec.name}:json_type`);
-    sql = `CASE WHEN ${t} IN ('OBJECT', 'ARRAY') THEN NULL WHEN ${t} = 'DOUBLE' THEN ${integralIdSql(c)} ELSE ${c} END`;
+    const t = sqlIdent(`${spec.name}${JSONL_FIRST_CHAR}`);
+    sql = `CASE WHEN ${t} IN ('{', '[') THEN NULL WHEN ${t} IN ('"', 't', 'f') THEN ${c} ELSE ${integralIdSql(c)} END`;
   } else if (file.format === 'parquet' && parquetType && /^(FLOAT|DOUBLE|REAL|DECIMAL)/.test(parquetType)) {
     sql = integralIdSql(c);
   } else return null;
