@@ -174,7 +174,14 @@ async function loadInto(
       }
     }
     for (const file of empty.values()) {
-      files.push({ kind: file.kind, path: file.path, format: file.format, bytes: 0, rows: 0, badRows: 0 });
+      files.push({
+        kind: file.kind,
+        path: file.path,
+        format: file.format,
+        bytes: statSync(file.path).size,
+        rows: 0,
+        badRows: 0,
+      });
     }
     const dataset = buildDataset(format, parts, inputs, opts);
     if (opts.requireRelations) {
