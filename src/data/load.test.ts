@@ -310,8 +310,11 @@ test('more bad rows than are listed: INPUT_TOO_MANY_BAD_ROWS, 100 listed, all co
 
 test('JSONL bad lines are reported by line (blank lines counted), Parquet bad rows by row', async () => {
   const dir = dirWith({
-    'follows.jsonl':
-      '{"consumer_id":"a","producer_id":"b"}\n\n{"consumer_id":"a"}\n{not json\n{"consumer_id":"c","producer_id":"d","ts":"soon"}\n',
+    // latin1 writes \xff as the lone byte 0xff: invalid UTF-8.
+    'follows.jsonl': Buffer.from(
+      '{"consumer_id":"a","producer_id":"b"}\n\n{"consumer_id":"a"}\n{not json\n{"consumer_id":"c","producer_id":"d","ts":"soon"}\n{"consumer_id":"\xff"}\n',
+      'latin1',
+    ),
   });
   const file = join(dir, 'follows.jsonl');
   const e = await rejects(loadDataset(dir), 'INPUT_BAD_ROW');
@@ -319,7 +322,8 @@ test('JSONL bad lines are reported by line (blank lines counted), Parquet bad ro
     `${file}:3: column producer_id: empty id`,
     `${file}:4: not valid JSON`,
     `${file}:5: column ts: unparseable timestamp 'soon' (expected Unix seconds or ISO-8601)`,
-    '3 problems in total',
+    `${file}:6: invalid UTF-8`,
+    '4 problems in total',
   ]);
 
   const pqDir = dirWith({});

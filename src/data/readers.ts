@@ -521,7 +521,8 @@ async function describeBadRows(
   for (const rj of rejected) {
     const line = located?.rejectLine.get(rj.line) ?? rj.line;
     const problem: InputProblem = { code: 'INPUT_BAD_ROW', file: file.path, line, reason: rj.reason };
-    if (rj.column !== null) problem.column = rj.column;
+    // A JSONL line is read as one text field; its name is no column of the file.
+    if (rj.column !== null && file.format !== 'jsonl') problem.column = rj.column;
     out.push({ key: line, problem });
   }
   out.sort((a, b) => a.key - b.key);
