@@ -162,13 +162,9 @@ async function readFirstRecord(file: InputFile, dialect: CsvDialect): Promise<st
         if (b === q) inQuote = !inQuote;
         bytes.push(b);
         if (bytes.length > MAX_HEADER_BYTES) {
-          throw new SimrecError(
-            'INPUT_FORMAT',
-            `${file.name}: no header line in the first ${MAX_HEADER_BYTES} bytes`,
-            {
-              file: file.name,
-            },
-          );
+          throw new SimrecError('INPUT_FORMAT', `no header line in the first ${MAX_HEADER_BYTES} bytes`, {
+            file: file.name,
+          });
         }
       }
     }
@@ -183,7 +179,7 @@ async function readFirstRecord(file: InputFile, dialect: CsvDialect): Promise<st
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(bytes));
   } catch {
-    throw new SimrecError('INPUT_FORMAT', `${file.name}:1: the header is not valid UTF-8`, {
+    throw new SimrecError('INPUT_FORMAT', `the header (line 1) is not valid UTF-8`, {
       file: file.name,
       line: 1,
     });
@@ -263,7 +259,7 @@ function compressedError(file: InputFile, e: unknown): SimrecError {
   const msg = (e as Error).message ?? String(e);
   return new SimrecError(
     'INPUT_FORMAT',
-    `${file.name}: the gzip data is truncated or corrupt (${msg})`,
+    `the gzip data is truncated or corrupt (${msg})`,
     { file: file.name },
     { cause: e },
   );
