@@ -1,3 +1,4 @@
+import { isoTime } from '../data/validate.ts';
 import { type BuildResult, runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
 import { type Command, intOption, numberOption, parseOptions, required } from './command.ts';
@@ -84,6 +85,7 @@ export function summarize(result: BuildResult, out: string): string {
   lines.push(
     `  users ${c.users ?? 0}  consumers ${c.consumers ?? 0}  producers ${c.producers ?? 0}  follow edges ${c.followEdges ?? 0}`,
     `  items ${c.items ?? 0}  engagements ${c.engagements ?? 0}  topics ${c.topics ?? 0}`,
+    `  data time ${m.dataTime === null ? 'unknown (no timestamps)' : `${isoTime(m.dataTime)} (${m.dataTime})`}`,
   );
   const skipped = Object.entries((m.extra.skippedRows as Record<string, number> | undefined) ?? {}).filter(
     ([, n]) => n > 0,

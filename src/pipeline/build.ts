@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { SimrecError } from '../core/errors.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
@@ -87,6 +86,12 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
         format: config.ingest.format,
         skipBadRows: config.ingest.skipBadRows,
         minRating: config.ingest.minRating,
+        timeWindow: {
+          notBefore: config.ingest.notBefore,
+          notAfter: config.ingest.notAfter,
+          maxFutureSeconds: config.ingest.maxFutureSeconds,
+        },
+        requireRelations: true,
         onProgress: options.onProgress,
       }),
     (d) => ({
@@ -96,13 +101,6 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       engagements: d.stats.engagements,
     }),
   );
-  if (!dataset.follows && !dataset.engagements) {
-    throw new SimrecError(
-      'INPUT_MISSING',
-      `${options.data}: a build needs follows or engagements; neither was found`,
-      { file: options.data },
-    );
-  }
 
   const store = options.store ?? new LmdbArtifactStore(resolve(options.out));
   const writer = await store.createVersion();
@@ -113,7 +111,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     if (config.simclusters.enabled) {
       const warm = options.warmStart ? new LmdbArtifactStore(resolve(options.warmStart)) : undefined;
       try {
-        simclusters = await simclustersStage(dataset, config, writer, {
+        simclusters = await simclustersStage(dataset, withDataTime(config, dataset), writer, {
           dataDir: resolve(options.data),
           warmStart: warm,
           onProgress: options.onProgress,
@@ -172,6 +170,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       stages,
       timings,
       extra: { format: dataset.format, skippedRows: skippedRows(dataset), ...ctx.extra },
+      dataTime: dataset.dataTime,
     });
     return {
       manifest,
@@ -186,6 +185,25 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   } finally {
     if (!options.store) await store.close();
   }
+}
+
+/**
+ * The config with the data time as "now" of every decaying SimClusters stage that does not set its own, when
+ * the engagements carry timestamps (without them nothing decays, and the stages keep their own rule).
+ */
+function withDataTime(config: BuildConfig, d: Dataset): BuildConfig {
+  if (d.dataTime === null || !d.engagements || !d.engagements.ts.some((t) => !Number.isNaN(t))) return config;
+  const now = d.dataTime;
+  const sc = config.simclusters;
+  return {
+    ...config,
+    simclusters: {
+      ...sc,
+      interestedIn: { ...sc.interestedIn, now: sc.interestedIn?.now ?? now },
+      itemEmbeddings: { ...sc.itemEmbeddings, now: sc.itemEmbeddings?.now ?? now },
+      topicEmbeddings: { ...sc.topicEmbeddings, now: sc.topicEmbeddings?.now ?? now },
+    },
+  };
 }
 
 /** Id maps and the ingested relations, so serving and later builds need not re-read the inputs. */

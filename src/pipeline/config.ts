@@ -30,6 +30,19 @@ export const IngestSchema = Type.Object(
       minimum: 0,
       description: 'MovieLens: keep ratings ≥ this as positive engagements (0 keeps all; weight = rating).',
     }),
+    notBefore: Type.Number({
+      default: 0,
+      description: 'Earliest plausible timestamp (Unix seconds); earlier ones are bad rows.',
+    }),
+    notAfter: Type.Union([Type.Number(), Type.Null()], {
+      default: null,
+      description: 'Latest plausible timestamp (Unix seconds); null = ingest time + maxFutureSeconds.',
+    }),
+    maxFutureSeconds: Type.Number({
+      default: 86400,
+      minimum: 0,
+      description: 'With notAfter null: timestamps later than the ingest time plus this are bad rows.',
+    }),
   },
   { ...closed, default: {} },
 );
