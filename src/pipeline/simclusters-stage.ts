@@ -309,6 +309,7 @@ export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): Clu
     itemEmbeddings: out.items.embedding,
     clusterItems: out.items.clusterTopItems,
     itemCreatedTs: d.itemCreatedTs ?? undefined,
+    defaultShrinkage: (out.params.itemEmbeddings as { shrinkage: number }).shrinkage,
   });
   const U = interestedInMatrix(out.interestedIn, 'logFavScoreClusterNormalized');
   const E = d.engagements?.matrix ?? null;

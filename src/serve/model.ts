@@ -354,7 +354,7 @@ export class ServingModel {
     let result: AnnResult;
     let effective: AnnParams;
     try {
-      effective = effectiveAnnParams(params);
+      effective = effectiveAnnParams(params, { shrinkage: this.annIndex?.defaultShrinkage ?? 0 });
       result = ann.query(vector, effective, {
         exclude: excluded,
         allow,

@@ -99,6 +99,14 @@ export const CandidateParams = Type.Object(
     ),
     scoring: Type.Optional(Scoring),
     rerank: Type.Optional(Rerank),
+    shrinkage: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: ANN_LIMITS.shrinkage,
+        description:
+          'λ of the shrunk cosine u·W/(‖u‖(‖W‖+λ)), in median item norms: items with little engagement mass rank below well-supported ones that point the same way (default 1; 0 = plain cosine)',
+      }),
+    ),
     mode: Type.Optional(Mode),
     minAgeHours: Type.Optional(Hours('only items at least this old')),
     maxAgeHours: Type.Optional(Hours('only items at most this old')),
@@ -205,7 +213,10 @@ export const DenseCandidatesResponse = Type.Object({
 
 const Candidate = Type.Object({
   itemId: Type.String(),
-  score: Type.Number({ description: 'final score (exact cosine unless rerank is none)' }),
+  score: Type.Number({
+    description:
+      'final score (exact cosine shrunk by the item evidence, see params.shrinkage, unless rerank is none)',
+  }),
   approxScore: Type.Number({ description: 'score of the approximate step' }),
 });
 
@@ -217,6 +228,7 @@ const EffectiveParams = Type.Object({
   minScore: Type.Number(),
   scoring: Type.String(),
   rerank: Type.String(),
+  shrinkage: Type.Number(),
   mode: Type.String(),
   minAgeHours: Type.Optional(Type.Number()),
   maxAgeHours: Type.Optional(Type.Number()),
