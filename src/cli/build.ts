@@ -99,7 +99,7 @@ export function summarize(result: BuildResult, out: string): string {
       '',
       `  SimClusters (${sc.case} case, ${r.graph.used} graph: ${r.graph.reason})`,
       `    ${r.nonEmpty} clusters (k ${r.kMode === 'auto' ? 'chosen from the data' : 'fixed'}: ${r.k}; sizes min ${r.sizes.min}, median ${r.sizes.median}, p90 ${r.sizes.p90}, max ${r.sizes.max})`,
-      `    ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor (coverage ${(100 * r.coverage).toFixed(1)}%, ${r.extended} from their neighbours)`,
+      `    ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor (${(100 * r.coverage).toFixed(1)}% of those with a follower, ${r.extended} from their neighbours)`,
       `    InterestedIn for ${o.interestedIn.stats.usersWithEmbedding} users; item embeddings for ${o.items?.stats.itemsWithEmbedding ?? 0} items; topic embeddings for ${o.topics?.stats.topicsWithEmbedding ?? 0} topics`,
     );
     if (r.top10.sampled > 0)

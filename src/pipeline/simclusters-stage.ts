@@ -41,7 +41,10 @@ export interface ClusterReport {
   k: number;
   nonEmpty: number;
   sizes: { min: number; median: number; p90: number; max: number };
-  /** Producers with a KnownFor / all producers, and how many got theirs from their neighbours. */
+  /**
+   * Producers with a KnownFor / producers with at least one follower (an item nobody engaged with positively,
+   * such as a film rated only below minRating, cannot be placed), and how many got theirs from their neighbours.
+   */
   coverage: number;
   extended: number;
   graph: GraphChoice;
@@ -242,7 +245,10 @@ export async function simclustersStage(
 
   let withKf = 0;
   for (let p = 0; p < out.knownFor.cluster.length; p++) if (out.knownFor.cluster[p] >= 0) withKf++;
-  const clusters = clusterReport(out, graph, withKf, producers.length, d);
+  const followed = input.A.colCounts();
+  let withFollowers = 0;
+  for (let p = 0; p < followed.length; p++) if (followed[p] > 0) withFollowers++;
+  const clusters = clusterReport(out, graph, withKf, withFollowers, d);
   if (clusters.top10.sampled > 0 && clusters.top10.fullyTied > 0.05)
     clusters.warnings.push(
       `${(100 * clusters.top10.fullyTied).toFixed(1)}% of sampled users get a top 10 of equal scores`,
@@ -264,6 +270,7 @@ function clusterReport(
   out: SimClustersOutput,
   graph: GraphChoice,
   withKf: number,
+  /** Producers with at least one follower. */
   nProducers: number,
   d: Dataset,
 ): ClusterReport {
@@ -279,7 +286,7 @@ function clusterReport(
   if (nonEmpty.length <= 1 && nProducers > 1)
     warnings.push(`KnownFor found ${nonEmpty.length} community: embeddings cannot tell users or items apart`);
   if (nProducers > 0 && withKf / nProducers < 0.5)
-    warnings.push(`only ${withKf} of ${nProducers} producers have a KnownFor`);
+    warnings.push(`only ${withKf} of the ${nProducers} producers with a follower have a KnownFor`);
   if (d.users.size > 0 && out.interestedIn.stats.usersWithEmbedding === 0)
     warnings.push('InterestedIn is empty: no user has an embedding');
   if (d.engagements && d.engagements.matrix.nnz > 0 && out.items && out.items.stats.itemsWithEmbedding === 0)

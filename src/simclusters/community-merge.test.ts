@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nmi } from '../eval/clustering.ts';
-import { compactClusters, mergeCommunities, modularity } from './community-merge.ts';
+import { compactClusters, mergeByObjective, mergeCommunities, modularity } from './community-merge.ts';
 import { graphFromEdges } from './graph.ts';
 import { knownFor } from './known-for.ts';
 
@@ -57,6 +57,28 @@ test('merging fragments of a ring of cliques recovers the cliques', () => {
   assert.ok(m.modularityAfter > m.modularityBefore);
 });
 
+test('the objective merge joins two triangles exactly when their cross edges exceed |A||B|/(α+1)', () => {
+  // Unweighted, w̄ = 1: ΔL = 2α·E + 2E − 2·|A||B| = 2(α+1)E − 18 with |A| = |B| = 3; α = 1 merges at E ≥ 5.
+  const triangles = (cross: number) => {
+    const a = [0, 0, 1, 3, 3, 4];
+    const b = [1, 2, 2, 4, 5, 5];
+    for (let e = 0; e < cross; e++) {
+      a.push(e % 3);
+      b.push(3 + Math.floor(e / 3));
+    }
+    return graphFromEdges(6, I(a), I(b));
+  };
+  const split = I([0, 0, 0, 1, 1, 1]);
+  const ones = new Float64Array(6).fill(1);
+  assert.equal(mergeByObjective(triangles(4), split, 1, ones).count, 2);
+  const m = mergeByObjective(triangles(5), split, 1, ones);
+  assert.equal(m.count, 1);
+  assert.equal(m.levels, 1);
+  // α = 10 (KnownFor's default) merges from one cross edge on (22E > 18).
+  assert.equal(mergeByObjective(triangles(1), split, 10, ones).count, 1);
+  assert.equal(mergeByObjective(triangles(0), split, 10, ones).count, 2);
+});
+
 for (const [name, sizes, ring] of [
   ['disjoint cliques of different sizes', [5, 9, 14, 20], false],
   ['a ring of 12 cliques of 6', Array(12).fill(6), true],
@@ -72,6 +94,16 @@ for (const [name, sizes, ring] of [
     }
   });
 }
+
+test('merge modes: modularity and none are chosen by knownFor.merge; a bad mode is CONFIG_INVALID', async () => {
+  const { graph, truth } = cliqueGraph([8, 8, 8, 8, 8, 8], true);
+  for (const merge of ['objective', 'modularity', 'none'] as const) {
+    const r = await knownFor(graph, { merge }, { seed: 1 });
+    assert.equal(r.k, 6, merge);
+    assert.equal(nmi(r.cluster, truth), 1, merge);
+  }
+  await assert.rejects(knownFor(graph, { merge: 'louvain' as 'none' }, { seed: 1 }), /knownFor.merge/);
+});
 
 test('a forced k is kept and not merged', async () => {
   const { graph } = cliqueGraph([6, 6, 6]);

@@ -1,12 +1,12 @@
 /**
  * The model-selection step of KnownFor's automatic community count: communities found by MH from an
- * over-provisioned start are merged while a merge raises the modularity of the similarity graph
- * (Newman & Girvan 2004), by the aggregation phase of Louvain (Blondel et al. 2008) run on the community graph:
- * each community moves to the neighbouring group with the best modularity gain until none improves, the groups
- * become the nodes of the next level, and levels repeat until nothing moves. MH's own objective cannot do this:
- * single-vertex moves never merge two tight communities, and on a sparse real graph the over-provisioned start
- * leaves hundreds of small ones. Merging only ever joins whole communities, so what MH decided inside each one
- * is kept.
+ * over-provisioned start are merged, by the aggregation phase of Louvain (Blondel et al. 2008) run on the
+ * community graph — each community moves to the neighbouring group with the best gain until none improves, the
+ * groups become the nodes of the next level, and levels repeat until nothing moves — with one of two gains:
+ * KnownFor's own objective ({@link mergeByObjective}, the default) or the modularity of the similarity graph
+ * (Newman & Girvan 2004, {@link mergeCommunities}). MH's single-vertex moves never merge two communities that
+ * belong together: a vertex moving alone loses its own community's edges. Merging only ever joins whole
+ * communities, so what MH decided inside each one is kept.
  */
 import type { CsrMatrix } from '../core/csr.ts';
 
@@ -205,6 +205,182 @@ function localMoves(agg: Aggregate, m2: number): Int32Array | null {
         mark[touched[t]] = 0;
       }
       wTo[own] = 0;
+      if (best !== own) {
+        group[i] = best;
+        moved++;
+      }
+    }
+    if (moved === 0) break;
+    any = true;
+  }
+  return any ? group : null;
+}
+
+/**
+ * Merges communities while KnownFor's own objective rises (see known-for.ts): joining communities A and B adds
+ * Σ over their vertices of the terms of L that the join changes,
+ *
+ *     ΔL(A, B) = 2α·W(A,B) + X(A→B) + X(B→A) − |A|·S(B) − |B|·S(A),
+ *
+ * W(A,B) the weight between them, S(C) = Σ_{v∈C} w̄_v, X(A→B) = Σ over edges (v∈A, u∈B) of w̄_v (each v's
+ * penalty is w̄_v per non-neighbour in the other community). On an unweighted graph: merge when the edges between
+ * A and B exceed |A||B|/(α+1), exactly the density at which MH accepts a single vertex into a community. MH
+ * itself cannot merge two communities that satisfy it — a vertex moving alone loses its own community's edges
+ * — so after MH from an over-provisioned start the merge finishes what the objective asks for. Louvain-style
+ * levels: each community joins the neighbouring group with the best gain, groups become nodes, repeat.
+ */
+export function mergeByObjective(
+  graph: CsrMatrix,
+  cluster: Int32Array,
+  alpha: number,
+  wbar: Float64Array,
+  maxLevels = 32,
+): CommunityMergeResult {
+  const n = graph.nRows;
+  const lab = new Int32Array(n);
+  let count = compactClusters(cluster, lab);
+  const before = count;
+  const modularityBefore = modularity(graph, lab);
+  let levels = 0;
+  while (levels < maxLevels && count > 1) {
+    const group = objectiveMoves(objectiveAggregate(graph, lab, count, wbar), alpha);
+    if (group === null) break;
+    levels++;
+    for (let v = 0; v < n; v++) if (lab[v] >= 0) lab[v] = group[lab[v]];
+    count = compactClusters(lab, lab);
+  }
+  return { cluster: lab, count, before, levels, modularityBefore, modularityAfter: modularity(graph, lab) };
+}
+
+interface ObjectiveAggregate {
+  k: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  /** Per entry (a, b): W(a,b), and X(a→b) + X(b→a). */
+  weight: Float64Array;
+  penaltyShared: Float64Array;
+  size: Float64Array;
+  /** S(a) = Σ w̄_v over a's vertices. */
+  wbarSum: Float64Array;
+}
+
+function objectiveAggregate(
+  graph: CsrMatrix,
+  lab: Int32Array,
+  k: number,
+  wbar: Float64Array,
+): ObjectiveAggregate {
+  const n = graph.nRows;
+  const { indptr, indices, values } = graph;
+  const start = new Int32Array(k + 1);
+  for (let v = 0; v < n; v++) if (lab[v] >= 0) start[lab[v] + 1]++;
+  for (let c = 0; c < k; c++) start[c + 1] += start[c];
+  const members = new Int32Array(start[k]);
+  const fill = start.slice(0, k);
+  for (let v = 0; v < n; v++) if (lab[v] >= 0) members[fill[lab[v]]++] = v;
+  const size = new Float64Array(k);
+  const wbarSum = new Float64Array(k);
+  const accW = new Float64Array(k);
+  const accX = new Float64Array(k);
+  const mark = new Uint8Array(k);
+  const touched = new Int32Array(k);
+  const rowPtr = new Int32Array(k + 1);
+  let cap = Math.max(16, k * 4);
+  let outIdx = new Int32Array(cap);
+  let outW = new Float64Array(cap);
+  let outX = new Float64Array(cap);
+  let nnz = 0;
+  for (let a = 0; a < k; a++) {
+    let nt = 0;
+    for (let i = start[a]; i < start[a + 1]; i++) {
+      const v = members[i];
+      size[a]++;
+      wbarSum[a] += wbar[v];
+      for (let e = indptr[v]; e < indptr[v + 1]; e++) {
+        const u = indices[e];
+        const b = lab[u];
+        if (b < 0 || b === a) continue;
+        if (!mark[b]) {
+          mark[b] = 1;
+          touched[nt++] = b;
+        }
+        accW[b] += values ? values[e] : 1;
+        accX[b] += wbar[v] + wbar[u];
+      }
+    }
+    if (nnz + nt > cap) {
+      cap = Math.max(cap * 2, nnz + nt);
+      const ni = new Int32Array(cap);
+      ni.set(outIdx.subarray(0, nnz));
+      outIdx = ni;
+      const nw = new Float64Array(cap);
+      nw.set(outW.subarray(0, nnz));
+      outW = nw;
+      const nx = new Float64Array(cap);
+      nx.set(outX.subarray(0, nnz));
+      outX = nx;
+    }
+    for (let t = 0; t < nt; t++) {
+      const b = touched[t];
+      outIdx[nnz] = b;
+      outW[nnz] = accW[b];
+      outX[nnz++] = accX[b];
+      accW[b] = 0;
+      accX[b] = 0;
+      mark[b] = 0;
+    }
+    rowPtr[a + 1] = nnz;
+  }
+  return { k, indptr: rowPtr, indices: outIdx, weight: outW, penaltyShared: outX, size, wbarSum };
+}
+
+/** Local moves by ΔL on the community graph, nodes in id order; the group of each node, or null if none moved. */
+function objectiveMoves(agg: ObjectiveAggregate, alpha: number): Int32Array | null {
+  const { k, indptr, indices, weight, penaltyShared, size, wbarSum } = agg;
+  const group = new Int32Array(k);
+  for (let i = 0; i < k; i++) group[i] = i;
+  const gSize = Float64Array.from(size);
+  const gS = Float64Array.from(wbarSum);
+  const accW = new Float64Array(k);
+  const accX = new Float64Array(k);
+  const mark = new Uint8Array(k);
+  const touched = new Int32Array(k);
+  let any = false;
+  for (let pass = 0; pass < 64; pass++) {
+    let moved = 0;
+    for (let i = 0; i < k; i++) {
+      const own = group[i];
+      let nt = 0;
+      for (let e = indptr[i]; e < indptr[i + 1]; e++) {
+        const G = group[indices[e]];
+        if (!mark[G]) {
+          mark[G] = 1;
+          touched[nt++] = G;
+        }
+        accW[G] += weight[e];
+        accX[G] += penaltyShared[e];
+      }
+      gSize[own] -= size[i];
+      gS[own] -= wbarSum[i];
+      const gain = (G: number) => 2 * alpha * accW[G] + accX[G] - size[i] * gS[G] - gSize[G] * wbarSum[i];
+      let best = own;
+      let bestGain = gain(own);
+      for (let t = 0; t < nt; t++) {
+        const G = touched[t];
+        const x = gain(G);
+        if (x > bestGain + 1e-9 * (Math.abs(bestGain) + 1)) {
+          bestGain = x;
+          best = G;
+        }
+      }
+      gSize[best] += size[i];
+      gS[best] += wbarSum[i];
+      for (let t = 0; t < nt; t++) {
+        const G = touched[t];
+        accW[G] = 0;
+        accX[G] = 0;
+        mark[G] = 0;
+      }
       if (best !== own) {
         group[i] = best;
         moved++;
