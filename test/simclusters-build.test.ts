@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -171,3 +171,32 @@ for (const preset of ['tiny', 'small'] as const) {
     assert.deepEqual((manifest.extra.clusters as { warnings: string[] }).warnings, []);
   });
 }
+
+test('engagements without timestamps beside follows still give item embeddings (no decay, no age limit)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'simrec-nots-'));
+  await generateSynthetic({ preset: 'tiny', outDir: dir, seed: 2 });
+  const path = join(dir, 'engagements.csv');
+  const [header, ...rows] = readFileSync(path, 'utf8').trim().split('\n');
+  const cols = header.split(',');
+  const ts = cols.indexOf('ts');
+  assert.ok(ts >= 0);
+  const strip = (line: string) =>
+    line
+      .split(',')
+      .filter((_, i) => i !== ts)
+      .join(',');
+  writeFileSync(path, `${[header, ...rows].map(strip).join('\n')}\n`);
+  const out = mkdtempSync(join(tmpdir(), 'simrec-art-'));
+  const { simclusters } = await runBuild({
+    data: dir,
+    out,
+    config: resolveBuildConfig(undefined, { threads: 1 }),
+  });
+  const items = simclusters!.output.items!;
+  assert.ok(
+    items.stats.itemsWithEmbedding > 0.8 * items.stats.items,
+    `${items.stats.itemsWithEmbedding} items`,
+  );
+  assert.equal(items.stats.skippedTooOld, 0);
+  assert.deepEqual(simclusters!.clusters.warnings, []);
+});
