@@ -67,6 +67,15 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     return value;
   };
 
+  // The output is opened and locked before the inputs are read, so an unusable --out (a file, a full or
+  // read-only disk, another build holding the lock) fails at once rather than after the ingest.
+  const store = options.store ?? new LmdbArtifactStore(resolve(options.out));
+  const writer = await store.createVersion();
+  const abandon = async (e: unknown): Promise<never> => {
+    await writer.abort().catch(() => {});
+    if (!options.store) await store.close();
+    throw e;
+  };
   const dataset = await timed(
     'ingest',
     () =>
@@ -82,17 +91,19 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       followEdges: d.stats.followEdges,
       engagements: d.stats.engagements,
     }),
-  );
+  ).catch(abandon);
   if (!dataset.follows && !dataset.engagements) {
-    throw new SimrecError(
-      'INPUT_MISSING',
-      `${options.data}: a build needs follows or engagements; neither was found`,
-      { file: options.data },
+    await abandon(
+      new SimrecError(
+        'INPUT_MISSING',
+        `${options.data}: a build needs follows or engagements; neither was found`,
+        {
+          file: options.data,
+        },
+      ),
     );
   }
 
-  const store = options.store ?? new LmdbArtifactStore(resolve(options.out));
-  const writer = await store.createVersion();
   const ctx: BuildContext = { options, config, writer, dataset, counts: statCounts(dataset), extra: {} };
   try {
     await timed('store-inputs', () => storeInputs(ctx));

@@ -3,9 +3,11 @@
  * at /docs, Prometheus metrics at /metrics, /healthz and /readyz, and the artifact version kept current by a
  * LiveModel. `buildApp` does not listen, so tests drive it through `inject`; `server.ts` listens.
  */
+import { getHeapStatistics } from 'node:v8';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import underPressure from '@fastify/under-pressure';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -15,11 +17,19 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { isSimrecError } from '../core/errors.ts';
 import { CODE_VERSION } from '../core/version.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import type { ArtifactStore } from '../store/store.ts';
-import { handleError, handleNotFound } from './errors.ts';
+import {
+  handleClientError,
+  handleError,
+  handleFrameworkError,
+  handleNotFound,
+  MAX_PARAM_LENGTH,
+  make,
+} from './errors.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
 import { LiveModel } from './model.ts';
 import { registerCandidateRoutes } from './routes/candidates.ts';
@@ -40,13 +50,45 @@ export type SimrecFastify = FastifyInstance<
 export interface RouteContext {
   live: LiveModel;
   metrics: ServeMetrics;
+  /** Why the current version is not served (it failed to load), or null; for /readyz. */
+  loadFailure(): unknown;
+  /**
+   * Checks that the served version's files are still there and readable (for /readyz); absent when the
+   * application was given a ready model and no store. @throws ARTIFACT_MISSING, ARTIFACT_IO
+   */
+  probe?: (versionId: string) => Promise<void>;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     simrec: RouteContext;
   }
+  interface FastifyContextConfig {
+    /** Never shed under pressure: liveness, readiness and metrics must answer most when the server struggles. */
+    alwaysAnswer?: boolean;
+  }
 }
+
+/** When to shed load (answer 503 SERVER_OVERLOADED with Retry-After) instead of queueing it. */
+export interface PressureOptions {
+  /**
+   * Mean event-loop delay, ms, over the last sample above which new requests are shed (default 30). The delay
+   * is how long a request waits before its handler runs, so shedding on it caps the latency of what is accepted.
+   */
+  maxEventLoopDelayMs?: number;
+  /** V8 heap in use above which requests are shed (default 90% of the heap limit). */
+  maxHeapUsedBytes?: number;
+  /** How often the delay and heap are sampled, ms (default 100). */
+  sampleIntervalMs?: number;
+  /** The Retry-After a shed request is given, seconds (default 1). */
+  retryAfterSeconds?: number;
+}
+
+export const DEFAULT_PRESSURE: Required<Omit<PressureOptions, 'maxHeapUsedBytes'>> = {
+  maxEventLoopDelayMs: 30,
+  sampleIntervalMs: 100,
+  retryAfterSeconds: 1,
+};
 
 export const DEFAULT_BODY_LIMIT = 1 << 20;
 
@@ -70,6 +112,11 @@ export interface AppOptions {
   awaitModel?: boolean;
   /** Serve OpenAPI at /docs (default true). */
   docs?: boolean;
+  /**
+   * Shed load under pressure (default off here; `simrec serve` turns it on with DEFAULT_PRESSURE). In-process
+   * tests leave it off: a loaded CI machine's event-loop delay is not the server's to answer for.
+   */
+  pressure?: PressureOptions | false;
 }
 
 /**
@@ -85,7 +132,10 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Ids may be long; the schemas cap them at REQUEST_LIMITS.idLength and answer 400 beyond.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router and Node's HTTP parser reject is answered in the same error shape as everything else.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
     // Per-request log lines would cost more than an ANN query; latency goes to /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
     // While closing, requests already on a connection are still answered (in the documented error shape
@@ -98,21 +148,42 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 
+  let lastFailure: unknown = null;
+  let lastLogged = '';
+  let store: ArtifactStore | undefined;
   if (!live) {
-    const store = options.store ?? (options.artifacts ? new LmdbArtifactStore(options.artifacts) : undefined);
+    store = options.store ?? (options.artifacts ? new LmdbArtifactStore(options.artifacts) : undefined);
     if (!store) throw new TypeError('buildApp needs artifacts, store or live');
     if (!options.store) ownedStore = store;
     live = new LiveModel(store, {
       userScore: options.userScore,
       pollMs: options.pollMs,
       onSwitch: (from, to) => {
+        lastFailure = null;
+        lastLogged = '';
         metrics.setVersion(from, to);
         app.log.info({ from, to }, 'serving artifact version');
       },
-      onError: (e) => app.log.error({ err: e }, 'artifact version not loaded'),
+      onError: (e) => {
+        lastFailure = e;
+        // A version that cannot be loaded is retried every poll; say so once, not once a second.
+        const key = `${(e as { code?: string })?.code}:${(e as Error)?.message}`;
+        if (key === lastLogged) return;
+        lastLogged = key;
+        // A missing, damaged or unreadable version is the deployment's state: a warning without a stack.
+        if (isSimrecError(e) && e.code !== 'INTERNAL')
+          app.log.warn({ code: e.code, file: e.detail.file }, `artifact version not loaded: ${e.message}`);
+        else app.log.error({ err: e }, 'artifact version not loaded');
+      },
     });
   } else if (live.current) metrics.setVersion(null, live.current.version);
-  const ctx: RouteContext = { live, metrics };
+  const probeStore = store;
+  const ctx: RouteContext = {
+    live,
+    metrics,
+    loadFailure: () => lastFailure,
+    probe: probeStore ? (id) => probeStore.probe(id) : undefined,
+  };
   app.decorate('simrec', ctx);
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -127,6 +198,16 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     );
     done();
   });
+  // A query string is validated like a body: on a route that takes no query parameters, any is unknown. The
+  // route's schema gets an empty querystring object, which validation.ts holds to "no other parameters".
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as Record<string, unknown> | undefined;
+    if (!schema || schema.hide || schema.querystring || route.url.startsWith('/docs')) return;
+    route.schema = { ...schema, querystring: { type: 'object', properties: {} } };
+  });
+
+  if (options.pressure) registerPressure(app, options.pressure);
+
   app.addHook('onClose', async () => {
     if (ownsLive) await ctx.live.close();
     await ownedStore?.close();
@@ -167,4 +248,34 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   }
   await app.ready();
   return app;
+}
+
+/**
+ * Load shedding with @fastify/under-pressure: while the event loop's delay or the heap is over its limit, a
+ * new request is answered at once with 503 SERVER_OVERLOADED and Retry-After, in the usual error shape, instead
+ * of waiting behind the backlog; routes marked `alwaysAnswer` (health, readiness, metrics) are never shed.
+ */
+function registerPressure(app: SimrecFastify, options: PressureOptions): void {
+  const o = { ...DEFAULT_PRESSURE, ...options };
+  const maxHeap = options.maxHeapUsedBytes ?? Math.floor(0.9 * getHeapStatistics().heap_size_limit);
+  const retryAfter = String(o.retryAfterSeconds);
+  void app.register(underPressure, {
+    maxEventLoopDelay: o.maxEventLoopDelayMs,
+    maxHeapUsedBytes: maxHeap,
+    sampleInterval: o.sampleIntervalMs,
+    retryAfter: o.retryAfterSeconds,
+    pressureHandler: (request, reply, type) => {
+      if (request.routeOptions.config.alwaysAnswer) return;
+      const { body } = make(
+        503,
+        'SERVER_OVERLOADED',
+        type === 'heapUsedBytes'
+          ? 'the server is short of memory; retry later'
+          : 'the server is busy; retry later',
+      );
+      reply.code(503).header('retry-after', retryAfter).type('application/json; charset=utf-8');
+      // under-pressure sends what the handler returns (undefined would let the request through).
+      return body as unknown as undefined;
+    },
+  });
 }

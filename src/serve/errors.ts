@@ -72,7 +72,8 @@ export function toHttpError(err: unknown): HttpError {
       : status === 503
         ? 'the served artifact version is unusable; the server cannot answer'
         : 'internal error';
-    return make(status, err.code, message, err.detail.field, status === 500);
+    // A hidden error's field names a stored entry, not a request field.
+    return make(status, err.code, message, hide ? undefined : err.detail.field, status === 500);
   }
   const fe = err as Partial<FastifyError> & { validationContext?: string };
   if (fe && typeof fe === 'object') {

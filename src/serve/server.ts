@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { FastifyServerOptions } from 'fastify';
-import { SimrecError } from '../core/errors.ts';
+import { isSimrecError, SimrecError } from '../core/errors.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import { type AppOptions, buildApp, type SimrecFastify } from './app.ts';
 import { servePrimaryMetrics } from './metrics.ts';
@@ -106,10 +106,17 @@ async function startSingle(o: ServerOptions): Promise<RunningServer> {
     port,
     workers: 1,
     async refresh() {
-      await app.simrec.live.refresh().catch((e) => app.log.error({ err: e }, 'refresh failed'));
+      await app.simrec.live.refresh().catch((e) => logRefreshFailure(app, e));
     },
     close: () => app.close(),
   };
+}
+
+/** A version that cannot be loaded is the deployment's state (warn, no stack); anything else is a bug. */
+function logRefreshFailure(app: SimrecFastify, e: unknown): void {
+  if (isSimrecError(e) && e.code !== 'INTERNAL')
+    app.log.warn({ code: e.code, file: e.detail.file }, `refresh failed: ${e.message}`);
+  else app.log.error({ err: e }, 'refresh failed');
 }
 
 /** The code a cluster worker runs (see worker.ts): serve until the primary says stop. */
@@ -127,8 +134,7 @@ export async function runClusterWorker(): Promise<void> {
   };
   process.on('message', (m: { type?: string }) => {
     if (m?.type === SHUTDOWN) stop();
-    else if (m?.type === REFRESH)
-      app.simrec.live.refresh().catch((e) => app.log.error({ err: e }, 'refresh failed'));
+    else if (m?.type === REFRESH) app.simrec.live.refresh().catch((e) => logRefreshFailure(app, e));
   });
   // The primary is gone (killed): nobody hands us connections any more.
   process.on('disconnect', stop);

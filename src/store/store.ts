@@ -179,6 +179,11 @@ export interface ArtifactStore {
    * @throws SimrecError ARTIFACT_CORRUPT when its data does not match its manifest
    */
   openVersion(id?: string, options?: OpenVersionOptions): Promise<VersionReader>;
+  /**
+   * Checks, cheaply, that a committed version is still there and readable (a server's readiness check: its
+   * files may be deleted under it). @throws ARTIFACT_MISSING when it is gone, ARTIFACT_IO when unreadable
+   */
+  probe(id: string): Promise<void>;
   /** Points `current` at a committed version (rollback or promotion). */
   activate(id: string): Promise<void>;
   /** Removes old committed versions beyond `keep` and every uncommitted one; never `current`. */

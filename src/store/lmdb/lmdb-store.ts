@@ -3,7 +3,16 @@
  * layout.ts). Builds, prune and activate take the directory lock; readers take nothing and may live in any
  * number of processes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SimrecError } from '../../core/errors.ts';
 import { fileCrc32, parseManifest } from '../manifest.ts';
@@ -18,7 +27,7 @@ import type {
 import { assertVersionId, isVersionId, newVersionId } from '../version-id.ts';
 import { DirLock, type LockOwner } from './dir-lock.ts';
 import { errnoCode, fsyncDir, ioError, withIo, writeFileAtomic } from './fs-util.ts';
-import { CURRENT_FILE, LOCK_FILE, MANIFEST_FILE, VERSIONS_DIR } from './layout.ts';
+import { CURRENT_FILE, DATA_FILE, LOCK_FILE, MANIFEST_FILE, VERSIONS_DIR } from './layout.ts';
 import { LmdbVersionReader } from './version-reader.ts';
 import { LmdbVersionWriter } from './version-writer.ts';
 
@@ -245,6 +254,22 @@ export class LmdbArtifactStore implements ArtifactStore {
         );
     }
     return null;
+  }
+
+  async probe(id: string): Promise<void> {
+    assertVersionId(id);
+    for (const name of [MANIFEST_FILE, DATA_FILE]) {
+      const path = join(this.versionDir(id), name);
+      try {
+        closeSync(openSync(path, 'r'));
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR')
+          throw new SimrecError('ARTIFACT_MISSING', `version ${id} is gone: ${path} no longer exists`, {
+            file: path,
+          });
+        throw ioError(e, path, 'open');
+      }
+    }
   }
 
   async activate(id: string): Promise<void> {
