@@ -3,11 +3,9 @@
  * at /docs, Prometheus metrics at /metrics, /healthz and /readyz, and the artifact version kept current by a
  * LiveModel. `buildApp` does not listen, so tests drive it through `inject`; `server.ts` listens.
  */
-import { getHeapStatistics } from 'node:v8';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import underPressure from '@fastify/under-pressure';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -28,8 +26,8 @@ import {
   handleFrameworkError,
   handleNotFound,
   MAX_PARAM_LENGTH,
-  make,
 } from './errors.ts';
+import { type PressureOptions, registerLoadShedding } from './load-shedding.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
 import { LiveModel } from './model.ts';
 import { registerCandidateRoutes } from './routes/candidates.ts';
@@ -37,6 +35,8 @@ import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerEmbeddingRoutes } from './routes/embeddings.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
+
+export type { PressureOptions } from './load-shedding.ts';
 
 export type SimrecFastify = FastifyInstance<
   RawServerDefault,
@@ -69,27 +69,6 @@ declare module 'fastify' {
   }
 }
 
-/** When to shed load (answer 503 SERVER_OVERLOADED with Retry-After) instead of queueing it. */
-export interface PressureOptions {
-  /**
-   * Mean event-loop delay, ms, over the last sample above which new requests are shed (default 30). The delay
-   * is how long a request waits before its handler runs, so shedding on it caps the latency of what is accepted.
-   */
-  maxEventLoopDelayMs?: number;
-  /** V8 heap in use above which requests are shed (default 90% of the heap limit). */
-  maxHeapUsedBytes?: number;
-  /** How often the delay and heap are sampled, ms (default 100). */
-  sampleIntervalMs?: number;
-  /** The Retry-After a shed request is given, seconds (default 1). */
-  retryAfterSeconds?: number;
-}
-
-export const DEFAULT_PRESSURE: Required<Omit<PressureOptions, 'maxHeapUsedBytes'>> = {
-  maxEventLoopDelayMs: 30,
-  sampleIntervalMs: 100,
-  retryAfterSeconds: 1,
-};
-
 export const DEFAULT_BODY_LIMIT = 1 << 20;
 
 export interface AppOptions {
@@ -113,10 +92,12 @@ export interface AppOptions {
   /** Serve OpenAPI at /docs (default true). */
   docs?: boolean;
   /**
-   * Shed load under pressure (default off here; `simrec serve` turns it on with DEFAULT_PRESSURE). In-process
+   * Shed load under pressure (default off here; `simrec serve` turns it on, see load-shedding.ts). In-process
    * tests leave it off: a loaded CI machine's event-loop delay is not the server's to answer for.
    */
   pressure?: PressureOptions | false;
+  /** Registers further routes beside simrec's before the application is sealed (an embedder's own, a test's). */
+  extraRoutes?: (app: SimrecFastify) => void;
 }
 
 /**
@@ -206,7 +187,7 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     route.schema = { ...schema, querystring: { type: 'object', properties: {} } };
   });
 
-  if (options.pressure) registerPressure(app, options.pressure);
+  if (options.pressure) registerLoadShedding(app, options.pressure);
 
   app.addHook('onClose', async () => {
     if (ownsLive) await ctx.live.close();
@@ -241,6 +222,7 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   registerCandidateRoutes(app, ctx);
   registerEmbeddingRoutes(app, ctx);
   registerClusterRoutes(app, ctx);
+  options.extraRoutes?.(app);
 
   if (ownsLive) {
     if (options.awaitModel === false) void live.start();
@@ -248,34 +230,4 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   }
   await app.ready();
   return app;
-}
-
-/**
- * Load shedding with @fastify/under-pressure: while the event loop's delay or the heap is over its limit, a
- * new request is answered at once with 503 SERVER_OVERLOADED and Retry-After, in the usual error shape, instead
- * of waiting behind the backlog; routes marked `alwaysAnswer` (health, readiness, metrics) are never shed.
- */
-function registerPressure(app: SimrecFastify, options: PressureOptions): void {
-  const o = { ...DEFAULT_PRESSURE, ...options };
-  const maxHeap = options.maxHeapUsedBytes ?? Math.floor(0.9 * getHeapStatistics().heap_size_limit);
-  const retryAfter = String(o.retryAfterSeconds);
-  void app.register(underPressure, {
-    maxEventLoopDelay: o.maxEventLoopDelayMs,
-    maxHeapUsedBytes: maxHeap,
-    sampleInterval: o.sampleIntervalMs,
-    retryAfter: o.retryAfterSeconds,
-    pressureHandler: (request, reply, type) => {
-      if (request.routeOptions.config.alwaysAnswer) return;
-      const { body } = make(
-        503,
-        'SERVER_OVERLOADED',
-        type === 'heapUsedBytes'
-          ? 'the server is short of memory; retry later'
-          : 'the server is busy; retry later',
-      );
-      reply.code(503).header('retry-after', retryAfter).type('application/json; charset=utf-8');
-      // under-pressure sends what the handler returns (undefined would let the request through).
-      return body as unknown as undefined;
-    },
-  });
 }

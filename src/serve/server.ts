@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyServerOptions } from 'fastify';
 import { isSimrecError, SimrecError } from '../core/errors.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
-import { type AppOptions, buildApp, type SimrecFastify } from './app.ts';
+import { type AppOptions, buildApp, type PressureOptions, type SimrecFastify } from './app.ts';
 import { servePrimaryMetrics } from './metrics.ts';
 
 export interface ServerOptions {
@@ -27,6 +27,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** pino level for JSON log lines on stderr (default 'info'); 'silent' for none. */
   logLevel?: string;
+  /** Load shedding (default on, with DEFAULT_PRESSURE); false turns it off. */
+  pressure?: PressureOptions | false;
 }
 
 export interface RunningServer {
@@ -73,6 +75,7 @@ function appOptions(o: ServerOptions): AppOptions {
     logger,
     processMetrics: true,
     awaitModel: false,
+    pressure: o.pressure === false ? false : (o.pressure ?? {}),
   };
 }
 
