@@ -23,7 +23,7 @@ options:
   --max-queue-ms MS   shed load (503 SERVER_OVERLOADED, Retry-After: 1): a request that waited more than MS
                       before its handler (default 20; 0 turns all shedding off); /healthz, /readyz and
                       /metrics are never shed
-  --max-delay MS      also shed while the event loop's mean delay over 100 ms exceeds MS (default 200)
+  --max-delay MS      also shed while the event loop's mean delay over 100 ms exceeds MS (default: off)
   --max-heap-mb MB    also shed while the V8 heap in use exceeds MB (default 90% of the heap limit)
   --log-level L       pino level of the JSON log on stderr: info (default), warn, error, silent
 `;
@@ -69,7 +69,7 @@ export const serveCommand: Command = {
         field: 'log-level',
       });
     const maxQueue = intOption(v, 'max-queue-ms', 20, 0);
-    const maxDelay = intOption(v, 'max-delay', 200, 1);
+    const maxDelay = intOption(v, 'max-delay', 0, 0);
     const maxHeapMb = v['max-heap-mb'] === undefined ? undefined : intOption(v, 'max-heap-mb', 0, 1);
     const server = await startServer({
       artifacts,

@@ -7,13 +7,17 @@
  * Two signals, both checked in an onRequest hook before any body is parsed:
  *  - queue time: the event loop handles the requests that became readable together in one batch, one after
  *    the other. How long the current batch has been running is a lower bound on how long the request at hand
- *    has waited when it is parsed; Fastify then runs the handler later still, behind other parsed requests. A
- *    request is shed when that wait, measured again just before its handler, passes `maxQueueMs`. This reacts
- *    within a batch, which a sampled signal cannot: at 2× capacity one unshed batch holds a second of work.
- *  - @fastify/under-pressure: the event loop's mean delay over the last sample and the V8 heap in use. A
- *    server at full capacity has a mean delay near one batch's length anyway, so the delay limit is a stall
- *    guard (a collector thrashing, a starved container), set well above what queue-time shedding lets through;
- *    a limit near it sheds nearly everything for a whole sample (seen: 23 of 2,400 requests served at 30 ms).
+ *    has waited. It is read when the request is parsed and again just before its handler (Fastify may run the
+ *    handler later, behind other requests of the batch, or in a later batch once the body has arrived; time
+ *    spent waiting for the client's body is not held against the server). Past `maxQueueMs` the request is
+ *    shed. This reacts within a batch, which a sampled signal cannot: at 2× capacity one unshed batch holds a
+ *    second of work.
+ *  - @fastify/under-pressure: the V8 heap in use (memory running out) and, when asked (`maxEventLoopDelayMs`),
+ *    the event loop's mean delay over the last sample. That delay is off by default: a server at full capacity
+ *    has a mean delay near one batch's length anyway, and a model load on a hot reload stalls the loop for
+ *    hundreds of milliseconds, after which the sample sheds everything for its whole interval (seen: a request
+ *    right after a reload refused; 23 of 2,400 served with a 30 ms limit under load). The queue time above is
+ *    the event-loop delay each request actually met, measured per request.
  * Routes marked `alwaysAnswer` (health, readiness, metrics) are never shed: a liveness probe must see a busy
  * server as alive.
  */
@@ -23,18 +27,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimrecFastify } from './app.ts';
 import { make } from './errors.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** performance.now() when the request's batch began: the earliest it can have been waiting since. */
-    queuedSince: number;
-  }
-}
-
 /** When to shed load instead of queueing it. */
 export interface PressureOptions {
   /** Longest a request may have waited in the current batch before it is shed, ms (default 20). */
   maxQueueMs?: number;
-  /** Mean event-loop delay over the last sample above which requests are shed, ms (default 200). */
+  /** Mean event-loop delay over the last sample above which requests are shed, ms (default 0: not checked). */
   maxEventLoopDelayMs?: number;
   /** V8 heap in use above which requests are shed (default 90% of the heap limit). */
   maxHeapUsedBytes?: number;
@@ -46,7 +43,7 @@ export interface PressureOptions {
 
 export const DEFAULT_PRESSURE = {
   maxQueueMs: 20,
-  maxEventLoopDelayMs: 200,
+  maxEventLoopDelayMs: 0,
   sampleIntervalMs: 100,
   retryAfterSeconds: 1,
 } as const;
@@ -82,20 +79,12 @@ export function registerLoadShedding(app: SimrecFastify, options: PressureOption
   };
   const clock = new BatchClock();
   const busy = `the server is busy (this request waited over ${o.maxQueueMs} ms); retry later`;
-  app.decorateRequest('queuedSince', 0);
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
-    if (request.routeOptions.config.alwaysAnswer) return done();
-    const now = performance.now();
-    const waited = clock.elapsed(now);
-    request.queuedSince = now - waited;
-    if (waited <= o.maxQueueMs) return done();
+  const check = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (request.routeOptions.config.alwaysAnswer || clock.elapsed() <= o.maxQueueMs) return done();
     reply.send(shed(reply, busy));
-  });
-  app.addHook('preHandler', (request: FastifyRequest, reply: FastifyReply, done) => {
-    if (request.routeOptions.config.alwaysAnswer || performance.now() - request.queuedSince <= o.maxQueueMs)
-      return done();
-    reply.send(shed(reply, busy));
-  });
+  };
+  app.addHook('onRequest', check);
+  app.addHook('preHandler', check);
   void app.register(underPressure, {
     maxEventLoopDelay: o.maxEventLoopDelayMs,
     maxHeapUsedBytes: options.maxHeapUsedBytes ?? Math.floor(0.9 * getHeapStatistics().heap_size_limit),
