@@ -31,7 +31,7 @@ import { machine, table } from './lib.ts';
 const PYTHON = '/usr/bin/python3';
 const PACKAGES = ['python3-igraph', 'python3-leidenalg'];
 
-interface LeidenResult {
+export interface LeidenResult {
   seconds: number;
   load_seconds: number;
   nodes: number;
@@ -43,7 +43,7 @@ interface LeidenResult {
 }
 
 /** null when the modules import, else why Leiden cannot run (after one apt-get attempt unless told not to). */
-function ensureLeiden(install: boolean): string | null {
+export function ensureLeiden(install: boolean): string | null {
   const importable = () =>
     existsSync(PYTHON) &&
     spawnSync(PYTHON, ['-c', 'import igraph, leidenalg'], { stdio: 'ignore' }).status === 0;

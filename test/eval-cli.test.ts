@@ -159,3 +159,36 @@ test('option errors are CONFIG_INVALID and name the option', async () => {
     code: 'INPUT_FORMAT',
   });
 });
+
+test('--artifacts evaluates a built version through the serving path; split-only options are refused', async () => {
+  const { runBuild } = await import('../src/pipeline/build.ts');
+  const { resolveBuildConfig } = await import('../src/pipeline/config.ts');
+  const art = join(root, 'served-art');
+  await runBuild({ data: dataDir, out: art, config: resolveBuildConfig(undefined, { threads: 1 }) });
+  const testFile = join(root, 'served-test.csv');
+  writeFileSync(testFile, 'user_id,item_id\nuser1,item20\nuser2,item21\nuser3,item3\nstranger,item1\n');
+  const r = await run(['--artifacts', art, '--test', testFile, '--k', '5', '--json', '-']);
+  assert.equal(r.code, 0);
+  const report = JSON.parse(r.out);
+  // MF is off in the default build: SimClusters ANN and the popularity floor.
+  assert.deepEqual(Object.keys(report.models), ['simclusters-ann', 'popularity']);
+  assert.equal(report.served.absent.mf, 'no MF item vectors (built with mf.enabled false)');
+  assert.ok(
+    report.served.notes.includes(
+      `1 test user(s) unknown to version ${report.served.version} left out (1 test pair(s))`,
+    ),
+  );
+  assert.equal(report.models.popularity.users, report.counts.evaluatedUsers);
+  assert.equal(report.models['simclusters-ann'].auc, null);
+  await assert.rejects(() => run(['--artifacts', art, '--test', testFile, '--models', 'mf-warp']), {
+    code: 'CONFIG_INVALID',
+    detail: { field: 'models' },
+  });
+  await assert.rejects(() => run(['--artifacts', art]), {
+    code: 'CONFIG_INVALID',
+    detail: { field: 'test' },
+  });
+  await assert.rejects(() => run(['--artifacts', join(root, 'nothing-here'), '--test', testFile]), {
+    code: 'ARTIFACT_MISSING',
+  });
+});

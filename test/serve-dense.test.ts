@@ -151,3 +151,18 @@ test('the HNSW indexes answer like the exact scan (users, fold-ins, items)', asy
   // Measured 0.978 (the HNSW builds are seeded and single-threaded, so this is not a sample that moves).
   assert.ok(recall >= 0.95, `recall@10 of the dense routes against the exact scan: ${recall}`);
 });
+
+test('fold-in: a repeated item counts once, so ["a","a","a"] is the fold-in of ["a"]; similar-item cosines stay ≤ 1', async () => {
+  const items = [...byCommunity.values()].find((l) => l.length >= 10)!.slice(0, 2);
+  const once = await dense({ source: { items } });
+  const repeated = await dense({ source: { items: [items[0], items[0], items[0], items[1]] } });
+  assert.deepEqual(repeated.candidates, once.candidates);
+  assert.equal(repeated.stats.foldInItems, 2);
+  assert.equal(repeated.stats.foldInSkipped, 0);
+  assert.equal(repeated.params.excluded, 2);
+  for (const mode of ['ann', 'exact']) {
+    const sim = await dense({ source: { itemId: items[0] }, params: { limit: 50, mode } });
+    for (const c of sim.candidates)
+      assert.ok(c.score <= 1 && c.score >= -1, `${mode} ${c.itemId} ${c.score}`);
+  }
+});

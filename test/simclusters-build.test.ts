@@ -150,3 +150,24 @@ async function clusterOfProducers(out: string): Promise<Map<string, number>> {
   await store.close();
   return m;
 }
+
+for (const preset of ['tiny', 'small'] as const) {
+  test(`default settings recover the ${preset} preset's planted communities (automatic k, NMI ≥ 0.95)`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), `simrec-${preset}-`));
+    const gen = await generateSynthetic({ preset, outDir: dir, seed: 1 });
+    const planted = (gen.params as { communities: number }).communities;
+    const out = mkdtempSync(join(tmpdir(), 'simrec-art-'));
+    const { manifest, simclusters } = await runBuild({
+      data: dir,
+      out,
+      config: resolveBuildConfig(undefined, { threads: 1 }),
+    });
+    assert.ok(simclusters);
+    assert.equal(simclusters.clusters.kMode, 'auto');
+    assert.equal(simclusters.clusters.nonEmpty, planted);
+    assert.equal(simclusters.k, planted);
+    const truth = manifest.extra.truth as { nmi: number };
+    assert.ok(truth.nmi >= 0.95, `NMI ${truth.nmi}`);
+    assert.deepEqual((manifest.extra.clusters as { warnings: string[] }).warnings, []);
+  });
+}

@@ -87,8 +87,9 @@ test('two planted cliques are found; self-follows and duplicate edges are droppe
   await assertNoNaN(out);
 });
 
-test('producers without enough followers and users with no follows get no embeddings, not NaN', async () => {
-  // A consumer-only user (no producer follows it) and a producer followed once (below minFollowers).
+test("a producer below minFollowers takes its co-followed producers' community; no NaN anywhere", async () => {
+  // A consumer-only user (no producer follows it) and a producer followed once (below minFollowers), by a
+  // member of community 0's audience: everything else that follower follows is in p0's community.
   const data = dir({ 'follows.csv': twoCommunities(['lonely,rare', 'c0_0,rare']) });
   const { out, result } = await build(data, {
     simclusters: { similarity: { minFollowers: 5 }, knownFor: { k: 2 } },
@@ -97,8 +98,13 @@ test('producers without enough followers and users with no follows get no embedd
   let rare = -1;
   for (let p = 0; p < sc.producers; p++) if (sc.producerIds(p) === 'rare') rare = p;
   assert.ok(rare >= 0);
-  assert.equal(sc.output.knownFor.cluster[rare], -1);
-  assert.equal(sc.output.producers.embedding.rowNnz(rare), 0);
+  const id = (name: string) => [...Array(sc.producers).keys()].find((p) => sc.producerIds(p) === name)!;
+  const kf = sc.output.knownFor;
+  assert.equal(kf.cluster[rare], kf.cluster[id('p0_0')]);
+  assert.notEqual(kf.cluster[rare], kf.cluster[id('p1_0')]);
+  // An extended member scores below the members MH placed (share 1 × the community's mean score).
+  assert.ok(kf.score[rare] > 0 && kf.score[rare] <= kf.score[id('p0_0')]);
+  assert.equal(sc.clusters.extended, 1);
   await assertNoNaN(out);
 });
 

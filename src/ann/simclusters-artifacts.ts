@@ -21,7 +21,14 @@ export async function loadSimClustersIndex(reader: VersionReader): Promise<SimCl
   const itemCreatedTs = reader.has(KEYS.itemCreatedTs)
     ? await reader.typedArray(KEYS.itemCreatedTs, 'float64')
     : undefined;
+  const meta = reader.has(KEYS.simclustersMeta)
+    ? await reader.json<{ params?: { itemEmbeddings?: { shrinkage?: unknown } } }>(KEYS.simclustersMeta)
+    : null;
+  const shrinkage = meta?.params?.itemEmbeddings?.shrinkage;
   return {
+    // Versions built before shrinkage existed were ranked by the plain cosine: they keep it.
+    defaultShrinkage:
+      typeof shrinkage === 'number' && shrinkage >= 0 && Number.isFinite(shrinkage) ? shrinkage : 0,
     itemEmbeddings,
     clusterItems: {
       nClusters: ranked.nRows,

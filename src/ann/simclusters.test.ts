@@ -53,14 +53,46 @@ const TOY = [
   [0, 3, 4],
 ];
 
+test('shrinkage: score = u·W / (‖u‖(‖W‖ + λ)), λ = shrinkage × median item norm (hand-computed toy)', () => {
+  const ann = new SimClustersAnn(indexOf(TOY));
+  // Item norms 1, √2, 2, 5: the median (upper of four) is 2.
+  assert.equal(ann.medianItemNorm, 2);
+  const s = src([
+    [0, 2],
+    [1, 1],
+  ]);
+  const want = new Map([
+    [0, 2 / (Math.sqrt(5) * (1 + 2))],
+    [1, 3 / (Math.sqrt(5) * (Math.SQRT2 + 2))],
+    [3, 3 / (Math.sqrt(5) * (5 + 2))],
+  ]);
+  for (const r of [
+    ann.query(s, { topClusters: 3, itemsPerCluster: 4, approxTop: 4, limit: 4, shrinkage: 1 }),
+    ann.query(s, { mode: 'exact', limit: 4, shrinkage: 1 }),
+    // A version's own default applies when the query gives none.
+    new SimClustersAnn({ ...indexOf(TOY), defaultShrinkage: 1 }).query(s, { limit: 4 }),
+  ]) {
+    // Item 0 (norm 1, one engagement's worth) now ranks below item 1, which points the same way with more mass.
+    assert.deepEqual([...r.items], [1, 0, 3]);
+    for (let j = 0; j < r.items.length; j++)
+      assert.ok(Math.abs(r.scores[j] - want.get(r.items[j])!) < 1e-6, `item ${r.items[j]}`);
+  }
+  // Two items one-hot on the same cluster tie under the plain cosine and are ordered by their mass when shrunk.
+  const twin = new SimClustersAnn(indexOf([[1], [3], [2]]));
+  const one = src([[0, 1]]);
+  assert.deepEqual([...twin.query(one, { shrinkage: 0 }).scores], [1, 1, 1]);
+  assert.deepEqual([...twin.query(one, { shrinkage: 1 }).items], [1, 2, 0]);
+  assert.throws(() => ann.query(s, { shrinkage: -1 }), /shrinkage/);
+});
+
 test('exact rerank over full coverage equals exhaustive exact cosine (hand-computed toy)', () => {
   const ann = new SimClustersAnn(indexOf(TOY));
   const s = src([
     [0, 2],
     [1, 1],
   ]);
-  const approx = ann.query(s, { topClusters: 3, itemsPerCluster: 4, approxTop: 4, limit: 4 });
-  const exact = ann.query(s, { mode: 'exact', limit: 4 });
+  const approx = ann.query(s, { topClusters: 3, itemsPerCluster: 4, approxTop: 4, limit: 4, shrinkage: 0 });
+  const exact = ann.query(s, { mode: 'exact', limit: 4, shrinkage: 0 });
   assert.deepEqual([...approx.items], [1, 0, 3]);
   assert.deepEqual([...exact.items], [1, 0, 3]);
   const want = [3 / Math.sqrt(10), 2 / Math.sqrt(5), 3 / (5 * Math.sqrt(5))];
@@ -78,7 +110,7 @@ test('approximate scores are the partial cosine over the scanned clusters (each 
   const ann = new SimClustersAnn(indexOf(TOY));
   // Source only on cluster 1 with value 2: ‖s‖ = 2. Candidates: item1 (w=1), item3 (w=3).
   const s = src([[1, 2]]);
-  const none = { topClusters: 1, itemsPerCluster: 10, rerank: 'none' as const };
+  const none = { topClusters: 1, itemsPerCluster: 10, rerank: 'none' as const, shrinkage: 0 };
   // dot: item1 = 2, item3 = 6
   let r = ann.query(s, { ...none, scoring: 'dot' });
   assert.deepEqual([...r.items], [3, 1]);
@@ -97,7 +129,7 @@ test('approximate scores are the partial cosine over the scanned clusters (each 
   r = ann.query(s, { ...none, scoring: 'candidateNormalized' });
   assert.deepEqual([...r.scores], [2, 2]);
   // With exact rerank, item 3's true cosine (3·2)/(5·2) = 0.6 ranks below item 1's 2/(√2·2) = 0.7071.
-  r = ann.query(s, { topClusters: 1, itemsPerCluster: 10, scoring: 'dot' });
+  r = ann.query(s, { topClusters: 1, itemsPerCluster: 10, scoring: 'dot', shrinkage: 0 });
   assert.deepEqual([...r.items], [1, 3]);
   assert.ok(Math.abs(r.scores[0] - 1 / Math.sqrt(2)) < 1e-6);
   assert.deepEqual([...r.approxScores], [2, 6]);
@@ -110,10 +142,10 @@ test('M limits what each cluster contributes; minScore and limit cut the answer'
     [1, 1],
   ]);
   // M = 1: cluster 0's top item is item 0 or 1 (both 1.0 → smaller id 0); cluster 1's top item is item 3.
-  const r = ann.query(s, { topClusters: 2, itemsPerCluster: 1 });
+  const r = ann.query(s, { topClusters: 2, itemsPerCluster: 1, shrinkage: 0 });
   assert.deepEqual([...r.items], [0, 3]);
   assert.equal(r.stats.fetchedRatio, 2 / 2);
-  const cut = ann.query(s, { topClusters: 3, itemsPerCluster: 4, minScore: 0.5, limit: 1 });
+  const cut = ann.query(s, { topClusters: 3, itemsPerCluster: 4, minScore: 0.5, limit: 1, shrinkage: 0 });
   assert.deepEqual([...cut.items], [1]);
 });
 

@@ -6,6 +6,7 @@
  */
 import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
+import { medianPositive } from '../core/median.ts';
 import { selectTop, TopK } from '../core/topk.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 
@@ -32,6 +33,16 @@ export interface AnnParams {
   minScore: number;
   scoring: Scoring;
   rerank: 'exact' | 'none';
+  /**
+   * Shrinks the cosine of items with little evidence: the item's norm in the denominator becomes ‖W_i‖ + λ with
+   * λ = shrinkage × the median item norm of the index, so score = u·W_i / (‖u‖·(‖W_i‖ + λ)) = cosine ×
+   * ‖W_i‖/(‖W_i‖ + λ). ‖W_i‖ grows with the item's (decayed) engagement mass, so an item seen by one user no
+   * longer scores like a copy of that user's vector, and items whose embedding points the same way (one-hot in
+   * one cluster, common on real data) are ordered by their evidence instead of tying. It is the shrinkage of
+   * neighbourhood similarities by support (Koren, KDD 2008), with the mass in place of the co-rating count.
+   * 0 gives the plain cosine. Applies to the exact step, exact mode and the 'itemNormCosine' approximation.
+   */
+  shrinkage: number;
   /** 'exact' answers by exhaustive exact cosine over all items: the evaluation baseline. */
   mode: 'approx' | 'exact';
 }
@@ -44,6 +55,7 @@ export const DEFAULT_ANN_PARAMS: Readonly<AnnParams> = {
   minScore: 0,
   scoring: 'itemNormCosine',
   rerank: 'exact',
+  shrinkage: 0,
   mode: 'approx',
 };
 
@@ -88,12 +100,16 @@ export interface SimClustersIndex {
   clusterItems: ClusterTopList;
   /** Unix seconds per item, NaN when unknown (age filters skip unknown ages only when a bound is set). */
   itemCreatedTs?: Float64Array;
+  /** The `shrinkage` queries run with unless they give one: the version's own (stored by the build); 0 absent. */
+  defaultShrinkage?: number;
 }
 
 export class SimClustersAnn {
   private readonly nItems: number;
   private readonly nClusters: number;
   private readonly itemNorms: Float32Array;
+  /** Median ‖W_i‖ over items with an embedding: the unit of `shrinkage`. */
+  readonly medianItemNorm: number;
   // Reused per-query state.
   /**
    * Per item, the approximate dot (even slot) and squared norm (odd slot) accumulated over the scanned
@@ -126,6 +142,7 @@ export class SimClustersAnn {
       }
       this.itemNorms[i] = Math.sqrt(s);
     }
+    this.medianItemNorm = medianPositive(this.itemNorms);
     this.acc = new Float32Array(2 * this.nItems);
     this.touched = new Int32Array(this.nItems);
     this.approxOf = new Float32Array(this.nItems);
@@ -145,8 +162,7 @@ export class SimClustersAnn {
   }
 
   query(source: SourceVector, params: Partial<AnnParams> = {}, filters: AnnFilters = {}): AnnResult {
-    const p = { ...DEFAULT_ANN_PARAMS, ...params };
-    validateParams(p);
+    const p = effectiveAnnParams(params, { shrinkage: this.index.defaultShrinkage ?? 0 });
     const excludedEpoch = this.prepareFilters(filters);
     return p.mode === 'exact'
       ? this.exactQuery(source, p, excludedEpoch)
@@ -191,13 +207,14 @@ export class SimClustersAnn {
     // Step 4: top-X by the approximate score, selected in place over the touched list (quickselect; the
     // exact step ranks the selection anew, so it needs no order).
     const x = p.rerank === 'exact' ? p.approxTop : Math.min(p.approxTop, p.limit);
+    const lambda = p.shrinkage * this.medianItemNorm;
     const approx = this.approxBuf;
     // The touched list is compacted as it is scored: a NaN score (never expected) has no place in the order.
     let nScored = 0;
     for (let t = 0; t < nTouched; t++) {
       const item = touched[t];
       const a = 2 * item;
-      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item]);
+      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item], lambda);
       acc[a] = 0;
       acc[a + 1] = 0;
       if (Number.isNaN(s)) continue;
@@ -227,7 +244,7 @@ export class SimClustersAnn {
     for (let j = 0; j < nApprox; j++) {
       const item = touched[j];
       approxOf[item] = approx[j];
-      const s = this.exactCosine(item, srcNorm);
+      const s = this.exactCosine(item, srcNorm, lambda);
       if (s >= p.minScore) final.push(item, s);
     }
     this.unscatter(source);
@@ -244,11 +261,12 @@ export class SimClustersAnn {
   /** Exhaustive exact cosine over every item (`exactCosineTopK`): the baseline recall is measured against. */
   private exactQuery(source: SourceVector, p: AnnParams, ep: FilterEpoch): AnnResult {
     const srcNorm = norm(source.values);
+    const lambda = p.shrinkage * this.medianItemNorm;
     this.scatter(source);
     const final = this.heap(Math.max(1, p.limit));
     for (let item = 0; item < this.nItems; item++) {
       if (!this.eligible(item, ep)) continue;
-      const s = this.exactCosine(item, srcNorm);
+      const s = this.exactCosine(item, srcNorm, lambda);
       if (s > 0 && s >= p.minScore) final.push(item, s);
     }
     this.unscatter(source);
@@ -268,7 +286,7 @@ export class SimClustersAnn {
     };
   }
 
-  private exactCosine(item: number, srcNorm: number): number {
+  private exactCosine(item: number, srcNorm: number, lambda: number): number {
     const emb = this.index.itemEmbeddings;
     const ni = this.itemNorms[item];
     if (ni === 0 || srcNorm === 0) return 0;
@@ -277,7 +295,7 @@ export class SimClustersAnn {
     const vals = emb.values;
     let dot = 0;
     for (let k = emb.indptr[item]; k < emb.indptr[item + 1]; k++) dot += dense[idx[k]] * (vals ? vals[k] : 1);
-    return dot / (ni * srcNorm);
+    return clampCosine(dot / ((ni + lambda) * srcNorm));
   }
 
   private scatter(source: SourceVector): void {
@@ -362,14 +380,21 @@ interface FilterEpoch {
   maxTs: number;
 }
 
-function approxScore(scoring: Scoring, dot: number, n2: number, srcNorm: number, itemNorm: number): number {
+function approxScore(
+  scoring: Scoring,
+  dot: number,
+  n2: number,
+  srcNorm: number,
+  itemNorm: number,
+  lambda: number,
+): number {
   switch (scoring) {
     case 'itemNormCosine':
-      return itemNorm > 0 && srcNorm > 0 ? dot / (srcNorm * itemNorm) : 0;
+      return itemNorm > 0 && srcNorm > 0 ? clampCosine(dot / (srcNorm * (itemNorm + lambda))) : 0;
     case 'dot':
       return dot;
     case 'cosine':
-      return n2 > 0 && srcNorm > 0 ? dot / (srcNorm * Math.sqrt(n2)) : 0;
+      return n2 > 0 && srcNorm > 0 ? clampCosine(dot / (srcNorm * Math.sqrt(n2))) : 0;
     case 'logCosine': {
       const a = Math.log1p(srcNorm * srcNorm);
       const b = Math.log1p(n2);
@@ -378,6 +403,15 @@ function approxScore(scoring: Scoring, dot: number, n2: number, srcNorm: number,
     case 'candidateNormalized':
       return n2 > 0 ? dot / Math.sqrt(n2) : 0;
   }
+}
+
+/**
+ * A cosine computed in float32/float64 mixes can land a rounding step outside [−1, 1] (1.0000001 for an item
+ * scored against its own embedding); a score that claims more than identity would mislead a caller thresholding
+ * on it.
+ */
+export function clampCosine(c: number): number {
+  return Math.min(1, Math.max(-1, c));
 }
 
 function norm(v: Float32Array): number {
@@ -391,7 +425,26 @@ export const ANN_LIMITS = {
   itemsPerCluster: 100_000,
   approxTop: 100_000,
   limit: 10_000,
+  shrinkage: 100,
 } as const;
+
+/**
+ * The parameters a query runs with: defaults filled in, validated, and X (approxTop) raised to the limit when the
+ * limit is larger, since the exact step can return at most X items and a caller asking for more would otherwise
+ * get a silently shorter list. Callers echo these, not what was asked.
+ * @throws SimrecError CONFIG_INVALID naming the parameter
+ */
+export function effectiveAnnParams(
+  params: Partial<AnnParams> = {},
+  defaults: Partial<AnnParams> = {},
+): AnnParams {
+  const p: AnnParams = { ...DEFAULT_ANN_PARAMS, ...defaults };
+  for (const [key, v] of Object.entries(params))
+    if (v !== undefined) (p as unknown as Record<string, unknown>)[key] = v;
+  validateParams(p);
+  if (p.approxTop < p.limit) p.approxTop = p.limit;
+  return p;
+}
 
 function validateParams(p: AnnParams): void {
   for (const key of ['topClusters', 'itemsPerCluster', 'approxTop', 'limit'] as const) {
@@ -406,4 +459,8 @@ function validateParams(p: AnnParams): void {
   }
   if (!Number.isFinite(p.minScore))
     throw new SimrecError('CONFIG_INVALID', 'minScore must be a finite number', { field: 'minScore' });
+  if (!(p.shrinkage >= 0 && p.shrinkage <= ANN_LIMITS.shrinkage))
+    throw new SimrecError('CONFIG_INVALID', `shrinkage must be a number in [0, ${ANN_LIMITS.shrinkage}]`, {
+      field: 'shrinkage',
+    });
 }

@@ -1,3 +1,4 @@
+import { isoTime } from '../data/validate.ts';
 import { type BuildResult, runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
 import { type Command, intOption, numberOption, parseOptions, required } from './command.ts';
@@ -14,7 +15,7 @@ options:
   --format F          canonical | movielens | auto (default auto)
   --config FILE       JSON or YAML config (see docs/config.md); options below override it
   --seed N            seed of every randomised stage (default 1)
-  --threads N         worker threads (default 2)
+  --threads N         worker threads (default 2; capped to the CPUs available, with a warning)
   --min-rating R      MovieLens: keep ratings >= R as positives (default: all)
   --skip-bad-rows     count and skip bad input rows instead of failing
   --warm-start DIR    initialise KnownFor from DIR's current version (cluster ids stay stable)
@@ -57,6 +58,7 @@ export const buildCommand: Command = {
         out,
         config,
         warmStart: v['warm-start'],
+        onWarning: (m) => reporter.warn(m),
         onProgress: reporter.progress,
         onStage: (stage, seconds, detail) =>
           reporter.info(`stage ${stage} done`, { seconds: round(seconds), ...detail }),
@@ -83,6 +85,7 @@ export function summarize(result: BuildResult, out: string): string {
   lines.push(
     `  users ${c.users ?? 0}  consumers ${c.consumers ?? 0}  producers ${c.producers ?? 0}  follow edges ${c.followEdges ?? 0}`,
     `  items ${c.items ?? 0}  engagements ${c.engagements ?? 0}  topics ${c.topics ?? 0}`,
+    `  data time ${m.dataTime === null ? 'unknown (no timestamps)' : `${isoTime(m.dataTime)} (${m.dataTime})`}`,
   );
   const skipped = Object.entries((m.extra.skippedRows as Record<string, number> | undefined) ?? {}).filter(
     ([, n]) => n > 0,
@@ -91,11 +94,19 @@ export function summarize(result: BuildResult, out: string): string {
   const sc = result.simclusters;
   if (sc) {
     const o = sc.output;
+    const r = sc.clusters;
     lines.push(
       '',
-      `  SimClusters (${sc.case} case): ${sc.k} clusters; ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor`,
+      `  SimClusters (${sc.case} case, ${r.graph.used} graph: ${r.graph.reason})`,
+      `    ${r.nonEmpty} clusters (k ${r.kMode === 'auto' ? 'chosen from the data' : 'fixed'}: ${r.k}; sizes min ${r.sizes.min}, median ${r.sizes.median}, p90 ${r.sizes.p90}, max ${r.sizes.max})`,
+      `    ${sc.producersWithKnownFor} of ${sc.producers} producers have a KnownFor (coverage ${(100 * r.coverage).toFixed(1)}%, ${r.extended} from their neighbours)`,
       `    InterestedIn for ${o.interestedIn.stats.usersWithEmbedding} users; item embeddings for ${o.items?.stats.itemsWithEmbedding ?? 0} items; topic embeddings for ${o.topics?.stats.topicsWithEmbedding ?? 0} topics`,
     );
+    if (r.top10.sampled > 0)
+      lines.push(
+        `    top 10 of ${r.top10.sampled} sampled users: ${(100 * r.top10.fullyTied).toFixed(1)}% fully tied, ${(100 * r.top10.empty).toFixed(1)}% empty`,
+      );
+    for (const w of r.warnings) lines.push(`    WARNING: ${w}`);
     if (sc.truth) {
       lines.push(
         `    against the planted communities: NMI ${sc.truth.nmi.toFixed(3)}, ARI ${sc.truth.ari.toFixed(3)} (${sc.truth.compared} producers)`,

@@ -2,7 +2,7 @@
  * `simrec eval`: offline evaluation (DESIGN §8). Several models are fitted on one split and measured side by side
  * over the full catalogue; the result is printed as a table and optionally written as JSON and as an HTML page.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { SimrecError } from '../core/errors.ts';
 import { findInputs } from '../data/inputs.ts';
 import { detectMovieLens } from '../data/movielens.ts';
@@ -10,7 +10,10 @@ import { type EvalReport, evaluateModels } from '../eval/evaluate.ts';
 import { type DatasetSplit, type LoadedEval, loadDatasetEval, loadFilesEval } from '../eval/load.ts';
 import { createModels, MODEL_FACTORIES, modelNames } from '../eval/models.ts';
 import { renderHtml, renderTable } from '../eval/report.ts';
+import { evaluateServed, readTestPairs } from '../eval/served.ts';
 import { SPLIT_KINDS } from '../eval/splits.ts';
+import { ServingModel } from '../serve/model.ts';
+import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { type Command, intOption, numberOption, parseOptions } from './command.ts';
 import { createReporter } from './progress.ts';
 
@@ -21,6 +24,7 @@ const DEFAULT_MODELS = ['popularity', 'simclusters', 'mf-warp'];
 const HELP = `usage: simrec eval (--data DIR [--format F] [--split S] | --train FILE --test FILE [--item-features FILE])
                    [--models a,b,...] [--k 5,10] [--epochs 30] [--dim 64] [--threads 2] [--seed 42]
                    [--min-rating R] [--sampled N] [--json FILE] [--html FILE]
+       simrec eval --artifacts DIR --test FILE [--version ID] [--k 5,10] [--json FILE] [--html FILE]
        simrec eval --from-json REPORT.json --html FILE
 
 Fits each model on the train positives and measures it on the test positives over the full catalogue
@@ -52,6 +56,16 @@ models and protocol:
   --threads N           training threads (default 2)
   --seed N              seed of the split, the models and the sampled negatives (default 42)
   --sampled N           also rank each test positive against N sampled negatives (e.g. 100)
+  --config FILE         build config (docs/config.md) of the simclusters model, which is built on the train
+                        positives by simrec build's own stages and answered by the server's ANN query
+
+a built version, through the serving path:
+  --artifacts DIR       evaluate the current version of DIR (or --version ID) on --test FILE (user_id,item_id):
+                        every family it holds side by side, each answering as simrec serve does: SimClusters ANN
+                        (POST /v1/candidates/simclusters, default parameters), MF (POST /v1/candidates/dense)
+                        and popularity; the users' engaged items are their train positives. Test users the
+                        version does not know, and test pairs already engaged with, are left out and counted
+  --version ID          with --artifacts: a version other than the current one
 
 output:
   --json FILE           write the report as JSON ('-' for stdout, which then gets no table)
@@ -172,6 +186,9 @@ export async function runEval(argv: string[], io: EvalIo): Promise<number> {
     json: { type: 'string' },
     html: { type: 'string' },
     'from-json': { type: 'string' },
+    artifacts: { type: 'string' },
+    version: { type: 'string' },
+    config: { type: 'string' },
   });
 
   if (values['from-json'] !== undefined) {
@@ -181,6 +198,10 @@ export async function runEval(argv: string[], io: EvalIo): Promise<number> {
     writeOut(io, values.html, renderHtml(report));
     return 0;
   }
+
+  if (values.artifacts !== undefined) return runServedEval(values, io);
+  if (values.version !== undefined)
+    throw new SimrecError('CONFIG_INVALID', '--version goes with --artifacts', { field: 'version' });
 
   const ks = parseKs(values);
   const epochs = intOption(values, 'epochs', 30, 1);
@@ -277,7 +298,7 @@ export async function runEval(argv: string[], io: EvalIo): Promise<number> {
     for (const note of loaded.notes) reporter.warn(note);
     const models = createModels(
       names,
-      { hasItemFeatures: loaded.data.itemFeatures !== null },
+      { hasItemFeatures: loaded.data.itemFeatures !== null, buildConfigFile: values.config },
       MODEL_FACTORIES,
     );
     report = await evaluateModels(
@@ -305,6 +326,70 @@ export async function runEval(argv: string[], io: EvalIo): Promise<number> {
     if (m.invalid_scores > 0)
       io.stderr.write(`eval: ${name} produced ${m.invalid_scores} NaN score(s), ranked last\n`);
   }
+  return 0;
+}
+
+/** Options of the split evaluation that mean nothing for a built version. */
+const SPLIT_ONLY = [
+  'data',
+  'format',
+  'split',
+  'test-fraction',
+  'split-time',
+  'min-rating',
+  'train',
+  'item-features',
+  'drop-overlap',
+  'skip-bad-rows',
+  'models',
+  'epochs',
+  'dim',
+  'threads',
+  'seed',
+  'sampled',
+  'config',
+] as const;
+
+/** `simrec eval --artifacts DIR --test FILE`: the families of a built version, through the serving path. */
+async function runServedEval(values: Record<string, unknown>, io: EvalIo): Promise<number> {
+  for (const opt of SPLIT_ONLY)
+    if (values[opt] !== undefined)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `--${opt} does not apply to --artifacts: the version was built with its own config`,
+        { field: opt },
+      );
+  const testFile = values.test;
+  if (typeof testFile !== 'string')
+    throw new SimrecError('CONFIG_INVALID', '--artifacts needs --test FILE (user_id,item_id)', {
+      field: 'test',
+    });
+  const ks = parseKs(values);
+  const dir = values.artifacts as string;
+  if (!existsSync(dir))
+    throw new SimrecError('ARTIFACT_MISSING', `artifact directory ${dir} does not exist`, { file: dir });
+  const test = await readTestPairs(testFile);
+  const reporter = createReporter({ quiet: !process.stderr.isTTY });
+  const store = new LmdbArtifactStore(dir);
+  let report: EvalReport;
+  try {
+    const reader = await store.openVersion(values.version as string | undefined);
+    try {
+      const model = await ServingModel.load(reader);
+      const r = await evaluateServed(reader, model, test, { ks, onProgress: reporter.progress });
+      for (const note of r.notes) reporter.warn(note);
+      report = r.report;
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    reporter.close();
+    await store.close();
+  }
+  const json = values.json as string | undefined;
+  if (json !== '-') io.stdout.write(renderTable(report));
+  if (json !== undefined) writeOut(io, json, `${JSON.stringify(report, jsonNumbers, 2)}\n`);
+  if (values.html !== undefined) writeOut(io, values.html as string, renderHtml(report));
   return 0;
 }
 

@@ -60,6 +60,8 @@ test('valid data: prints files and counts, exits 0', async () => {
   assert.match(out, /follow edges\s+2 \(1 repeats merged, 0 self-follows dropped\)/);
   assert.match(out, /engagements\s+2 \(1 positive, 1 unfav\)/);
   assert.match(out, /time range\s+2020-09-13T12:26:40Z \.\. 2020-09-13T12:30:00Z/);
+  // Engagements carry no time here, so the data time is the latest follow's.
+  assert.match(out, /data time\s+2020-09-13T12:30:00Z\n/);
   assert.match(out, /\nok\n$/);
   assert.equal(err, '');
 });
@@ -120,4 +122,24 @@ test('option errors are CONFIG_INVALID naming the option', async () => {
     (e: unknown) => e instanceof SimrecError && e.detail.field === 'min-rating',
   );
   assert.match(validateCommand.help, /--skip-bad-rows/);
+});
+
+test('exits 1 where a build would fail: nothing to build from, or timestamps outside the configured window', async () => {
+  const headerOnly = dirWith({ 'follows.csv': 'consumer_id,producer_id,ts\n' });
+  const a = await run(['--data', headerOnly]);
+  assert.equal(a.code, 1);
+  assert.match(
+    a.err,
+    /no follow edge and no engagement to build from: \S*follows\.csv has a header but no data rows/,
+  );
+
+  const dir = dirWith(GOOD);
+  const config = join(dir, 'build.yaml');
+  writeFileSync(config, 'ingest:\n  notAfter: 1600000100\n');
+  const b = await run(['--data', dir, '--config', config]);
+  assert.equal(b.code, 1);
+  assert.deepEqual(b.err.trim().split('\n'), [
+    `${join(dir, 'follows.csv')}:4: column ts: timestamp '1600000200' (2020-09-13T12:30:00Z) is after 2020-09-13T12:28:20Z (ingest.notAfter)`,
+    `validate: 1 problem(s) in ${dir}`,
+  ]);
 });

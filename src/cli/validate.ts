@@ -5,19 +5,24 @@
 import { SimrecError } from '../core/errors.ts';
 import type { DatasetStats } from '../data/dataset.ts';
 import { validateDataset } from '../data/load.ts';
-import type { ValidationReport } from '../data/validate.ts';
+import { isoTime, type ValidationReport } from '../data/validate.ts';
+import { resolveBuildConfig } from '../pipeline/config.ts';
 import { type Command, numberOption, parseOptions, required } from './command.ts';
 import { createReporter } from './progress.ts';
 
-const HELP = `usage: simrec validate --data DIR [--format canonical|movielens|auto] [--skip-bad-rows] [--min-rating R] [--json]
+const HELP = `usage: simrec validate --data DIR [--config FILE] [--format canonical|movielens|auto] [--skip-bad-rows] [--min-rating R] [--json]
 
-Checks an input directory the way a build reads it: file layout, headers, and every row (empty ids,
-non-numeric weights, unparseable timestamps, rows with the wrong number of fields). Prints the files and
-counts found and exits 0, or prints each problem as FILE:LINE: column X: reason and exits 1.
+Runs the checks a build runs on its input: file layout, compressed data, headers, and every row (empty or
+non-integral numeric ids, JSONL lines that are not objects, weights that are not finite numbers >= 0,
+unparseable or implausible timestamps, broken quoting or UTF-8, rows with the wrong number of fields), and
+that something is left to build from. Prints the files, counts and data time found and exits 0, or prints
+each problem as FILE:LINE: column X: reason and exits 1 where a build would fail.
 
 options:
   --data DIR         input directory: follows / engagements / items / topic_follows as .csv, .tsv,
                      .parquet or .jsonl (optionally .gz), or a MovieLens directory
+  --config FILE      the build config whose ingest section applies (format, minRating, skipBadRows,
+                     timestamp window); options below override it
   --format F         canonical, movielens or auto (default: auto)
   --skip-bad-rows    report bad rows but accept the data (a build with this flag skips them)
   --min-rating R     MovieLens: ratings below R are not engagements (default 0: keep all)
@@ -31,13 +36,15 @@ export const validateCommand: Command = {
   async run(argv: string[]): Promise<number> {
     const values = parseOptions(argv, {
       data: { type: 'string' },
+      config: { type: 'string' },
       format: { type: 'string' },
       'skip-bad-rows': { type: 'boolean' },
       'min-rating': { type: 'string' },
       json: { type: 'boolean' },
     });
     const dir = required(values, 'data');
-    const format = values.format ?? 'auto';
+    const ingest = resolveBuildConfig(values.config, {}).ingest;
+    const format = values.format ?? ingest.format;
     if (format !== 'canonical' && format !== 'movielens' && format !== 'auto') {
       throw new SimrecError(
         'CONFIG_INVALID',
@@ -47,14 +54,21 @@ export const validateCommand: Command = {
         },
       );
     }
-    const minRating = numberOption(values, 'min-rating', 0, 0);
+    const minRating =
+      values['min-rating'] === undefined ? ingest.minRating : numberOption(values, 'min-rating', 0, 0);
     const reporter = createReporter({ quiet: !process.stderr.isTTY });
     let report: ValidationReport;
     try {
       report = await validateDataset(dir, {
         format,
-        skipBadRows: Boolean(values['skip-bad-rows']),
+        skipBadRows: Boolean(values['skip-bad-rows']) || ingest.skipBadRows,
         minRating,
+        timeWindow: {
+          notBefore: ingest.notBefore,
+          notAfter: ingest.notAfter,
+          maxFutureSeconds: ingest.maxFutureSeconds,
+        },
+        requireRelations: true,
         onProgress: (stage, done, total) => reporter.progress(stage, done, total),
       });
     } finally {
@@ -103,6 +117,7 @@ export function renderReport(r: ValidationReport): string {
     }
   }
   if (r.stats) lines.push('counts:', ...renderStats(r.stats));
+  if (r.stats) lines.push(`  ${'data time'.padEnd(15)} ${r.dataTime === null ? '-' : isoTime(r.dataTime)}`);
   lines.push(r.ok ? 'ok' : 'FAILED');
   return `${lines.join('\n')}\n`;
 }

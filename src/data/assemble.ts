@@ -186,8 +186,11 @@ export function buildDataset(
     minTs,
     maxTs,
   };
+  const engagementsTime = e && !Number.isNaN(e.maxTs) ? e.maxTs : Number.NaN;
+  const latest = Number.isNaN(engagementsTime) ? maxTs : engagementsTime;
   return {
     format,
+    dataTime: Number.isNaN(latest) ? null : latest,
     users: parts.users.toIdMap(),
     items: parts.items.toIdMap(),
     topics: parts.topics.toIdMap(),

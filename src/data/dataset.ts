@@ -10,6 +10,7 @@
  */
 import type { CsrMatrix } from '../core/csr.ts';
 import type { IdMap } from '../core/id-map.ts';
+import type { TimeWindowOptions } from './validate.ts';
 
 export const ACTION_POSITIVE = 0;
 export const ACTION_UNFAV = 1;
@@ -78,6 +79,12 @@ export interface Dataset {
   topicFollows: CsrMatrix | null;
   inputs: InputFileInfo[];
   stats: DatasetStats;
+  /**
+   * The data's "now" (Unix seconds): the latest accepted engagement timestamp, or, when engagements carry
+   * none, the latest accepted timestamp of any input; null when no input has one. Accepted means inside the
+   * plausible window (`LoadOptions.timeWindow`), so one far-future row cannot move it.
+   */
+  dataTime: number | null;
 }
 
 export type InputKind = 'follows' | 'engagements' | 'items' | 'topic_follows';
@@ -99,4 +106,11 @@ export interface LoadOptions {
   onProgress?: ProgressFn;
   /** With skipBadRows: each skipped row as `FILE:LINE: column X: reason` (up to 100 per file), then a count. */
   onWarning?: (message: string) => void;
+  /** Plausible timestamps (default: from 1970 to the ingest time + 1 day); others are bad rows. */
+  timeWindow?: TimeWindowOptions;
+  /**
+   * The data must feed a build: at least one follow edge (after self-follows are dropped) or one engagement.
+   * Otherwise INPUT_EMPTY (a follows or engagements file is there but gives nothing) or INPUT_MISSING.
+   */
+  requireRelations?: boolean;
 }

@@ -8,7 +8,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { SimrecError } from '../core/errors.ts';
 import { sha256File } from './checksum.ts';
 import { ACTION_POSITIVE, ACTION_UNFAV, type Dataset } from './dataset.ts';
+import { splitRecord } from './inputs.ts';
 import { loadDataset, validateDataset } from './load.ts';
+import { resolveTimeWindow } from './validate.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'simrec-load-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -308,16 +310,20 @@ test('more bad rows than are listed: INPUT_TOO_MANY_BAD_ROWS, 100 listed, all co
 
 test('JSONL bad lines are reported by line (blank lines counted), Parquet bad rows by row', async () => {
   const dir = dirWith({
-    'follows.jsonl':
-      '{"consumer_id":"a","producer_id":"b"}\n\n{"consumer_id":"a"}\n{not json\n{"consumer_id":"c","producer_id":"d","ts":"soon"}\n',
+    // latin1 writes \xff as the lone byte 0xff: invalid UTF-8.
+    'follows.jsonl': Buffer.from(
+      '{"consumer_id":"a","producer_id":"b"}\n\n{"consumer_id":"a"}\n{not json\n{"consumer_id":"c","producer_id":"d","ts":"soon"}\n{"consumer_id":"\xff"}\n',
+      'latin1',
+    ),
   });
   const file = join(dir, 'follows.jsonl');
   const e = await rejects(loadDataset(dir), 'INPUT_BAD_ROW');
   assert.deepEqual(e.toString().split('\n'), [
     `${file}:3: column producer_id: empty id`,
-    `${file}:4: column consumer_id: empty id`,
+    `${file}:4: not valid JSON`,
     `${file}:5: column ts: unparseable timestamp 'soon' (expected Unix seconds or ISO-8601)`,
-    '3 problems in total',
+    `${file}:6: invalid UTF-8`,
+    '4 problems in total',
   ]);
 
   const pqDir = dirWith({});
@@ -407,4 +413,24 @@ test('loading is deterministic: same input, same id maps and matrices', async ()
   assert.deepEqual(a.follows!.indices, b.follows!.indices);
   // Row 0 is (0, 0), row 1 is (7919 mod 3001, 104729 mod 997) = (1917, 44).
   assert.deepEqual(a.users.idList().slice(0, 3), ['0', '1917', '44']);
+});
+
+test('the window: default from 1970 to the ingest time + 1 day; notAfter fixes the upper bound', () => {
+  const w = resolveTimeWindow({}, 1_700_000_000.7);
+  assert.deepEqual([w.notBefore, w.notAfter], [0, 1_700_086_400]);
+  assert.equal(w.notAfterSource, 'ingest time 2023-11-14T22:13:20Z + 86400 s');
+  const fixed = resolveTimeWindow({ notBefore: 10, notAfter: 20, maxFutureSeconds: 5 }, 1_700_000_000);
+  assert.deepEqual([fixed.notBefore, fixed.notAfter, fixed.notAfterSource], [10, 20, 'ingest.notAfter']);
+});
+
+test('CSV headers are split here: quoted cells (with the delimiter or a doubled quote) and a BOM', async () => {
+  assert.deepEqual(splitRecord('a,"b,c","d""e",', { delim: ',', quote: '"', header: true }), [
+    'a',
+    'b,c',
+    'd"e',
+    '',
+  ]);
+  const dir = dirWith({ 'follows.csv': '\uFEFF"consumer_id", producer_id \r\na,b\r\n' });
+  const ds = await loadDataset(dir);
+  assert.deepEqual(ds.users.idList(), ['a', 'b']);
 });

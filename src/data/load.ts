@@ -14,18 +14,31 @@ import {
   runPlans,
 } from './assemble.ts';
 import { sha256FilesInBackground } from './checksum.ts';
-import type { Dataset, InputFileInfo, LoadOptions } from './dataset.ts';
-import { type Duck, openDuck } from './duckdb.ts';
-import { findInputs, readHeader, sourceSql } from './inputs.ts';
+import type { Dataset, DatasetStats, InputFileInfo, LoadOptions } from './dataset.ts';
+import { type Duck, openDuck, sqlIdent } from './duckdb.ts';
+import {
+  findInputs,
+  type InputFile,
+  JSONL_FIRST_CHAR,
+  JSONL_TYPE_COLUMN,
+  parquetTypes,
+  readHeader,
+  sourceSql,
+  verifyGzip,
+} from './inputs.ts';
 import { StringInterner } from './interner.ts';
 import { detectMovieLens, planMovieLens } from './movielens.ts';
-import { type ReadColumn, rejectsTableName } from './readers.ts';
+import { type ReadColumn, type RowCheck, rejectsTableName } from './readers.ts';
 import {
+  type ColumnSpec,
   checkHeader,
   formatProblem,
   INPUT_COLUMNS,
   type InputProblem,
+  integralIdSql,
+  nonIntegralIdReason,
   problemsError,
+  resolveTimeWindow,
   type ValidatedFile,
   type ValidationReport,
 } from './validate.ts';
@@ -65,6 +78,7 @@ export async function validateDataset(dir: string, opts: LoadOptions = {}): Prom
     format: result?.format ?? null,
     files: result?.files ?? [],
     stats: result?.dataset?.stats ?? null,
+    dataTime: result?.dataset?.dataTime ?? null,
     errors: log.problems.map(formatProblem),
     errorCount: log.fatalCount + log.badRows,
     badRows: log.badRows,
@@ -107,6 +121,9 @@ async function loadInto(
   log: ProblemLog,
 ): Promise<{ dataset: Dataset | null; format: 'canonical' | 'movielens'; files: ValidatedFile[] }> {
   const format = resolveFormat(dir, opts.format ?? 'auto');
+  // Fixed before anything is read, so every file is checked against the same window.
+  const window = resolveTimeWindow(opts.timeWindow);
+  const empty = new Map<string, InputFile>();
   const duck = await openDuck();
   try {
     const parts: Parts = {
@@ -120,7 +137,8 @@ async function loadInto(
     const plans =
       format === 'movielens'
         ? await planMovieLens(duck, dir, parts, { ...opts, skipBadRows }, (ps) => log.addFatal(...ps))
-        : await planCanonical(duck, dir, parts, { ...opts, skipBadRows }, log);
+        : await planCanonical(duck, dir, parts, { ...opts, skipBadRows }, log, empty);
+    for (const p of plans) p.req.window = window;
     // Hashing waits until DuckDB's first parse is done, so it does not compete with it for the cores.
     // Validation reports no checksums and skips them.
     let checksums: Promise<string[]> = Promise.resolve(plans.map(() => ''));
@@ -155,7 +173,21 @@ async function loadInto(
         log.addFatal({ code: 'INPUT_EMPTY', file: plan.file.path, reason: 'no data rows' });
       }
     }
+    for (const file of empty.values()) {
+      files.push({
+        kind: file.kind,
+        path: file.path,
+        format: file.format,
+        bytes: statSync(file.path).size,
+        rows: 0,
+        badRows: 0,
+      });
+    }
     const dataset = buildDataset(format, parts, inputs, opts);
+    if (opts.requireRelations) {
+      const problem = relationsProblem(dir, parts, empty, dataset.stats);
+      if (problem && (problem.code === 'INPUT_EMPTY' || log.fatalCount === 0)) log.addFatal(problem);
+    }
     return { dataset, format, files };
   } finally {
     duck.close();
@@ -177,13 +209,87 @@ function resolveFormat(dir: string, format: 'canonical' | 'movielens' | 'auto'):
   );
 }
 
-/** Reads headers, checks them, and plans a read per canonical file present. */
+/**
+ * Why the data cannot feed a build (no follow edge and no engagement), or null when it can: INPUT_EMPTY naming
+ * what each follows/engagements file gave, or INPUT_MISSING when there is neither file.
+ */
+function relationsProblem(
+  dir: string,
+  parts: Parts,
+  empty: ReadonlyMap<string, InputFile>,
+  stats: DatasetStats,
+): InputProblem | null {
+  if (stats.followEdges > 0 || stats.engagements > 0) return null;
+  const why: string[] = [];
+  let file: string | null = null;
+  for (const kind of ['follows', 'engagements']) {
+    const read = parts.results.get(kind);
+    const path = read?.plan.file.path ?? empty.get(kind)?.path;
+    if (path === undefined) continue;
+    file ??= path;
+    if (!read) why.push(`${path} is empty`);
+    else if (read.result.rows === 0) {
+      why.push(
+        read.result.badRows > 0
+          ? `${path} has no good rows (${read.result.badRows} bad)`
+          : `${path} has a header but no data rows`,
+      );
+    } else if (kind === 'follows') why.push(`${path} has ${read.result.rows} rows, all self-follows`);
+    else why.push(`${path} has ${read.result.rows} rows, none kept (below minRating)`);
+  }
+  if (file === null) {
+    return {
+      code: 'INPUT_MISSING',
+      file: dir,
+      reason: `${dir}: a build needs follows or engagements; neither was found`,
+    };
+  }
+  return {
+    code: 'INPUT_EMPTY',
+    file,
+    reason: `no follow edge and no engagement to build from: ${why.join('; ')}`,
+  };
+}
+
+/**
+ * Numeric ids are read as the integer they denote (`0.0` and `0` are one user); a value that is not a whole
+ * number is a bad row. Parquet: columns typed FLOAT/DOUBLE/DECIMAL; JSONL: values that are JSON numbers with
+ * a fraction or exponent (and objects or arrays, which are no id at all).
+ */
+function typedIdColumn(
+  file: InputFile,
+  spec: ColumnSpec,
+  parquetType: string | undefined,
+): { sql: string; check: RowCheck } | null {
+  if (spec.role !== 'id' && spec.role !== 'optional-id') return null;
+  const c = sqlIdent(spec.name);
+  let sql: string;
+  if (file.format === 'jsonl') {
+    const t = sqlIdent(`${spec.name}${JSONL_FIRST_CHAR}`);
+    sql = `CASE WHEN ${t} IN ('{', '[') THEN NULL WHEN ${t} IN ('"', 't', 'f') THEN ${c} ELSE ${integralIdSql(c)} END`;
+  } else if (file.format === 'parquet' && parquetType && /^(FLOAT|DOUBLE|REAL|DECIMAL)/.test(parquetType)) {
+    sql = integralIdSql(c);
+  } else return null;
+  return {
+    sql,
+    check: { sql: `${c} IS NOT NULL AND (${sql}) IS NULL`, column: spec.name, reason: nonIntegralIdReason },
+  };
+}
+
+/** A JSONL line must be a JSON object; these checks come before any column's. */
+const JSONL_LINE_CHECKS: RowCheck[] = [
+  { sql: `${sqlIdent(JSONL_TYPE_COLUMN)} IS NULL`, reason: 'not valid JSON' },
+  { sql: `${sqlIdent(JSONL_TYPE_COLUMN)} <> 'OBJECT'`, reason: 'not a JSON object' },
+];
+
+/** Reads headers, checks them, and plans a read per canonical file present (empty ones go to `empty`). */
 async function planCanonical(
   duck: Duck,
   dir: string,
   parts: Parts,
   opts: LoadOptions,
   log: ProblemLog,
+  empty: Map<string, InputFile>,
 ): Promise<FilePlan[]> {
   const found = findInputs(dir);
   const required = new Set(opts.require ?? []);
@@ -201,8 +307,11 @@ async function planCanonical(
     const file = found.get(kind);
     if (!file) continue;
     let header: string[] | null;
+    let types: Map<string, string> | undefined;
     try {
+      if (file.gzip) await verifyGzip(file);
       header = await readHeader(duck, file);
+      if (file.format === 'parquet') types = await parquetTypes(duck, file);
     } catch (e) {
       log.addFatal({ code: 'INPUT_FORMAT', file: file.path, reason: (e as Error).message });
       continue;
@@ -210,8 +319,12 @@ async function planCanonical(
     if (header === null) {
       if (required.has(kind))
         log.addFatal({ code: 'INPUT_EMPTY', file: file.path, reason: 'the file is empty' });
+      empty.set(kind, file);
       continue;
     }
+    // A JSONL file whose lines are none of them objects has no keys: read it as having the required columns,
+    // so every line is reported for what it is.
+    if (header.length === 0) header = INPUT_COLUMNS[kind].filter((s) => s.required).map((s) => s.name);
     const specs = INPUT_COLUMNS[kind];
     const { names, problems } = checkHeader(file, header, specs);
     if (problems.length > 0) {
@@ -223,9 +336,18 @@ async function planCanonical(
       if (name === 'topic' || name === 'tags') return parts.topics;
       return parts.users;
     };
+    const rowChecks: RowCheck[] = file.format === 'jsonl' ? [...JSONL_LINE_CHECKS] : [];
     const columns: ReadColumn[] = specs
       .filter((s) => names.includes(s.name))
-      .map((s) => ({ name: s.name, role: s.role, interner: interner(s.name) }));
+      .map((s) => {
+        const column: ReadColumn = { name: s.name, role: s.role, interner: interner(s.name) };
+        const typed = typedIdColumn(file, s, types?.get(header[names.indexOf(s.name)]));
+        if (typed) {
+          column.sql = typed.sql;
+          rowChecks.push(typed.check);
+        }
+        return column;
+      });
     const rejects = rejectsTableName();
     plans.push({
       kind,
@@ -236,7 +358,8 @@ async function planCanonical(
         source: sourceSql(file, header, names, rejects),
         sourceAgain: () => sourceSql(file, header, names, rejectsTableName()),
         columns,
-        rejectsTable: file.format === 'csv' || file.format === 'tsv' ? rejects : undefined,
+        rowChecks,
+        rejectsTable: file.format === 'parquet' ? undefined : rejects,
         hasHeader: true,
         quote: '"',
         keepTime: kind !== 'follows',

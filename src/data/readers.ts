@@ -30,6 +30,7 @@ import {
   locateRows,
   MAX_REPORTED_PROBLEMS,
   rejectReason,
+  type TimeWindow,
   tagsSql,
   timeSql,
   weightSql,
@@ -47,6 +48,22 @@ export interface ReadColumn {
   interner?: StringInterner;
 }
 
+/**
+ * A check of a whole row that the value expressions cannot express (a JSONL line that is not an object, a
+ * numeric id that is not a whole number). Checks run before the column checks, in order; the first that fails
+ * names the row's problem.
+ */
+export interface RowCheck {
+  /** SQL over the source, true when the row is bad. */
+  sql: string;
+  /** The column the problem is reported in (its raw text is passed to `reason`). */
+  column?: string;
+  reason: string | ((raw: string | null) => string);
+}
+
+/** Marks at and above this are row checks (below: 1 + the failing column's index). */
+const CHECK_MARK = 128;
+
 export interface ReadRequest {
   file: InputFile;
   /** A FROM-clause relation exposing the columns by name as VARCHAR. */
@@ -54,6 +71,9 @@ export interface ReadRequest {
   /** Builds the relation again for the error path (CSV needs a fresh rejects table). */
   sourceAgain?: () => string;
   columns: ReadColumn[];
+  rowChecks?: RowCheck[];
+  /** Plausible timestamps; outside it a time is a bad value. Absent: any parsed time is accepted. */
+  window?: TimeWindow;
   /** CSV/TSV: the table DuckDB logs rejected rows in. */
   rejectsTable?: string;
   hasHeader: boolean;
@@ -74,6 +94,7 @@ export interface ReadResult {
   action: Uint8Array | null;
   /** Tags per kept row: row r's topics are topics[ptr[r] .. ptr[r+1]). */
   tags: { ptr: Int32Array; topics: Int32Array } | null;
+  /** Earliest and latest time among the kept rows (NaN when none has one). */
   minTs: number;
   maxTs: number;
   /** Bad rows found (rows DuckDB could not split included). */
@@ -126,23 +147,27 @@ function valueSql(c: ReadColumn): string {
  * than 12 bytes, DuckDB's hash of them (the interner keys long values by it).
  */
 function selectSql(req: ReadRequest, hashed: ReadonlySet<string>, source: string): string {
-  const parts = req.columns.map((c) => `${valueSql(c)} AS ${sqlIdent(`v_${c.name}`)}`);
+  const values = req.columns.map((c) => `${valueSql(c)} AS ${sqlIdent(`v_${c.name}`)}`);
+  const checks = (req.rowChecks ?? []).map((c, j) => `COALESCE(${c.sql}, false)::UTINYINT AS "c_${j}"`);
+  const hashes: string[] = [];
   for (const c of req.columns) {
     if (!hashed.has(c.name)) continue;
     const v = sqlIdent(`v_${c.name}`);
-    parts.push(
+    hashes.push(
       c.role === 'tags'
         ? `list_transform(${v}, t -> CASE WHEN strlen(t) > 12 THEN hash(t) ELSE 0::UBIGINT END) AS ${sqlIdent(`h_${c.name}`)}`
         : `CASE WHEN strlen(${v}) > 12 THEN hash(${v}) ELSE 0::UBIGINT END AS ${sqlIdent(`h_${c.name}`)}`,
     );
   }
+  // Result layout: values, then row checks, then hashes.
+  if (hashes.length === 0) return `SELECT ${[...values, ...checks].join(', ')} FROM ${source}`;
   // The hash refers to the value by its alias, so compute values in an inner query.
-  if (hashed.size === 0) return `SELECT ${parts.join(', ')} FROM ${source}`;
-  const inner = req.columns.map((c) => `${valueSql(c)} AS ${sqlIdent(`v_${c.name}`)}`).join(', ');
-  const outer = [...req.columns.map((c) => sqlIdent(`v_${c.name}`)), ...parts.slice(req.columns.length)].join(
-    ', ',
-  );
-  return `SELECT ${outer} FROM (SELECT ${inner} FROM ${source})`;
+  const passed = [
+    ...req.columns.map((c) => sqlIdent(`v_${c.name}`)),
+    ...checks.map((_, j) => `"c_${j}"`),
+    ...hashes,
+  ];
+  return `SELECT ${passed.join(', ')} FROM (SELECT ${[...values, ...checks].join(', ')} FROM ${source})`;
 }
 
 class NeedsHash {
@@ -177,8 +202,9 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
   const cols = req.columns;
   const nCols = cols.length;
   // Result column positions: values first, then hashes in column order.
+  const checks = req.rowChecks ?? [];
   const hashPos = new Map<string, number>();
-  let next = nCols;
+  let next = nCols + checks.length;
   for (const c of cols) if (p.hashed.has(c.name)) hashPos.set(c.name, next++);
 
   const ids = new Map<string, Int32Array>();
@@ -212,13 +238,18 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
 
   let minTs = Number.POSITIVE_INFINITY;
   let maxTs = Number.NEGATIVE_INFINITY;
-  // Bad rows: every ordinal (to drop them), and the failing column of the first ones (to report them).
+  const win = req.window;
+  const notBefore = win ? win.notBefore : Number.NEGATIVE_INFINITY;
+  const notAfter = win ? win.notAfter : Number.POSITIVE_INFINITY;
+  // Bad rows: every ordinal (to drop them), and the mark and checked value of the first ones (to report them).
   let bad = new Int32Array(16);
   let nBad = 0;
-  const firstBadColumn: number[] = [];
+  const firstBadMark: number[] = [];
+  const firstBadValue: number[] = [];
 
   const chunks = result.chunkCount;
-  // Per chunk row: 0 when good so far, else 1 + the index of the first column that failed.
+  // Per chunk row: 0 when good so far, else 1 + the index of the first column that failed, or CHECK_MARK + the
+  // index of the row check that failed.
   let mark = new Uint8Array(2048);
   let childSkip = new Uint8Array(4096);
   let first = 0;
@@ -239,6 +270,10 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
       }
       return c;
     };
+    for (let j = 0; j < checks.length; j++) {
+      const f = uint8Column(chunk, nCols + j, k);
+      for (let r = 0; r < k; r++) if (mark[r] === 0 && f[r] !== 0) mark[r] = CHECK_MARK + j;
+    }
     for (const i of requiredIdx) {
       const v = str(i).validity;
       if (v === null) continue;
@@ -248,21 +283,21 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
     if (timeIdx >= 0) {
       ts = float64Column(chunk, timeIdx, k);
       if (time) time.set(ts, first);
+      // Unparseable (+Infinity) or outside the window; NaN (absent) fails both comparisons and passes.
       for (let r = 0; r < k; r++) {
         const t = ts[r];
-        if (t === Number.POSITIVE_INFINITY) {
-          if (mark[r] === 0) mark[r] = timeIdx + 1;
-          continue;
-        }
-        // NaN (absent) fails both comparisons.
-        if (t < minTs) minTs = t;
-        if (t > maxTs) maxTs = t;
+        if (mark[r] === 0 && (t < notBefore || t > notAfter)) mark[r] = timeIdx + 1;
       }
     }
+    let w: Float64Array | null = null;
     if (weight) {
-      const w = float64Column(chunk, weightIdx, k);
+      w = float64Column(chunk, weightIdx, k);
       weight.set(w, first);
-      for (let r = 0; r < k; r++) if (mark[r] === 0 && !Number.isFinite(w[r])) mark[r] = weightIdx + 1;
+      // A weight is a rating or a count: finite and ≥ 0 (NaN, the non-numeric sentinel, fails too).
+      for (let r = 0; r < k; r++) {
+        const x = w[r];
+        if (mark[r] === 0 && !(x >= 0 && x < Number.POSITIVE_INFINITY)) mark[r] = weightIdx + 1;
+      }
     }
     if (action) action.set(uint8Column(chunk, actionIdx, k), first);
     for (const g of groups) {
@@ -317,14 +352,26 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
       tagPtr[first + k] = nTags;
     }
     for (let r = 0; r < k; r++) {
-      if (mark[r] === 0) continue;
+      if (mark[r] === 0) {
+        // The time range covers kept rows only: it is what the model's clock is read from.
+        if (ts !== null) {
+          const t = ts[r];
+          if (t < minTs) minTs = t;
+          if (t > maxTs) maxTs = t;
+        }
+        continue;
+      }
       if (nBad === bad.length) {
         const grown = new Int32Array(bad.length * 2);
         grown.set(bad);
         bad = grown;
       }
       bad[nBad++] = first + r;
-      if (firstBadColumn.length < MAX_REPORTED_PROBLEMS) firstBadColumn.push(mark[r] - 1);
+      if (firstBadMark.length < MAX_REPORTED_PROBLEMS) {
+        const m = mark[r];
+        firstBadMark.push(m);
+        firstBadValue.push(m === timeIdx + 1 && ts ? ts[r] : m === weightIdx + 1 && w ? w[r] : Number.NaN);
+      }
     }
     first += k;
     req.onProgress?.(`read ${req.file.name}`, first, n);
@@ -337,7 +384,8 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
     problems = await describeBadRows(
       p,
       bad.subarray(0, Math.min(nBad, MAX_REPORTED_PROBLEMS)),
-      firstBadColumn,
+      firstBadMark,
+      firstBadValue,
       rejects,
     );
     if (!req.skipBadRows) throw new BadRows(problems, badRows);
@@ -403,9 +451,12 @@ function compact<T extends Int32Array | Float64Array | Uint8Array>(a: T, keep: U
 
 interface Reject {
   line: number;
+  /** The field the parser was in, for quoting and encoding errors (others are about the whole line). */
   column: string | null;
   reason: string;
 }
+
+const FIELD_REJECTS = new Set(['UNQUOTED VALUE', 'INVALID UNICODE', 'INVALID ENCODING']);
 
 async function readRejects(conn: DuckDBConnection, table: string): Promise<Reject[]> {
   const r = await conn.runAndReadAll(
@@ -413,7 +464,7 @@ async function readRejects(conn: DuckDBConnection, table: string): Promise<Rejec
   );
   return r.getRowsJS().map((row) => ({
     line: Number(row[0]),
-    column: (row[1] as string | null) ?? null,
+    column: FIELD_REJECTS.has(String(row[2])) ? ((row[1] as string | null) ?? null) : null,
     reason: rejectReason(String(row[2]), String(row[3] ?? '')),
   }));
 }
@@ -425,51 +476,70 @@ async function readRejects(conn: DuckDBConnection, table: string): Promise<Rejec
 async function describeBadRows(
   p: PendingRead,
   badOrdinals: Int32Array,
-  badColumn: readonly number[],
+  badMark: readonly number[],
+  badValue: readonly number[],
   rejects: readonly Reject[],
 ): Promise<InputProblem[]> {
   const { req } = p;
   const file = req.file;
+  const checks = req.rowChecks ?? [];
   const ordinals = Array.from(badOrdinals);
   const rejected = rejects.slice(0, MAX_REPORTED_PROBLEMS);
-  const raw = await rawValues(p, ordinals, badColumn);
+  // The column whose raw text each bad row's message quotes (-1: none).
+  const rawColumn = badMark.map((m) => {
+    if (m >= CHECK_MARK) {
+      const check = checks[m - CHECK_MARK];
+      return typeof check.reason === 'function' && check.column !== undefined
+        ? req.columns.findIndex((c) => c.name === check.column)
+        : -1;
+    }
+    const role = req.columns[m - 1].role;
+    return role === 'time' || role === 'weight' ? m - 1 : -1;
+  });
+  const raw = await rawValues(p, ordinals, rawColumn);
   const located =
     file.format === 'parquet'
       ? null
       : await locateRows(file, ordinals, new Set(rejected.map((x) => x.line)), req.hasHeader, req.quote);
   const out: { key: number; problem: InputProblem }[] = [];
   ordinals.forEach((ord, i) => {
-    const c = req.columns[badColumn[i]];
-    const problem: InputProblem = {
-      code: 'INPUT_BAD_ROW',
-      file: file.path,
-      column: c.name,
-      reason: badValueReason(c.role, raw.get(ord) ?? null),
-    };
+    const m = badMark[i];
+    const problem: InputProblem = { code: 'INPUT_BAD_ROW', file: file.path, reason: '' };
+    if (m >= CHECK_MARK) {
+      const check = checks[m - CHECK_MARK];
+      if (check.column !== undefined) problem.column = check.column;
+      problem.reason = typeof check.reason === 'function' ? check.reason(raw.get(ord) ?? null) : check.reason;
+    } else {
+      const c = req.columns[m - 1];
+      problem.column = c.name;
+      problem.reason = badValueReason(c.role, raw.get(ord) ?? null, badValue[i], req.window);
+    }
     if (located) problem.line = located.rowLine.get(ord);
     else problem.row = ord + 1;
     out.push({ key: problem.line ?? ord + 1, problem });
   });
   for (const rj of rejected) {
     const line = located?.rejectLine.get(rj.line) ?? rj.line;
-    out.push({ key: line, problem: { code: 'INPUT_BAD_ROW', file: file.path, line, reason: rj.reason } });
+    const problem: InputProblem = { code: 'INPUT_BAD_ROW', file: file.path, line, reason: rj.reason };
+    // A JSONL line is read as one text field; its name is no column of the file.
+    if (rj.column !== null && file.format !== 'jsonl') problem.column = rj.column;
+    out.push({ key: line, problem });
   }
   out.sort((a, b) => a.key - b.key);
   return out.slice(0, MAX_REPORTED_PROBLEMS).map((x) => x.problem);
 }
 
-/** The raw text of the bad time/weight values among the given rows. */
+/** The raw text of the given rows' columns (column index per row, -1 for none), as the source exposes it. */
 async function rawValues(
   p: PendingRead,
   ordinals: number[],
-  badColumn: readonly number[],
+  rawColumn: readonly number[],
 ): Promise<Map<number, string | null>> {
   const { req } = p;
   const out = new Map<number, string | null>();
   const wanted = new Map<number, number>();
   ordinals.forEach((ord, i) => {
-    const role = req.columns[badColumn[i]].role;
-    if (role === 'time' || role === 'weight') wanted.set(ord, badColumn[i]);
+    if (rawColumn[i] >= 0) wanted.set(ord, rawColumn[i]);
   });
   if (wanted.size === 0) return out;
   const needed = [...new Set(wanted.values())];

@@ -158,18 +158,102 @@ export function tagsSql(col: string): string {
   return `list_filter(list_transform(string_split(COALESCE(${c}, ''), '|'), t -> trim(t)), t -> t <> '')`;
 }
 
-/** What a bad value of a role means, for the message; the raw value is appended when known. */
-export function badValueReason(role: ColumnRole, raw: string | null): string {
-  const shown = raw === null ? '' : ` '${raw.length > 80 ? `${raw.slice(0, 77)}...` : raw}'`;
+/**
+ * The plausible time range: timestamps outside it are bad rows. `notAfter` is by default the ingest time plus a
+ * tolerance, so one far-future timestamp cannot become the model's "now" and decay everything else away.
+ */
+export interface TimeWindow {
+  /** Unix seconds; earlier timestamps are bad. */
+  notBefore: number;
+  /** Unix seconds; later timestamps are bad. */
+  notAfter: number;
+  /** How notAfter was set, for messages (`ingest time + 86400 s`). */
+  notAfterSource: string;
+}
+
+/** Window options as configured (`ingest.notBefore`, `ingest.notAfter`, `ingest.maxFutureSeconds`). */
+export interface TimeWindowOptions {
+  notBefore?: number;
+  /** Fixed upper bound (Unix seconds); null/absent = ingest time + maxFutureSeconds. */
+  notAfter?: number | null;
+  maxFutureSeconds?: number;
+}
+
+export const DEFAULT_MAX_FUTURE_SECONDS = 86400;
+
+/** The window for an ingest that starts at `ingestTime` (Unix seconds). */
+export function resolveTimeWindow(opts: TimeWindowOptions = {}, ingestTime = Date.now() / 1000): TimeWindow {
+  const notBefore = opts.notBefore ?? 0;
+  if (opts.notAfter !== undefined && opts.notAfter !== null) {
+    return { notBefore, notAfter: opts.notAfter, notAfterSource: 'ingest.notAfter' };
+  }
+  const future = opts.maxFutureSeconds ?? DEFAULT_MAX_FUTURE_SECONDS;
+  return {
+    notBefore,
+    notAfter: Math.floor(ingestTime) + future,
+    notAfterSource: `ingest time ${isoTime(Math.floor(ingestTime))} + ${future} s`,
+  };
+}
+
+/** Unix seconds as ISO-8601 (UTC, no milliseconds when whole), or the number when out of Date's range. */
+export function isoTime(ts: number): string {
+  const d = new Date(ts * 1000);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * SQL: the text of a numeric id (a DOUBLE/DECIMAL in Parquet, a JSON number) as the integer it denotes, so
+ * `0.0`, `0` and `0e0` are one id; NULL when it is not a whole number a double represents exactly (|x| ≤ 2^53).
+ * Integer literals are kept as written, whatever their size.
+ */
+export function integralIdSql(c: string): string {
+  const d = `TRY_CAST(${c} AS DOUBLE)`;
+  return `CASE WHEN regexp_full_match(${c}, '-?[0-9]+') THEN ${c} WHEN isfinite(${d}) AND ${d} = trunc(${d}) AND abs(${d}) <= 9007199254740992 THEN CAST(CAST(${d} AS BIGINT) AS VARCHAR) END`;
+}
+
+/** The reason for a numeric id that is not a whole number. */
+export function nonIntegralIdReason(raw: string | null): string {
+  if (raw !== null && (raw.startsWith('{') || raw.startsWith('[')))
+    return `id ${shown(raw)} is not a string or a number`;
+  return `numeric id ${shown(raw)} is not a whole number (at most 2^53 in magnitude)`;
+}
+
+function shown(raw: string | null): string {
+  return raw === null ? "''" : `'${raw.length > 80 ? `${raw.slice(0, 77)}...` : raw}'`;
+}
+
+/**
+ * What a bad value of a role means, for the message. `raw` is the text in the file when known; `value` what
+ * the check saw (a parsed time or weight) and `window` the time window it was checked against.
+ */
+export function badValueReason(
+  role: ColumnRole,
+  raw: string | null,
+  value = Number.NaN,
+  window?: TimeWindow,
+): string {
+  const text = raw === null ? '' : ` ${shown(raw)}`;
   switch (role) {
     case 'id':
       return 'empty id';
     case 'time':
-      return `unparseable timestamp${shown} (expected Unix seconds or ISO-8601)`;
-    case 'weight':
-      return `non-numeric weight${shown}`;
+      if (Number.isFinite(value) && window) {
+        return value > window.notAfter
+          ? `timestamp${text} (${isoTime(value)}) is after ${isoTime(window.notAfter)} (${window.notAfterSource})`
+          : `timestamp${text} (${isoTime(value)}) is before ${isoTime(window.notBefore)} (ingest.notBefore)`;
+      }
+      return `unparseable timestamp${text} (expected Unix seconds or ISO-8601)`;
+    case 'weight': {
+      if (value < 0) return `negative weight${text} (a weight is a rating or a count: a finite number ≥ 0)`;
+      const n = raw === null ? Number.NaN : Number(raw.trim());
+      if (Number.isNaN(value) && !Number.isNaN(n) && raw !== null && raw.trim() !== '') {
+        return `weight${text} is not a finite number`;
+      }
+      if (value === Number.POSITIVE_INFINITY) return `weight${text} is not a finite number`;
+      return `non-numeric weight${text}`;
+    }
     default:
-      return `bad value${shown}`;
+      return `bad value${text}`;
   }
 }
 
@@ -180,10 +264,14 @@ export function rejectReason(errorType: string, message: string): string {
     case 'TOO MANY COLUMNS':
       return message.replace('Expected Number of Columns:', 'expected').replace(' Found:', ' fields, found');
     case 'UNQUOTED VALUE':
-      return 'a quote inside an unquoted field';
+      // DuckDB files both kinds under one type; an unterminated quote swallows the rest of the file.
+      return /unterminated/i.test(message)
+        ? 'unterminated quote (the field runs to the end of the file; every later line is part of this bad row)'
+        : 'a quote inside an unquoted field';
     case 'LINE SIZE OVER MAXIMUM':
       return 'line too long';
     case 'INVALID UNICODE':
+    case 'INVALID ENCODING':
       return 'invalid UTF-8';
     default:
       return message.split('\n')[0] || errorType.toLowerCase();
@@ -225,7 +313,7 @@ export async function locateRows(
     if (content) {
       if (csv && duckLine === 1 && hasHeader) {
         // the header
-      } else if (csv && rejected.has(duckLine)) {
+      } else if (rejected.has(duckLine)) {
         rejectLine.set(duckLine, recordStart);
       } else {
         ordinal++;
@@ -274,6 +362,8 @@ export interface ValidationReport {
   files: ValidatedFile[];
   /** Counts over everything that loaded (null when nothing could be read). */
   stats: DatasetStats | null;
+  /** The data's "now" (see Dataset.dataTime); null when unknown. */
+  dataTime: number | null;
   /** Each problem as `FILE:LINE: column X: reason`, up to MAX_REPORTED_PROBLEMS per file. */
   errors: string[];
   /** Problems found, counted in full. */

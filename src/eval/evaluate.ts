@@ -119,11 +119,14 @@ export function measureRecommender(
     opts.sampledNegatives != null
       ? new SampledEvaluator(nItems, ks, opts.sampledNegatives, opts.seed ?? 0)
       : null;
+  const scoreUser = rec.scoreUser?.bind(rec);
+  if (!scoreUser)
+    throw new SimrecError('INTERNAL', `${rec.name} ranks rather than scores: use measureRankedRecommender`);
   const scores = new Float32Array(nItems);
   const nUsers = te.nRows;
   for (let u = 0; u < nUsers; u++) {
     if (te.indptr[u + 1] === te.indptr[u]) continue;
-    rec.scoreUser(u, scores);
+    scoreUser(u, scores);
     const train = tr.rowIndices(u);
     const test = te.rowIndices(u);
     sampled?.addUser(u, scores, train, test);
@@ -136,6 +139,53 @@ export function measureRecommender(
     sampled: sampled ? sampled.summary() : null,
     evalSeconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * Measures a fitted ranking recommender (one with rankUser) on the split's test positives: each user's served
+ * top max-k is the ranked list, so the list metrics are comparable with measureRecommender's and the AUC is
+ * undefined (NaN). `tied_top@k` in `extra` is the share of users whose k-th place was decided by a tie.
+ */
+export async function measureRankedRecommender(
+  data: EvalData,
+  rec: Recommender,
+  opts: { ks?: readonly number[]; onProgress?: FitOptions['onProgress'] } = {},
+): Promise<RecommenderResult & { extra: ModelMetrics }> {
+  const rankUser = rec.rankUser?.bind(rec);
+  if (!rankUser) throw new SimrecError('INTERNAL', `${rec.name} has no rankUser`);
+  const started = performance.now();
+  const tr = data.train.matrix;
+  const te = data.test.matrix;
+  const ks = [...new Set(opts.ks ?? [5, 10])].sort((a, b) => a - b);
+  const maxK = ks[ks.length - 1];
+  const full = new RankingEvaluator(tr.nCols, ks, itemPopularity(tr));
+  const tied = new Float64Array(ks.length);
+  let empty = 0;
+  let users = 0;
+  const nUsers = te.nRows;
+  for (let u = 0; u < nUsers; u++) {
+    if (te.indptr[u + 1] === te.indptr[u]) continue;
+    // One more than the largest k, to see whether the k-th place was decided by a tie.
+    const r = await rankUser(u, maxK + 1);
+    const list = r.items.subarray(0, maxK);
+    if (list.length === 0) empty++;
+    for (let q = 0; q < ks.length; q++) if (tiedAt(r.scores, ks[q])) tied[q]++;
+    full.addList(list, te.rowIndices(u));
+    users++;
+    if ((u & 1023) === 0) opts.onProgress?.(`evaluate ${rec.name}`, u, nUsers);
+  }
+  opts.onProgress?.(`evaluate ${rec.name}`, nUsers, nUsers);
+  const extra: ModelMetrics = {};
+  for (let q = 0; q < ks.length; q++) extra[`tied_top@${ks[q]}`] = users > 0 ? tied[q] / users : 0;
+  extra.empty_lists = users > 0 ? empty / users : 0;
+  return { full: full.summary(), sampled: null, evalSeconds: (performance.now() - started) / 1000, extra };
+}
+
+/** Whether the k-th place of a list sorted by descending score shares its score with a neighbour within k+1. */
+export function tiedAt(scores: ArrayLike<number>, k: number): boolean {
+  const last = Math.min(k, scores.length - 1);
+  for (let j = 0; j < last; j++) if (scores[j] === scores[j + 1]) return true;
+  return false;
 }
 
 /** The flat metric object of one model, as in the JSON report. */
@@ -199,6 +249,11 @@ export async function evaluateModels(
       const t0 = performance.now();
       await rec.fit(train, fit);
       const trainSeconds = (performance.now() - t0) / 1000;
+      if (rec.rankUser) {
+        const r = await measureRankedRecommender(data, rec, { ks, onProgress: opts.onProgress });
+        results[rec.name] = { ...flattenMetrics(r, trainSeconds), ...r.extra };
+        continue;
+      }
       const r = measureRecommender(data, rec, {
         ks,
         sampledNegatives: opts.sampledNegatives ?? null,

@@ -228,3 +228,27 @@ test('sampled negatives are distinct, never the user positives, and the same for
   ev2.addUser(0, rig, train, testItems);
   assert.deepEqual(ev2.summary().hitRate, [1]);
 });
+
+test('a served list is measured like the top of a score vector, without an AUC', () => {
+  // Catalogue of 6, k = 2 and 4; the user's test positives are 1 and 4; the list served is [4, 0, 1].
+  const ev = new RankingEvaluator(6, [2, 4]);
+  assert.equal(ev.addList(Int32Array.of(4, 0, 1), [1, 4]), true);
+  const u = ev.user;
+  assert.deepEqual([...u.precision], [1 / 2, 2 / 4]);
+  assert.deepEqual([...u.recall], [1 / 2, 1]);
+  const idcg2 = 1 + 1 / Math.log2(3);
+  assert.ok(Math.abs(u.ndcg[0] - 1 / idcg2) < 1e-12);
+  assert.ok(Math.abs(u.ndcg[1] - (1 + 1 / Math.log2(4)) / idcg2) < 1e-12);
+  // The same ranking as scores gives the same list metrics (and an AUC).
+  const scored = new RankingEvaluator(6, [2, 4]);
+  scored.addUser(Float32Array.of(0.8, 0.5, 0, 0, 0.9, 0), [], [1, 4]);
+  assert.deepEqual([...scored.user.precision], [...u.precision]);
+  assert.deepEqual([...scored.user.ndcg], [...u.ndcg]);
+  assert.ok(Number.isNaN(ev.summary().auc));
+  assert.equal(ev.summary().users, 1);
+  // An empty list is all misses; a user without test positives is not counted.
+  assert.equal(ev.addList(new Int32Array(0), [3]), true);
+  assert.equal(ev.addList(Int32Array.of(3), []), false);
+  assert.deepEqual(ev.summary().precision, [1 / 4, 1 / 4]);
+  assert.throws(() => ev.addList(Int32Array.of(9), [1]), { code: 'INTERNAL' });
+});

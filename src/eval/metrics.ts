@@ -108,6 +108,8 @@ export class RankingEvaluator {
     Float64Array
   >;
   private aucSum = 0;
+  /** Users added with scores (addUser): the AUC's average; addList users have no AUC. */
+  private aucUsers = 0;
   private users = 0;
   private invalid = 0;
   /** The last user's metrics (overwritten by each call). */
@@ -195,6 +197,43 @@ export class RankingEvaluator {
     } finally {
       for (let k = 0; k < nTest; k++) isTest[test[k]] = 0;
     }
+    this.accumulate(true);
+    return true;
+  }
+
+  /**
+   * Evaluates one user from a ranked list a serving path returned (best first, already without the user's train
+   * positives) rather than from scores: the list metrics as addUser computes them; the AUC, which needs a score
+   * for every item, is left out of this user's average. Returns false, and counts nothing, without test positives.
+   */
+  addList(list: ArrayLike<number>, test: ArrayLike<number>): boolean {
+    const nTest = test.length;
+    if (nTest === 0) return false;
+    const u = this.user;
+    const count = Math.min(list.length, u.top.length);
+    for (let j = 0; j < count; j++) {
+      const item = list[j];
+      if (!(item >= 0 && item < this.nItems))
+        throw new SimrecError('INTERNAL', `ranked list names item ${item} outside the catalogue`);
+      u.top[j] = item;
+    }
+    u.topLength = count;
+    const isTest = this.isTest;
+    for (let k = 0; k < nTest; k++) isTest[test[k]] = 1;
+    try {
+      this.listMetrics(nTest);
+    } finally {
+      for (let k = 0; k < nTest; k++) isTest[test[k]] = 0;
+    }
+    u.nTest = nTest;
+    u.nNegatives = 0;
+    u.auc = Number.NaN;
+    this.accumulate(false);
+    return true;
+  }
+
+  private accumulate(withAuc: boolean): void {
+    const u = this.user;
     const s = this.sums;
     for (let q = 0; q < this.ks.length; q++) {
       s.precision[q] += u.precision[q];
@@ -204,16 +243,24 @@ export class RankingEvaluator {
       s.hitRate[q] += u.hitRate[q];
       s.popularity[q] += u.popularity[q];
     }
-    this.aucSum += u.auc;
+    if (withAuc) {
+      this.aucSum += u.auc;
+      this.aucUsers++;
+    }
     this.users++;
-    return true;
   }
 
   private rankMetrics(scores: Float32Array, nTest: number): void {
     const u = this.user;
+    u.topLength = topKIndices(scores, u.top.length, u.top, this.topScores);
+    this.listMetrics(nTest);
+  }
+
+  /** Metrics of the list in user.top[0, topLength), the user's test positives marked in isTest. */
+  private listMetrics(nTest: number): void {
+    const u = this.user;
     const top = u.top;
-    const count = topKIndices(scores, top.length, top, this.topScores);
-    u.topLength = count;
+    const count = u.topLength;
     const isTest = this.isTest;
     const pop = this.popularity;
     let q = 0;
@@ -286,7 +333,7 @@ export class RankingEvaluator {
       hitRate: avg(this.sums.hitRate),
       coverage,
       popularity: this.popularity ? avg(this.sums.popularity) : this.ks.map(() => Number.NaN),
-      auc: n > 0 ? this.aucSum / n : 0,
+      auc: this.aucUsers > 0 ? this.aucSum / this.aucUsers : n > 0 ? Number.NaN : 0,
       invalidScores: this.invalid,
     };
   }

@@ -5,6 +5,7 @@ import { SimrecError } from '../core/errors.ts';
 import { MfRecommender } from './mf-model.ts';
 import {
   type ModelFactory,
+  type ModelOptions,
   PopularityRecommender,
   RandomRecommender,
   type Recommender,
@@ -20,8 +21,8 @@ export const MODEL_FACTORIES: readonly ModelFactory[] = [
   {
     name: 'simclusters',
     summary:
-      'InterestedIn · item embeddings from a SimClusters build on the train positives (items as producers)',
-    create: () => new SimClustersRecommender(),
+      'SimClusters ANN as served (POST /v1/candidates/simclusters) from a build of the train positives with the build config',
+    create: (o) => new SimClustersRecommender({ configFile: o?.buildConfigFile }),
   },
   {
     name: 'mf-warp',
@@ -67,7 +68,7 @@ export function modelNames(factories: readonly ModelFactory[] = MODEL_FACTORIES)
  */
 export function createModels(
   names: readonly string[],
-  opts: { hasItemFeatures: boolean },
+  opts: { hasItemFeatures: boolean } & ModelOptions,
   factories: readonly ModelFactory[] = MODEL_FACTORIES,
 ): Recommender[] {
   if (names.length === 0)
@@ -90,6 +91,6 @@ export function createModels(
         `model '${name}' needs item features: use a dataset with item tags/genres or pass --item-features FILE`,
         { field: 'models' },
       );
-    return f.create();
+    return f.create({ buildConfigFile: opts.buildConfigFile });
   });
 }

@@ -45,9 +45,21 @@ export interface Recommender {
    * Writes a score for every catalogue item into out (length nItems); higher ranks first. Called once per
    * evaluated user, so it must not allocate per call.
    */
-  scoreUser(user: number, out: Float32Array): void;
+  scoreUser?(user: number, out: Float32Array): void;
+  /**
+   * The model's top-k for a user (item indices, best first, the user's train positives left out), for models
+   * measured by the list they serve rather than by a score per item (SimClusters through its ANN query). A
+   * model has scoreUser or rankUser; a ranked model has no AUC and no sampled protocol.
+   */
+  rankUser?(user: number, k: number): Promise<{ items: Int32Array; scores: Float32Array }>;
   /** Releases workers or native memory, if any. */
   dispose?(): Promise<void> | void;
+}
+
+/** What the CLI passes every factory; each reads what concerns it. */
+export interface ModelOptions {
+  /** A build config file: SimClusters is built with it, as `simrec build --config` would. */
+  buildConfigFile?: string;
 }
 
 /** A model the CLI can name. */
@@ -56,7 +68,7 @@ export interface ModelFactory {
   readonly summary: string;
   /** True when the model cannot run without item features. */
   readonly needsItemFeatures?: boolean;
-  create(): Recommender;
+  create(options?: ModelOptions): Recommender;
 }
 
 /**

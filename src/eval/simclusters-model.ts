@@ -1,138 +1,146 @@
 /**
- * SimClusters as a recommender for offline evaluation, in the catalogue case (items are the producers of their own
- * engagement, DESIGN §2): on the train positives A (users × items) the offline pipeline runs as a build would —
- * item–item cosine similarity (§3.1) → KnownFor (§3.2) → InterestedIn (§3.3) → item embeddings (§3.5) — and
+ * SimClusters as a recommender for offline evaluation, measured as it is served: the train positives are written
+ * as a canonical input directory, `runBuild` builds a version from it with the build's config (the stages, their
+ * defaults and their order are the build's own, so the evaluation follows any change to them), and each user is
+ * answered by ServingModel.candidates — the SimClusters ANN query of POST /v1/candidates/simclusters, with its
+ * default parameters (scoring, exact rerank, the user's engaged items excluded). There are no evaluation-only
+ * defaults: a config file (`simrec eval --config`) changes the build here exactly as it changes `simrec build`.
  *
- *     score(u, i) = InterestedIn(u) · itemEmbedding(i)
- *
- * computed for all items at once by walking u's clusters through the clusters × items transpose of the item
- * embeddings (a user touches only the items of their clusters; everything else scores 0 and ranks by index).
- * This is the exhaustive form of what SimClusters ANN (§4) approximates, so the figures bound the ANN path.
- * (Dividing by ‖W(i)‖, §4's cosine, was measured on ml-latest-small-split and ranks items with a single engagement
- * first: precision@10 fell from 0.13 to 0.007, so the plain dot product it is.)
+ * The served answer is a ranked list, not a score per item, so this model ranks (`rankUser`) and has no AUC.
  */
-import type { CsrMatrix } from '../core/csr.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
-import {
-  computeInterestedIn,
-  INTERESTED_IN_DEFAULTS,
-  type InterestedIn,
-  type InterestedInParams,
-  type InterestedInScore,
-} from '../simclusters/interested-in.ts';
-import {
-  computeItemEmbeddings,
-  ITEM_EMBEDDING_DEFAULTS,
-  type ItemEmbeddingParams,
-} from '../simclusters/item-embeddings.ts';
-import { type KnownForParams, knownFor } from '../simclusters/known-for.ts';
-import { computeSimilarity, type SimilarityParams } from '../simclusters/similarity.ts';
+import { runBuild } from '../pipeline/build.ts';
+import { type BuildConfig, resolveBuildConfig } from '../pipeline/config.ts';
+import { ServingModel } from '../serve/model.ts';
+import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import type { VersionReader } from '../store/store.ts';
 import type { FitOptions, Recommender, TrainData } from './recommender.ts';
 
-export interface SimClustersModelParams {
-  similarity: Partial<SimilarityParams>;
-  knownFor: Partial<KnownForParams>;
-  interestedIn: Partial<InterestedInParams>;
-  itemEmbeddings: Partial<ItemEmbeddingParams>;
-  /** The InterestedIn score a user's vector is read from when scoring. */
-  userScore: InterestedInScore;
+export interface SimClustersModelOptions {
+  /** A build config file (JSON or YAML, docs/config.md); without one, the build's defaults. */
+  configFile?: string;
+  /** Overrides on top of the file, as the build's command-line options would give them. */
+  overrides?: Record<string, unknown>;
 }
 
-/**
- * Defaults for evaluation-sized catalogues (10³–10⁵ items): the §3 values scaled down the way DESIGN allows —
- * fewer followers needed to take part, smaller communities — so that a MovieLens-sized train split yields tens of
- * communities rather than a handful. Everything else is the catalogue default of each stage.
- */
-export const SIMCLUSTERS_MODEL_DEFAULTS: Readonly<SimClustersModelParams> = Object.freeze({
-  similarity: { minFollowers: 3, maxNeighbors: 100, minSimilarity: 0.02 },
-  knownFor: { nodesPerCommunity: 30, maxEpochs: 10 },
-  interestedIn: {},
-  itemEmbeddings: {},
-  userScore: 'logFavScoreClusterNormalized',
-});
+/** What the build produced, for reports and tests. */
+export interface SimClustersModelStats {
+  version: string;
+  clusters: number;
+  counts: Record<string, number>;
+}
+
+/** External ids the evaluation's dense indices get in the build (any names would do; these are readable). */
+const userName = (u: number) => `u${u}`;
+const itemName = (i: number) => `i${i}`;
 
 export class SimClustersRecommender implements Recommender {
-  readonly name: string;
-  private readonly params: SimClustersModelParams;
-  private ii: InterestedIn | null = null;
-  private userValues: Float32Array = new Float32Array(0);
-  /** clusters × items. */
-  private itemsByCluster: CsrMatrix | null = null;
-  /** What the fit produced, for reports and tests. */
-  stats: {
-    clusters: number;
-    itemsWithCluster: number;
-    usersWithEmbedding: number;
-    itemsWithEmbedding: number;
-  } | null = null;
+  private dir: string | null = null;
+  private store: LmdbArtifactStore | null = null;
+  private reader: VersionReader | null = null;
+  private model: ServingModel | null = null;
+  private nItems = 0;
+  stats: SimClustersModelStats | null = null;
 
-  constructor(params: Partial<SimClustersModelParams> = {}, name = 'simclusters') {
-    const d = SIMCLUSTERS_MODEL_DEFAULTS;
-    this.params = {
-      similarity: { ...d.similarity, ...params.similarity },
-      knownFor: { ...d.knownFor, ...params.knownFor },
-      interestedIn: { ...d.interestedIn, ...params.interestedIn },
-      itemEmbeddings: { ...d.itemEmbeddings, ...params.itemEmbeddings },
-      userScore: params.userScore ?? d.userScore,
-    };
-    this.name = name;
+  constructor(
+    private readonly options: SimClustersModelOptions = {},
+    readonly name = 'simclusters',
+  ) {}
+
+  /** The effective build config: file, overrides, then the evaluation's seed and threads; MF is not trained. */
+  buildConfig(opts: Pick<FitOptions, 'seed' | 'threads'>): BuildConfig {
+    return resolveBuildConfig(this.options.configFile, {
+      ...this.options.overrides,
+      seed: opts.seed,
+      threads: opts.threads,
+      ingest: { format: 'canonical' },
+      mf: { enabled: false },
+    });
   }
 
   async fit(data: TrainData, opts: FitOptions): Promise<void> {
-    const A = data.interactions;
-    const p = this.params;
-    const sim = await computeSimilarity(A, p.similarity, {
-      seed: opts.seed,
-      threads: opts.threads,
+    await this.dispose();
+    const dir = mkdtempSync(join(tmpdir(), 'simrec-eval-sc-'));
+    this.dir = dir;
+    writeTrainDir(join(dir, 'data'), data);
+    const result = await runBuild({
+      data: join(dir, 'data'),
+      out: join(dir, 'artifacts'),
+      config: this.buildConfig(opts),
       onProgress: opts.onProgress,
     });
-    const kf = await knownFor(sim.graph, p.knownFor, {
-      seed: opts.seed,
-      threads: opts.threads,
-      onProgress: opts.onProgress,
-    });
-    const known = { cluster: kf.cluster, score: kf.score, k: kf.k };
-    // Catalogue case: the log's columns are the producers themselves (no itemAuthor), favs are A's weights.
-    const ii = computeInterestedIn(
-      { follows: A, knownFor: known },
-      { ...INTERESTED_IN_DEFAULTS.catalogue, ...p.interestedIn },
-    );
-    const log = {
-      matrix: A,
-      ts: data.ts,
-      action: new Uint8Array(A.nnz),
-    };
-    const items = computeItemEmbeddings(
-      { engagements: log, interestedIn: ii },
-      { ...ITEM_EMBEDDING_DEFAULTS.catalogue, ...p.itemEmbeddings },
-    );
-    this.ii = ii;
-    this.userValues = ii.scores[p.userScore];
-    this.itemsByCluster = items.embedding.transpose();
-    let itemsWithCluster = 0;
-    for (let i = 0; i < kf.cluster.length; i++) if (kf.cluster[i] >= 0) itemsWithCluster++;
+    this.store = new LmdbArtifactStore(join(dir, 'artifacts'));
+    this.reader = await this.store.openVersion(result.manifest.id);
+    this.model = await ServingModel.load(this.reader);
+    this.nItems = data.nItems;
     this.stats = {
-      clusters: kf.k,
-      itemsWithCluster,
-      usersWithEmbedding: ii.stats.usersWithEmbedding,
-      itemsWithEmbedding: items.stats.itemsWithEmbedding,
+      version: result.manifest.id,
+      clusters: result.simclusters?.k ?? 0,
+      counts: result.manifest.counts,
     };
   }
 
-  scoreUser(user: number, out: Float32Array): void {
-    const ii = this.ii;
-    const W = this.itemsByCluster;
-    if (!ii || !W) throw new SimrecError('INTERNAL', 'simclusters: scoreUser before fit');
-    if (out.length !== W.nCols)
-      throw new SimrecError('INTERNAL', `simclusters: out has ${out.length} items, the model ${W.nCols}`);
-    out.fill(0);
-    const x = this.userValues;
-    const idx = W.indices;
-    const w = W.values!;
-    for (let k = ii.indptr[user]; k < ii.indptr[user + 1]; k++) {
-      const c = ii.clusters[k];
-      const xc = x[k];
-      for (let q = W.indptr[c]; q < W.indptr[c + 1]; q++) out[idx[q]] += xc * w[q];
+  /**
+   * The served top-k of a user (dense item indices, best first): empty for a user the build does not know (no
+   * train positive) or without an InterestedIn embedding, as the server answers them.
+   */
+  async rankUser(user: number, k: number): Promise<{ items: Int32Array; scores: Float32Array }> {
+    const m = this.model;
+    if (!m) throw new SimrecError('INTERNAL', `${this.name}: rankUser before fit`);
+    let r: Awaited<ReturnType<ServingModel['candidates']>>;
+    try {
+      r = await m.candidates({ userId: userName(user) }, { limit: k });
+    } catch (e) {
+      if (e instanceof SimrecError && e.code === 'NOT_FOUND')
+        return { items: new Int32Array(0), scores: new Float32Array(0) };
+      throw e;
+    }
+    const items = Int32Array.from(r.result.items, (i) => Number(m.itemId(i).slice(1)));
+    for (const i of items)
+      if (!(i >= 0 && i < this.nItems))
+        throw new SimrecError('INTERNAL', `${this.name}: the build served item ${i} outside the catalogue`);
+    return { items, scores: r.result.scores };
+  }
+
+  async dispose(): Promise<void> {
+    await this.reader?.close();
+    await this.store?.close();
+    this.reader = null;
+    this.store = null;
+    this.model = null;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
+  }
+}
+
+/**
+ * The train positives as canonical input: `items.csv` first, listing every catalogue item in index order, so the
+ * build gives each item the evaluation's index (ids are numbered in order of first appearance, items before
+ * engagements) and tie-breaking by item index agrees; then `engagements.csv` with the pair weights and, when
+ * every pair has one, its time.
+ */
+export function writeTrainDir(dir: string, data: TrainData): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const items = ['item_id'];
+  for (let i = 0; i < data.nItems; i++) items.push(itemName(i));
+  writeFileSync(join(dir, 'items.csv'), `${items.join('\n')}\n`);
+  const m = data.interactions;
+  let timed = m.nnz > 0;
+  for (let k = 0; k < m.nnz && timed; k++) if (!Number.isFinite(data.ts[k])) timed = false;
+  const lines = [timed ? 'user_id,item_id,weight,ts' : 'user_id,item_id,weight'];
+  for (let u = 0; u < m.nRows; u++) {
+    for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
+      const w = m.values ? m.values[k] : 1;
+      lines.push(
+        timed
+          ? `${userName(u)},${itemName(m.indices[k])},${w},${data.ts[k]}`
+          : `${userName(u)},${itemName(m.indices[k])},${w}`,
+      );
     }
   }
+  writeFileSync(join(dir, 'engagements.csv'), `${lines.join('\n')}\n`);
 }

@@ -3,8 +3,8 @@
  * artifact version that becomes current only after it was verified. Stages run in data-flow order and are
  * timed; a failure anywhere aborts the version, so the previous one keeps serving.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { SimrecError } from '../core/errors.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
@@ -28,6 +28,8 @@ export interface BuildOptions {
   store?: ArtifactStore;
   /** Artifact root of a previous build whose KnownFor initialises this one (stable cluster ids). */
   warmStart?: string;
+  /** Notices about the run that are not errors (e.g. threads capped to the CPU count). */
+  onWarning?: (message: string) => void;
 }
 
 export interface BuildResult {
@@ -49,8 +51,18 @@ export interface BuildContext {
   extra: Record<string, unknown>;
 }
 
+/**
+ * Threads beyond the CPUs the process may use only time-slice the same cores: KnownFor's synchronised sweeps then
+ * wait on descheduled workers and ran 10× slower with --threads 16 on 2 cores. Returns the config to run with.
+ */
+export function capThreads(config: BuildConfig, cpus: number, warn?: (message: string) => void): BuildConfig {
+  if (config.threads <= cpus) return config;
+  warn?.(`threads ${config.threads} capped to ${cpus}, the CPUs available to this process`);
+  return { ...config, threads: cpus };
+}
+
 export async function runBuild(options: BuildOptions): Promise<BuildResult> {
-  const { config } = options;
+  const config = capThreads(options.config, availableParallelism(), options.onWarning);
   const timings: Record<string, number> = {};
   const stages: string[] = [];
   const timed = async <T>(
@@ -83,6 +95,12 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
         format: config.ingest.format,
         skipBadRows: config.ingest.skipBadRows,
         minRating: config.ingest.minRating,
+        timeWindow: {
+          notBefore: config.ingest.notBefore,
+          notAfter: config.ingest.notAfter,
+          maxFutureSeconds: config.ingest.maxFutureSeconds,
+        },
+        requireRelations: true,
         onProgress: options.onProgress,
       }),
     (d) => ({
@@ -92,17 +110,6 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       engagements: d.stats.engagements,
     }),
   ).catch(abandon);
-  if (!dataset.follows && !dataset.engagements) {
-    await abandon(
-      new SimrecError(
-        'INPUT_MISSING',
-        `${options.data}: a build needs follows or engagements; neither was found`,
-        {
-          file: options.data,
-        },
-      ),
-    );
-  }
 
   const ctx: BuildContext = { options, config, writer, dataset, counts: statCounts(dataset), extra: {} };
   try {
@@ -111,7 +118,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     if (config.simclusters.enabled) {
       const warm = options.warmStart ? new LmdbArtifactStore(resolve(options.warmStart)) : undefined;
       try {
-        simclusters = await simclustersStage(dataset, config, writer, {
+        simclusters = await simclustersStage(dataset, withDataTime(config, dataset), writer, {
           dataDir: resolve(options.data),
           warmStart: warm,
           onProgress: options.onProgress,
@@ -132,6 +139,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
         itemsWithEmbedding: simclusters.output.items?.stats.itemsWithEmbedding ?? 0,
       });
       ctx.extra.simclustersCase = simclusters.case;
+      ctx.extra.clusters = simclusters.clusters;
       if (simclusters.truth) ctx.extra.truth = simclusters.truth;
     }
     let mf: MfStageSummary | null = null;
@@ -169,6 +177,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       stages,
       timings,
       extra: { format: dataset.format, skippedRows: skippedRows(dataset), ...ctx.extra },
+      dataTime: dataset.dataTime,
     });
     return {
       manifest,
@@ -183,6 +192,25 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   } finally {
     if (!options.store) await store.close();
   }
+}
+
+/**
+ * The config with the data time as "now" of every decaying SimClusters stage that does not set its own, when
+ * the engagements carry timestamps (without them nothing decays, and the stages keep their own rule).
+ */
+function withDataTime(config: BuildConfig, d: Dataset): BuildConfig {
+  if (d.dataTime === null || !d.engagements || !d.engagements.ts.some((t) => !Number.isNaN(t))) return config;
+  const now = d.dataTime;
+  const sc = config.simclusters;
+  return {
+    ...config,
+    simclusters: {
+      ...sc,
+      interestedIn: { ...sc.interestedIn, now: sc.interestedIn?.now ?? now },
+      itemEmbeddings: { ...sc.itemEmbeddings, now: sc.itemEmbeddings?.now ?? now },
+      topicEmbeddings: { ...sc.topicEmbeddings, now: sc.topicEmbeddings?.now ?? now },
+    },
+  };
 }
 
 /** Id maps and the ingested relations, so serving and later builds need not re-read the inputs. */

@@ -30,13 +30,26 @@ export const IngestSchema = Type.Object(
       minimum: 0,
       description: 'MovieLens: keep ratings ≥ this as positive engagements (0 keeps all; weight = rating).',
     }),
+    notBefore: Type.Number({
+      default: 0,
+      description: 'Earliest plausible timestamp (Unix seconds); earlier ones are bad rows.',
+    }),
+    notAfter: Type.Union([Type.Number(), Type.Null()], {
+      default: null,
+      description: 'Latest plausible timestamp (Unix seconds); null = ingest time + maxFutureSeconds.',
+    }),
+    maxFutureSeconds: Type.Number({
+      default: 86400,
+      minimum: 0,
+      description: 'With notAfter null: timestamps later than the ingest time plus this are bad rows.',
+    }),
   },
   { ...closed, default: {} },
 );
 
 /**
  * A stage section's schema, derived from the stage's own defaults so the two cannot drift: each key takes the
- * type of its default (a null default means "number or null"). Values are range-checked by the stage itself,
+ * type of its default (a null default means "number or null", an 'auto' default "number or 'auto'"). Values are range-checked by the stage itself,
  * which names the key in its error.
  */
 function overridesOf(...variants: object[]): TSchema {
@@ -49,7 +62,8 @@ function overridesOf(...variants: object[]): TSchema {
     ),
   );
   for (const [key, value] of Object.entries(variants[0])) {
-    if (value === null || nullable.has(key))
+    if (value === 'auto') props[key] = Type.Optional(Type.Union([Type.Number(), Type.Literal('auto')]));
+    else if (value === null || nullable.has(key))
       props[key] = Type.Optional(Type.Union([Type.Number(), Type.Null()]));
     else if (typeof value === 'number') props[key] = Type.Optional(Type.Number());
     else if (typeof value === 'boolean') props[key] = Type.Optional(Type.Boolean());
@@ -61,6 +75,11 @@ function overridesOf(...variants: object[]): TSchema {
 export const SimClustersSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Run the SimClusters stages (DESIGN §3).' }),
+    graph: Type.Union([Type.Literal('auto'), Type.Literal('follows'), Type.Literal('engagements')], {
+      default: 'auto',
+      description:
+        'Graph the communities are found on: follows, the user–item engagements, or auto (follows when items have authors or follows outnumber engagements).',
+    }),
     similarity: overridesOf(SIMILARITY_DEFAULTS),
     knownFor: overridesOf(KNOWN_FOR_DEFAULTS),
     interestedIn: overridesOf(INTERESTED_IN_DEFAULTS.social, INTERESTED_IN_DEFAULTS.catalogue),
@@ -122,7 +141,11 @@ export const BuildConfigSchema = Type.Object(
 
 export type BuildConfig = Omit<Static<typeof BuildConfigSchema>, 'simclusters' | 'mf'> & {
   mf: MfStageConfig;
-  simclusters: SimClustersParams & { enabled: boolean; topTopicsPerCluster: number };
+  simclusters: SimClustersParams & {
+    enabled: boolean;
+    topTopicsPerCluster: number;
+    graph?: 'auto' | 'follows' | 'engagements';
+  };
 };
 
 /**

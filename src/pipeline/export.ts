@@ -93,9 +93,15 @@ async function writeRows(r: VersionReader, opts: ExportOptions, sink: LineSink):
       sink.header(['cluster_id', 'item_id', 'score', 'rank']);
       let n = 0;
       for (let c = 0; c < index.nRows; c++) {
+        // Rank by the score written, as GET /v1/clusters/:id does: the stored order may follow another score
+        // (item-embeddings indexOrder cosine), which a reader of this file cannot see.
+        const start = index.indptr[c];
+        const order = Array.from({ length: index.indptr[c + 1] - start }, (_, j) => start + j);
+        const score = (k: number) => (index.values ? index.values[k] : 1);
+        order.sort((a, b) => score(b) - score(a) || index.indices[a] - index.indices[b]);
         let rank = 1;
-        for (let k = index.indptr[c]; k < index.indptr[c + 1]; k++) {
-          await sink.row([c, items.id(index.indices[k]), index.values ? index.values[k] : 1, rank++]);
+        for (const k of order) {
+          await sink.row([c, items.id(index.indices[k]), score(k), rank++]);
           n++;
         }
       }

@@ -3,13 +3,12 @@
  * catalogue case), runs it, stores every output under KEYS, and — when the data carries planted ground truth —
  * records how well KnownFor recovered it.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { SimClustersAnn } from '../ann/simclusters.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { communityLabels, readTruth } from '../data/synthetic/truth.ts';
+import { communityLabels } from '../data/synthetic/truth.ts';
 import { clusteringAgreement } from '../eval/clustering.ts';
 import { positivesFromEngagements } from '../eval/interactions.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
@@ -18,11 +17,16 @@ import { runSimClusters, type SimClustersInput, type SimClustersOutput } from '.
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 import { interestedInKey, KEYS } from './keys.ts';
+import { readProducerCommunities } from './truth.ts';
 
 /** What the build keeps beside the stored outputs: producer ids and the truth comparison. */
 export interface SimClustersSummary {
   case: 'social' | 'catalogue';
+  /** The graph the communities were found on, and why it was chosen. */
+  graph: GraphChoice;
   k: number;
+  /** What the build reports about the communities (summary and manifest). */
+  clusters: ClusterReport;
   producers: number;
   producersWithKnownFor: number;
   /** Producer index → external id. */
@@ -31,9 +35,75 @@ export interface SimClustersSummary {
   truth: { nmi: number; ari: number; pairPrecision: number; pairRecall: number; compared: number } | null;
 }
 
-/** Social case when there are follows; catalogue case (producers are items) otherwise. */
-export function simclustersInput(d: Dataset): { input: SimClustersInput; producers: Int32Array; ids: IdMap } {
-  if (d.follows && d.follows.nnz > 0) {
+export interface ClusterReport {
+  kMode: 'auto' | 'fixed';
+  /** Community ids in use (k) and how many of them hold a producer. */
+  k: number;
+  nonEmpty: number;
+  sizes: { min: number; median: number; p90: number; max: number };
+  /** Producers with a KnownFor / all producers, and how many got theirs from their neighbours. */
+  coverage: number;
+  extended: number;
+  graph: GraphChoice;
+  /**
+   * Sampled users with an InterestedIn, asked for their top 10 as `simrec serve` answers them by default (ANN
+   * with exact rerank, engaged items excluded): the share whose ten scores are all equal, and whose list is
+   * empty. A tied top 10 is ordered by the tie-break, not by the model.
+   */
+  top10: { sampled: number; fullyTied: number; empty: number };
+  /** Stages that turned non-empty input into empty output, or results that make the version weak. */
+  warnings: string[];
+}
+
+export type GraphMode = 'auto' | 'follows' | 'engagements';
+
+export interface GraphChoice {
+  used: 'follows' | 'engagements';
+  reason: string;
+}
+
+/**
+ * Which graph SimClusters runs on. 'auto': the follow graph when items are authored by users (the social case
+ * of DESIGN §2, where engagements reach producers through authors) or when it has at least as many edges as the
+ * positive engagements; otherwise the user–item engagement graph (the catalogue case). A thin trust graph beside
+ * a rich rating log (FilmTrust: 1,853 trust edges, 35,497 ratings of unauthored films) cannot support
+ * communities, while the ratings can.
+ */
+export function chooseGraph(d: Dataset, mode: GraphMode = 'auto'): GraphChoice {
+  const follows = d.follows?.nnz ?? 0;
+  const engagements = d.engagements?.matrix.nnz ?? 0;
+  if (mode === 'follows') {
+    if (follows === 0)
+      throw new SimrecError('INPUT_MISSING', 'simclusters.graph is follows but there are no follows');
+    return { used: 'follows', reason: 'simclusters.graph: follows' };
+  }
+  if (mode === 'engagements') {
+    if (engagements === 0)
+      throw new SimrecError('INPUT_MISSING', 'simclusters.graph is engagements but there are no engagements');
+    return { used: 'engagements', reason: 'simclusters.graph: engagements' };
+  }
+  if (follows === 0) {
+    if (engagements === 0) throw new SimrecError('INPUT_MISSING', 'SimClusters needs follows or engagements');
+    return { used: 'engagements', reason: 'no follows' };
+  }
+  if (engagements === 0) return { used: 'follows', reason: 'no engagements' };
+  let authored = 0;
+  for (let i = 0; i < d.itemAuthor.length; i++) if (d.itemAuthor[i] >= 0) authored++;
+  if (authored > 0) return { used: 'follows', reason: `${authored} items have an author among the users` };
+  if (follows >= engagements)
+    return { used: 'follows', reason: `${follows} follow edges ≥ ${engagements} engagements` };
+  return {
+    used: 'engagements',
+    reason: `items have no authors and the ${follows} follow edges are fewer than the ${engagements} engagements`,
+  };
+}
+
+/** Social case on the follow graph; catalogue case (producers are items) on the engagement graph. */
+export function simclustersInput(
+  d: Dataset,
+  graph: GraphChoice = chooseGraph(d),
+): { input: SimClustersInput; producers: Int32Array; ids: IdMap } {
+  if (graph.used === 'follows' && d.follows) {
     const follows = d.follows;
     const followers = follows.colCounts();
     const producerOf = new Int32Array(d.users.size).fill(-1);
@@ -64,7 +134,7 @@ export function simclustersInput(d: Dataset): { input: SimClustersInput; produce
     };
   }
   if (!d.engagements) throw new SimrecError('INPUT_MISSING', 'SimClusters needs follows or engagements');
-  const A = positivesFromEngagements(d.engagements).matrix;
+  const A = logWeights(positivesFromEngagements(d.engagements).matrix);
   const producers = new Int32Array(d.items.size);
   for (let i = 0; i < producers.length; i++) producers[i] = i;
   return {
@@ -81,6 +151,17 @@ export function simclustersInput(d: Dataset): { input: SimClustersInput; produce
     producers,
     ids: d.items,
   };
+}
+
+/**
+ * Engagement weights (ratings, play counts, summed repeats) as log(1 + w) for the weighted cosine: a play count
+ * of 1,000 then weighs about 3× a count of 10, not 100×, so one heavy listener does not define an item.
+ */
+function logWeights(m: CsrMatrix): CsrMatrix {
+  if (!m.values) return m;
+  const v = new Float32Array(m.values.length);
+  for (let k = 0; k < v.length; k++) v[k] = Math.log1p(Math.max(0, m.values[k]));
+  return new CsrMatrix(m.nRows, m.nCols, m.indptr, m.indices, v);
 }
 
 /**
@@ -130,7 +211,9 @@ export async function simclustersStage(
     onStage?: (stage: string, seconds: number, detail: Record<string, unknown>) => void;
   },
 ): Promise<SimClustersSummary> {
-  const { input, producers, ids } = simclustersInput(d);
+  const { graph: graphMode, ...scConfig } = config.simclusters;
+  const graph = chooseGraph(d, graphMode ?? 'auto');
+  const { input, producers, ids } = simclustersInput(d, graph);
   const producerIds = (p: number) => ids.id(producers[p]);
   let warmInfo: Record<string, unknown> | null = null;
   if (opts.warmStart) {
@@ -138,7 +221,7 @@ export async function simclustersStage(
     input.warmStart = w.assignment;
     warmInfo = { version: w.version, producersMatched: w.matched };
   }
-  const { enabled: _enabled, topTopicsPerCluster, ...stages } = config.simclusters;
+  const { enabled: _enabled, topTopicsPerCluster, ...stages } = scConfig;
   const out = await runSimClusters(
     input,
     { ...stages, topTopicsPerCluster },
@@ -159,8 +242,15 @@ export async function simclustersStage(
 
   let withKf = 0;
   for (let p = 0; p < out.knownFor.cluster.length; p++) if (out.knownFor.cluster[p] >= 0) withKf++;
+  const clusters = clusterReport(out, graph, withKf, producers.length, d);
+  if (clusters.top10.sampled > 0 && clusters.top10.fullyTied > 0.05)
+    clusters.warnings.push(
+      `${(100 * clusters.top10.fullyTied).toFixed(1)}% of sampled users get a top 10 of equal scores`,
+    );
   return {
+    clusters,
     case: out.case,
+    graph,
     k: out.knownFor.k,
     producers: producers.length,
     producersWithKnownFor: withKf,
@@ -168,6 +258,87 @@ export async function simclustersStage(
     output: out,
     truth,
   };
+}
+
+function clusterReport(
+  out: SimClustersOutput,
+  graph: GraphChoice,
+  withKf: number,
+  nProducers: number,
+  d: Dataset,
+): ClusterReport {
+  const kf = out.knownFor;
+  const sizes = new Int32Array(kf.k);
+  for (let p = 0; p < kf.cluster.length; p++) if (kf.cluster[p] >= 0) sizes[kf.cluster[p]]++;
+  const nonEmpty = Array.from(sizes)
+    .filter((x) => x > 0)
+    .sort((a, b) => a - b);
+  const at = (q: number) =>
+    nonEmpty.length ? nonEmpty[Math.min(nonEmpty.length - 1, Math.floor(q * nonEmpty.length))] : 0;
+  const warnings: string[] = [];
+  if (nonEmpty.length <= 1 && nProducers > 1)
+    warnings.push(`KnownFor found ${nonEmpty.length} community: embeddings cannot tell users or items apart`);
+  if (nProducers > 0 && withKf / nProducers < 0.5)
+    warnings.push(`only ${withKf} of ${nProducers} producers have a KnownFor`);
+  if (d.users.size > 0 && out.interestedIn.stats.usersWithEmbedding === 0)
+    warnings.push('InterestedIn is empty: no user has an embedding');
+  if (d.engagements && d.engagements.matrix.nnz > 0 && out.items && out.items.stats.itemsWithEmbedding === 0)
+    warnings.push(`item embeddings are empty although there are ${d.engagements.matrix.nnz} engagements`);
+  return {
+    top10: top10Ties(out, d),
+    kMode: kf.diagnostics.kMode,
+    k: kf.k,
+    nonEmpty: nonEmpty.length,
+    sizes: {
+      min: at(0),
+      median: at(0.5),
+      p90: at(0.9),
+      max: nonEmpty.length ? nonEmpty[nonEmpty.length - 1] : 0,
+    },
+    coverage: nProducers > 0 ? withKf / nProducers : 0,
+    extended: kf.diagnostics.extended,
+    graph,
+    warnings,
+  };
+}
+
+/** See {@link ClusterReport.top10}: up to `sample` users, evenly spaced over the user ids. */
+export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): ClusterReport['top10'] {
+  if (!out.items) return { sampled: 0, fullyTied: 0, empty: 0 };
+  const ann = new SimClustersAnn({
+    itemEmbeddings: out.items.embedding,
+    clusterItems: out.items.clusterTopItems,
+    itemCreatedTs: d.itemCreatedTs ?? undefined,
+    defaultShrinkage: (out.params.itemEmbeddings as { shrinkage: number }).shrinkage,
+  });
+  const U = interestedInMatrix(out.interestedIn, 'logFavScoreClusterNormalized');
+  const E = d.engagements?.matrix ?? null;
+  let withVector = 0;
+  for (let u = 0; u < U.nRows; u++) if (U.indptr[u + 1] > U.indptr[u]) withVector++;
+  const step = Math.max(1, withVector / sample);
+  let sampled = 0;
+  let tied = 0;
+  let empty = 0;
+  let seen = 0;
+  let next = 0;
+  for (let u = 0; u < U.nRows; u++) {
+    if (U.indptr[u + 1] === U.indptr[u]) continue;
+    if (seen++ < next) continue;
+    next += step;
+    const exclude = E && u < E.nRows ? E.indices.subarray(E.indptr[u], E.indptr[u + 1]) : undefined;
+    const r = ann.query(
+      {
+        ids: U.indices.subarray(U.indptr[u], U.indptr[u + 1]),
+        values: U.values!.subarray(U.indptr[u], U.indptr[u + 1]),
+      },
+      { limit: 10 },
+      { exclude },
+    );
+    sampled++;
+    if (r.scores.length === 0) empty++;
+    else if (r.scores.length > 1 && r.scores[0] === r.scores[r.scores.length - 1]) tied++;
+  }
+  return { sampled, fullyTied: sampled ? tied / sampled : 0, empty: sampled ? empty / sampled : 0 };
 }
 
 async function storeOutputs(
@@ -231,11 +402,10 @@ async function compareWithTruth(
   producerIds: (p: number) => string,
   n: number,
 ): Promise<SimClustersSummary['truth']> {
-  const truthFile = join(dataDir, 'truth', 'producer_community.csv');
-  if (!existsSync(truthFile)) return null;
-  const truth = await readTruth(dataDir);
+  const producerCommunity = await readProducerCommunities(dataDir);
+  if (!producerCommunity) return null;
   const ids = Array.from({ length: n }, (_, p) => producerIds(p));
-  const planted = communityLabels(truth.producerCommunity, ids);
+  const planted = communityLabels(producerCommunity, ids);
   const a = clusteringAgreement(out.knownFor.cluster, planted);
   return {
     nmi: a.nmi,

@@ -67,6 +67,7 @@ test('user source: cosine with InterestedIn, engaged items excluded', async () =
     minScore: 0,
     scoring: 'itemNormCosine',
     rerank: 'exact',
+    shrinkage: 0,
     mode: 'approx',
     excluded: 1,
   });

@@ -19,7 +19,7 @@
 import type { DenseFilter, DenseIndex } from '../ann/dense/dense-index.ts';
 import { HnswIndex } from '../ann/dense/hnsw/hnsw-index.ts';
 import { type LazyDenseIndex, lazyDenseIndex } from '../ann/dense/persist.ts';
-import { ANN_LIMITS } from '../ann/simclusters.ts';
+import { ANN_LIMITS, clampCosine } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import { topKIndices } from '../core/topk.ts';
@@ -228,6 +228,7 @@ export class DenseModel {
       const { n, scored } = this.scan(query, limit, deny, allow);
       out.items = this.outIds.subarray(0, n).slice();
       out.scores = this.outScores.subarray(0, n).slice();
+      if (query.cosine) clampCosines(out.scores);
       out.stats.itemsScored = scored;
       return out;
     }
@@ -241,7 +242,7 @@ export class DenseModel {
     const filter: DenseFilter = allow ? { deny, allow } : { deny };
     const r = search(index, query.vector, limit, filter, params.ef);
     out.items = r.ids;
-    out.scores = r.scores;
+    out.scores = query.cosine ? clampCosines(r.scores) : r.scores;
     out.stats.index = index.kind;
     out.stats.indexSize = index.size;
     if (index instanceof HnswIndex) out.params.ef = params.ef ?? index.ef;
@@ -317,7 +318,8 @@ export class DenseModel {
         `source.items holds ${ids.length} ids, at most ${DENSE_LIMITS.foldInItems}`,
         { field: 'source.items' },
       );
-    const known = this.indices(ids, null);
+    // A repeated id is one engagement, not several: counted once it cannot outweigh the rest of the history.
+    const known = distinct(this.indices(ids, null));
     if (known.length === 0)
       throw new SimrecError(
         'NOT_FOUND',
@@ -333,7 +335,7 @@ export class DenseModel {
       cosine: false,
       exclude: known,
       kind: 'mf:fold-in',
-      stats: { foldInItems: known.length, foldInSkipped: ids.length - known.length },
+      stats: { foldInItems: known.length, foldInSkipped: unknownIds(ids, this.items) },
     };
   }
 
@@ -498,6 +500,32 @@ export class DenseModel {
     this.invNorms = inv;
     return inv;
   }
+}
+
+/** Item order is kept; later repeats are dropped. */
+function distinct(items: Int32Array): Int32Array {
+  const seen = new Set<number>();
+  const out = new Int32Array(items.length);
+  let n = 0;
+  for (const i of items) {
+    if (seen.has(i)) continue;
+    seen.add(i);
+    out[n++] = i;
+  }
+  return n === items.length ? items : out.slice(0, n);
+}
+
+/** Ids of a fold-in history that are no item of the version (each occurrence counts). */
+function unknownIds(ids: readonly string[], items: IdMap): number {
+  let n = 0;
+  for (const id of ids) if (items.get(id) < 0) n++;
+  return n;
+}
+
+/** Cosines clamped into [−1, 1] in place (rounding can leave 1.0000001; see clampCosine). */
+function clampCosines(scores: Float32Array): Float32Array {
+  for (let j = 0; j < scores.length; j++) scores[j] = clampCosine(scores[j]);
+  return scores;
 }
 
 /** index.search with a request's ef in effect for this one (synchronous) search. */

@@ -10,7 +10,7 @@
 import {
   type AnnParams,
   type AnnResult,
-  DEFAULT_ANN_PARAMS,
+  effectiveAnnParams,
   SimClustersAnn,
   type SimClustersIndex,
   type SourceVector,
@@ -52,7 +52,7 @@ export interface CandidateFilters {
   allow?: readonly string[];
   minAgeHours?: number;
   maxAgeHours?: number;
-  /** Unix seconds the age window is measured from (default: the wall clock). */
+  /** Unix seconds the age window is measured from (default: the version's data time, see ServingModel.dataTime). */
   now?: number;
 }
 
@@ -66,6 +66,8 @@ export interface CandidateResult {
   excluded: number;
   /** Known ids of the allow list, null without one. */
   allowed: number | null;
+  /** The Unix seconds an age filter was measured from; null when the request had no age filter. */
+  now: number | null;
 }
 
 /** Ranked entities of one cluster: ids are dense indices of the entity kind, best first. */
@@ -102,6 +104,8 @@ interface RankedCsr {
 export class ServingModel {
   /** JSON-escaped item ids, filled as answers name them (see itemIdJson). */
   private readonly itemIdJsonCache: (string | undefined)[] = [];
+  /** Per cluster, its indexed items sorted by score (see topItemsByScore), filled on first use. */
+  private readonly sortedClusterItems: (RankedList | undefined)[] = [];
 
   private constructor(
     private readonly reader: VersionReader,
@@ -126,6 +130,13 @@ export class ServingModel {
     private readonly annIndex: SimClustersIndex | null,
     /** The MF / dense ANN part, when the version has MF item vectors. */
     readonly dense: DenseModel | null,
+    /**
+     * The version's data time (Unix seconds): what age filters count from unless a request gives `now`. The
+     * manifest's `dataTime` when the build recorded one, else the latest engagement or item creation time the
+     * version holds, else null (then the wall clock). Counting from the wall clock would make `maxAgeHours`
+     * return nothing on any data older than the window, e.g. a build of last year's log.
+     */
+    readonly dataTime: number | null,
   ) {}
 
   /**
@@ -164,6 +175,7 @@ export class ServingModel {
     // parts stay empty and every method that needs them says so (needSimClusters).
     const sc = hasSimClusters ? await loadSimClustersParts(reader, users, items) : NO_SIMCLUSTERS;
     const dense = reader.has(KEYS.mfItems) ? await DenseModel.load(reader, { users, items }) : null;
+    const dataTime = await versionDataTime(reader);
     return new ServingModel(
       reader,
       hasSimClusters,
@@ -182,6 +194,7 @@ export class ServingModel {
       sc.ann,
       sc.annIndex,
       dense,
+      dataTime,
     );
   }
 
@@ -336,15 +349,18 @@ export class ServingModel {
     const { vector, exclude, kind } = await this.resolveSource(source);
     const excluded = this.itemIndices(filters.exclude, exclude);
     const allow = filters.allow ? this.itemIndices(filters.allow, null) : undefined;
-    const effective: AnnParams = { ...DEFAULT_ANN_PARAMS, ...definedOnly(params) };
+    const aged = filters.minAgeHours !== undefined || filters.maxAgeHours !== undefined;
+    const now = aged ? (filters.now ?? this.dataTime ?? Date.now() / 1000) : null;
     let result: AnnResult;
+    let effective: AnnParams;
     try {
+      effective = effectiveAnnParams(params, { shrinkage: this.annIndex?.defaultShrinkage ?? 0 });
       result = ann.query(vector, effective, {
         exclude: excluded,
         allow,
         minAgeHours: filters.minAgeHours,
         maxAgeHours: filters.maxAgeHours,
-        now: filters.now,
+        now: now ?? undefined,
       });
     } catch (e) {
       if (e instanceof SimrecError && e.code === 'CONFIG_INVALID' && e.detail.field)
@@ -357,6 +373,7 @@ export class ServingModel {
       sourceEmbedding: kind,
       excluded: excluded.length,
       allowed: allow ? allow.length : null,
+      now,
     };
   }
 
@@ -467,14 +484,39 @@ export class ServingModel {
   /** Cluster c's KnownFor members and top producers, items and topics, `limit` of each. @throws NOT_FOUND */
   cluster(c: number, limit: number): ClusterView {
     this.clusterIndex(c);
-    const idx = this.annIndex?.clusterItems;
     return {
       clusterId: c,
       knownFor: slice(this.knownFor, c, limit),
       topProducers: this.clusterProducers ? slice(this.clusterProducers, c, limit) : EMPTY_LIST,
-      topItems: idx ? slice({ ...idx, nRows: idx.nClusters }, c, limit) : EMPTY_LIST,
+      topItems: this.topItemsByScore(c, limit),
       topTopics: this.clusterTopics && this.topics ? slice(this.clusterTopics, c, limit) : EMPTY_LIST,
     };
+  }
+
+  /**
+   * Cluster c's indexed items by the score shown (the item's embedding value on c, what the ANN accumulates),
+   * best first, ties by item index. The index itself may be ordered otherwise (item-embeddings `indexOrder:
+   * cosine` ranks by the share of the item's norm on c), so its order is not the order of the scores it stores;
+   * sorted per cluster on first use.
+   */
+  private topItemsByScore(c: number, limit: number): RankedList {
+    const idx = this.annIndex?.clusterItems;
+    if (!idx || c >= idx.nClusters) return EMPTY_LIST;
+    let list = this.sortedClusterItems[c];
+    if (!list) {
+      const start = idx.indptr[c];
+      const ids = idx.ids.slice(start, idx.indptr[c + 1]);
+      const order = Array.from(ids.keys());
+      const sc = idx.scores.subarray(start, idx.indptr[c + 1]);
+      order.sort((a, b) => sc[b] - sc[a] || ids[a] - ids[b]);
+      list = {
+        ids: Int32Array.from(order, (j) => ids[j]),
+        scores: Float32Array.from(order, (j) => sc[j]),
+      };
+      this.sortedClusterItems[c] = list;
+    }
+    const n = Math.min(limit, list.ids.length);
+    return { ids: list.ids.subarray(0, n), scores: list.scores.subarray(0, n) };
   }
 
   /**
@@ -585,10 +627,17 @@ async function loadSimClustersParts(
   };
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [key, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[key] = v;
-  return out;
+/** See ServingModel.dataTime. The manifest field is read defensively: older builds do not write it. */
+async function versionDataTime(reader: VersionReader): Promise<number | null> {
+  const recorded = (reader.manifest as { dataTime?: unknown }).dataTime;
+  if (typeof recorded === 'number' && Number.isFinite(recorded)) return recorded;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const key of [KEYS.engagementTs, KEYS.itemCreatedTs]) {
+    if (!reader.has(key)) continue;
+    const ts = await reader.typedArray(key, 'float64');
+    for (let j = 0; j < ts.length; j++) if (ts[j] > latest) latest = ts[j];
+  }
+  return Number.isFinite(latest) ? latest : null;
 }
 
 function known(i: number, what: string, id: string, field: string): number {

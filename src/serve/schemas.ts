@@ -4,6 +4,7 @@
  * sends has a cap, so no request can ask for unbounded work.
  */
 import Type from 'typebox';
+import { ANN_LIMITS } from '../ann/simclusters.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
 import { DENSE_LIMITS } from './dense-model.ts';
 
@@ -112,6 +113,14 @@ export const CandidateParams = Type.Object(
     ),
     scoring: Type.Optional(Scoring),
     rerank: Type.Optional(Rerank),
+    shrinkage: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: ANN_LIMITS.shrinkage,
+        description:
+          'λ of the shrunk cosine u·W/(‖u‖(‖W‖+λ)), in median item norms: items with little engagement mass rank below well-supported ones that point the same way (default 1; 0 = plain cosine)',
+      }),
+    ),
     mode: Type.Optional(Mode),
     minAgeHours: Type.Optional(Hours('only items at least this old')),
     maxAgeHours: Type.Optional(Hours('only items at most this old')),
@@ -218,7 +227,10 @@ export const DenseCandidatesResponse = Type.Object({
 
 const Candidate = Type.Object({
   itemId: Type.String(),
-  score: Type.Number({ description: 'final score (exact cosine unless rerank is none)' }),
+  score: Type.Number({
+    description:
+      'final score (exact cosine shrunk by the item evidence, see params.shrinkage, unless rerank is none)',
+  }),
   approxScore: Type.Number({ description: 'score of the approximate step' }),
 });
 
@@ -230,6 +242,7 @@ const EffectiveParams = Type.Object({
   minScore: Type.Number(),
   scoring: Type.String(),
   rerank: Type.String(),
+  shrinkage: Type.Number(),
   mode: Type.String(),
   minAgeHours: Type.Optional(Type.Number()),
   maxAgeHours: Type.Optional(Type.Number()),

@@ -60,6 +60,11 @@ export interface TestArtifactSpec {
   engagements?: Readonly<Record<string, readonly string[]>>;
   /** Item id → creation time (Unix seconds); items not listed are NaN (unknown). */
   itemCreatedTs?: Readonly<Record<string, number>>;
+  /**
+   * Cluster → [item id, score] in stored order, instead of deriving the index from the item embeddings (a build
+   * may order it by another score than the one it stores, e.g. item-embeddings indexOrder cosine).
+   */
+  clusterItems?: Readonly<Record<number, ReadonlyArray<readonly [string, number]>>>;
   /** Cluster index sizes when derived (defaults 1600 items, 300 producers, 100 topics per cluster). */
   clusterTop?: { items?: number; producers?: number; topics?: number };
   /** Hybrid MF vectors and indexes (mf/*), as the build's MF stage writes them. */
@@ -149,9 +154,10 @@ export async function writeTestArtifacts(
       await put(KEYS.itemLongestEmbeddings, () =>
         w.putSparseRows(KEYS.itemLongestEmbeddings, embedding(spec.itemLongest ?? {}, items, k, 'item')),
       );
-      await put(KEYS.clusterItems, () =>
-        w.putCsr(KEYS.clusterItems, ranked(clusterTopFromEmbeddings(itemEmb, top.items ?? 1600, 0))),
-      );
+      const index = spec.clusterItems
+        ? givenIndex(spec.clusterItems, items, k)
+        : clusterTopFromEmbeddings(itemEmb, top.items ?? 1600, 0);
+      await put(KEYS.clusterItems, () => w.putCsr(KEYS.clusterItems, ranked(index)));
     }
     if (spec.topicEmbeddings) {
       const topicEmb = embedding(spec.topicEmbeddings, topics, k, 'topic');
@@ -400,3 +406,28 @@ export const MF_FIXTURE: TestArtifactSpec = {
     users: { dave: [1, 0, 0.1], erin: [0, 1, 0] },
   },
 };
+
+/** A cluster → items index as given, in the given order. */
+function givenIndex(
+  lists: Readonly<Record<number, ReadonlyArray<readonly [string, number]>>>,
+  items: IdMap,
+  k: number,
+): ClusterTopList {
+  const indptr = new Int32Array(k + 1);
+  const ids: number[] = [];
+  const scores: number[] = [];
+  for (let c = 0; c < k; c++) {
+    for (const [id, s] of lists[c] ?? []) {
+      ids.push(indexOf(items, id, 'item'));
+      scores.push(s);
+    }
+    indptr[c + 1] = ids.length;
+  }
+  return {
+    nClusters: k,
+    nEntities: items.size,
+    indptr,
+    ids: Int32Array.from(ids),
+    scores: Float32Array.from(scores),
+  };
+}

@@ -222,13 +222,18 @@ test('social proof: a cluster reached through one producer only is dropped, two 
     ],
     'u1 fav',
   );
-  // Requiring 3 producers leaves nobody (no user reaches 3 producers of one cluster).
+  // Requiring 3 producers proves no cluster (no user reaches 3 producers of one cluster), so each user keeps
+  // only their strongest by favScore: u0 c0 (1.5 > 0.8), u1 c1 (1.6 > 0), u2 c0 (0.5 > 0.25).
   const strict = computeInterestedIn(
     { follows, knownFor: kf, engagements: log, itemAuthor },
     { ...INTERESTED_IN_DEFAULTS.social, minProducersPerCluster: 3 },
   );
-  assert.equal(strict.stats.entries, 0);
-  assert.equal(strict.stats.droppedBySocialProof, 6);
+  assert.equal(strict.stats.entries, 3);
+  assert.equal(strict.stats.keptWithoutProof, 3);
+  assert.equal(strict.stats.droppedBySocialProof, 3);
+  assertRow(row(strict, 0, 'favScore'), [[0, 1.5]], 'u0 strongest');
+  assertRow(row(strict, 1, 'favScore'), [[1, 1.6]], 'u1 strongest');
+  assertRow(row(strict, 2, 'favScore'), [[0, 0.5]], 'u2 strongest');
 });
 
 test('top-k truncation keeps the best cluster; column norms are taken before truncation', () => {
@@ -301,7 +306,8 @@ test('catalogue case with a log: favs are the engagement weights on the producer
   // 2 users × 3 items (= producers), KnownFor c0 = {0, 1} (scores 1, 0.5), item 2 → c1.
   // u0 rated item 0 (4) years ago, item 1 (5) now, and unfavs nothing: fav 4 and 5 (no decay in the catalogue).
   // favScore c0 = 4·1 + 5·0.5 = 6.5; logFav = log10(5) + 0.5·log10(6) = 0.69897 + 0.389076 = 1.088046.
-  // u1 engaged item 0 then unfaved it, and item 1: only item 1 counts → c0 has one producer → dropped.
+  // u1 engaged item 0 then unfaved it, and item 1: only item 1 counts → c0 has one producer, below social proof,
+  // but it is u1's only cluster, so it is kept: fav 5·0.5 = 2.5.
   const lg = makeLog(2, 3, [
     [0, 0, 4, T - 3000 * DAY, ACTION_POSITIVE],
     [0, 1, 5, T, ACTION_POSITIVE],
@@ -318,7 +324,9 @@ test('catalogue case with a log: favs are the engagement weights on the producer
   assertRow(row(ii, 0, 'favScore'), [[0, 6.5]], 'u0 fav');
   assertRow(row(ii, 0, 'logFavScore'), [[0, 1.088046]], 'u0 logFav');
   assertRow(row(ii, 0, 'followScore'), [[0, 0]], 'u0 follows nothing');
-  assertRow(row(ii, 1, 'favScore'), [], 'u1');
+  assertRow(row(ii, 1, 'favScore'), [[0, 2.5]], 'u1 keeps its only cluster');
+  assert.equal(ii.stats.keptWithoutProof, 1);
+  assert.equal(ii.stats.droppedBySocialProof, 0);
 });
 
 test('an explicit now ignores later events and decays to that time', () => {

@@ -113,6 +113,8 @@ export interface InterestedInStats {
   usersCapped: number;
   /** (u, c) pairs dropped by the social-proof rule. */
   droppedBySocialProof: number;
+  /** Users none of whose clusters passed social proof, who kept their strongest one. */
+  keptWithoutProof: number;
   /** (u, c) pairs dropped by the per-user top-maxClustersPerUser cut. */
   droppedByTopK: number;
   /** The "now" favs were decayed to (NaN: no known time). */
@@ -199,6 +201,7 @@ export function computeInterestedIn(
   const writer = new CsrRowWriter(nUsers, k, Math.min(nUsers * params.maxClustersPerUser, A.nnz) + 16, 3);
   let usersCapped = 0;
   let droppedBySocialProof = 0;
+  let keptWithoutProof = 0;
   let droppedByTopK = 0;
   let usersWithEmbedding = 0;
   const aValues = A.values;
@@ -254,11 +257,19 @@ export function computeInterestedIn(
       }
     }
     // Social proof, then drop entries that carry no signal at all (every producer had a zero KnownFor score).
+    // Social proof sorts signal from noise among a user's clusters; it never empties a user: when no cluster
+    // passes, the strongest unproven one is kept (most users of real logs engage a handful of items, and without
+    // it a third of CiaoDVD's raters got no embedding and no candidates at all).
     let kept = 0;
+    let best = -1;
+    let bestFollow = 0;
+    let bestFav = 0;
+    let bestLog = 0;
     for (let j = 0; j < nc; j++) {
       const c = clist[j];
       const proven = count[c] >= params.minProducersPerCluster;
-      if (proven && (follow[c] > 0 || favS[c] > 0 || logFav[c] > 0)) {
+      const signal = follow[c] > 0 || favS[c] > 0 || logFav[c] > 0;
+      if (proven && signal) {
         colSq[0][c] += follow[c] * follow[c];
         colSq[1][c] += favS[c] * favS[c];
         colSq[2][c] += logFav[c] * logFav[c];
@@ -266,8 +277,31 @@ export function computeInterestedIn(
         continue;
       }
       if (!proven) droppedBySocialProof++;
+      if (
+        signal &&
+        (best < 0 ||
+          favS[c] > bestFav ||
+          (favS[c] === bestFav && (logFav[c] > bestLog || (logFav[c] === bestLog && follow[c] > bestFollow))))
+      ) {
+        best = c;
+        bestFollow = follow[c];
+        bestFav = favS[c];
+        bestLog = logFav[c];
+      }
       count[c] = 0;
       follow[c] = favS[c] = logFav[c] = 0;
+    }
+    if (kept === 0 && best >= 0) {
+      follow[best] = bestFollow;
+      favS[best] = bestFav;
+      logFav[best] = bestLog;
+      count[best] = 1;
+      colSq[0][best] += bestFollow * bestFollow;
+      colSq[1][best] += bestFav * bestFav;
+      colSq[2][best] += bestLog * bestLog;
+      clist[kept++] = best;
+      droppedBySocialProof--;
+      keptWithoutProof++;
     }
     const nKeep = selectFirst(clist, kept, params.maxClustersPerUser, byScores);
     droppedByTopK += kept - nKeep;
@@ -337,6 +371,7 @@ export function computeInterestedIn(
       entries: nnz,
       usersCapped,
       droppedBySocialProof,
+      keptWithoutProof,
       droppedByTopK,
       now,
     },

@@ -60,6 +60,7 @@ function handInterestedIn(k: number, rows: [number, number, number][][]): Intere
       entries: flat.length,
       usersCapped: 0,
       droppedBySocialProof: 0,
+      keptWithoutProof: 0,
       droppedByTopK: 0,
       now: Number.NaN,
     },
@@ -627,10 +628,11 @@ test('empty inputs: no items, no events, no clusters', () => {
   );
 });
 
-test("indexOrder 'cosine' ranks a cluster's items by their share W[i,c]/‖W_i‖ and stores W[i,c]", () => {
+test("indexOrder 'cosine' ranks a cluster's items by their shrunk share W[i,c]/(‖W_i‖ + λ) and stores W[i,c]", () => {
   // Two users on clusters (0, 1): user 0 has (1, 0) on c0 only, user 1 has (0.6, 0.8) on both.
-  // Item 0: fav by user 0 → W = (1, 0): share on c0 = 1.
-  // Item 1: favs by users 0 and 1 → W = (1.6, 0.8): share on c0 = 1.6/√3.2 = 0.894, larger W.
+  // Item 0: fav by user 0 → W = (1, 0), norm 1. Item 1: favs by users 0 and 1 → W = (1.6, 0.8), norm √3.2.
+  // With shrinkage 1, λ = the median item norm (upper of two) = √3.2. Item 0: 1/(1 + √3.2) = 0.359; item 1: 1.6/(2√3.2) = 0.447:
+  // the item with two engagements ranks first although its share (0.894) is below item 0's (1).
   const ii = {
     nUsers: 2,
     k: 2,
@@ -657,6 +659,7 @@ test("indexOrder 'cosine' ranks a cluster's items by their share W[i,c]/‖W_i�
       entries: 3,
       usersCapped: 0,
       droppedBySocialProof: 0,
+      keptWithoutProof: 0,
       droppedByTopK: 0,
       now: 0,
     },
@@ -666,14 +669,22 @@ test("indexOrder 'cosine' ranks a cluster's items by their share W[i,c]/‖W_i�
     [0, 1, 1, 0, ACTION_POSITIVE],
     [1, 1, 1, 0, ACTION_POSITIVE],
   ]);
-  const base = { ...ITEM_EMBEDDING_DEFAULTS.catalogue, minFavScore: 0.1, scaleMinFavScore: 'none' as const };
+  const base = {
+    ...ITEM_EMBEDDING_DEFAULTS.catalogue,
+    minFavScore: 0.1,
+    scaleMinFavScore: 'none' as const,
+    shrinkage: 1,
+  };
   const byCosine = computeItemEmbeddings(
     { engagements: log, interestedIn: ii },
     { ...base, indexOrder: 'cosine' },
   );
   const top = clusterTop(byCosine.clusterTopItems, 0);
-  assert.deepEqual(Array.from(top.ids), [0, 1]);
-  approx(top.scores, [1, 1.6]);
+  assert.deepEqual(Array.from(top.ids), [1, 0]);
+  approx(top.scores, [1.6, 1]);
+  // shrinkage 0: the plain share, where the single-engagement item (share 1) comes first.
+  const plain = computeItemEmbeddings({ engagements: log, interestedIn: ii }, { ...base, shrinkage: 0 });
+  assert.deepEqual(Array.from(clusterTop(plain.clusterTopItems, 0).ids), [0, 1]);
   const byScore = computeItemEmbeddings(
     { engagements: log, interestedIn: ii },
     { ...base, indexOrder: 'score' },

@@ -34,6 +34,7 @@
  * moment its L2 norm peaked (undecayed, as it was then), under the same view rule.
  */
 import { type CsrMatrix, rowOfEntry } from '../core/csr.ts';
+import { medianPositive } from '../core/median.ts';
 import { ClusterTopAccumulator, type ClusterTopList } from './cluster-index.ts';
 import {
   ACTION_POSITIVE,
@@ -91,6 +92,15 @@ export interface ItemEmbeddingParams {
    * recall@50 against exhaustive exact cosine 0.48 ('score', M = 400) against 0.92 ('cosine').
    */
   indexOrder: 'cosine' | 'score';
+  /**
+   * λ of the shrunk cosine u·W/(‖u‖(‖W‖ + λ)), in median item norms: the default of SimClusters ANN queries on
+   * this version (stored with the version; a request's `shrinkage` overrides it) and the order of the cosine
+   * index (W[i,c]/(‖W_i‖ + λ)). ‖W_i‖ grows with an item's engagement mass, so an item seen by few users no
+   * longer scores like a copy of their vectors, and items that point the same way (one-hot in one cluster,
+   * common on real data) are ordered by evidence instead of tying. The support shrinkage of neighbourhood
+   * similarities (Koren, KDD 2008), with the mass in place of the co-rating count. 0 = plain cosine.
+   */
+  shrinkage: number;
 }
 
 const SHARED = {
@@ -105,6 +115,7 @@ const SHARED = {
   minEngagementsForLongest: 8,
   now: null,
   indexOrder: 'cosine',
+  shrinkage: 10,
 } as const;
 
 export const ITEM_EMBEDDING_DEFAULTS: Readonly<{
@@ -136,6 +147,7 @@ export function checkItemEmbeddingParams(p: ItemEmbeddingParams): void {
   checkParam(s, 'minItemScore', p.minItemScore, 0);
   checkParam(s, 'topItemsPerCluster', p.topItemsPerCluster, 0, true);
   checkParam(s, 'minIndexScore', p.minIndexScore, 0);
+  checkParam(s, 'shrinkage', p.shrinkage, 0);
   checkParam(s, 'minEngagementsForLongest', p.minEngagementsForLongest, 0, true);
   checkNow(s, p.now);
   checkChoice(s, 'indexOrder', p.indexOrder, ['cosine', 'score']);
@@ -735,20 +747,10 @@ export function computeItemEmbeddings(
     const kept = writeView(embWriter, n);
     if (kept > 0) itemsWithEmbedding++;
     if (!tooOld && byCosine && kept > 0) {
-      // Cosine order ranks by the share of the stored view on c, the vector the exact step scores: an entry
-      // the view dropped (below minItemScore, or past maxClustersPerItem) would rank an item whose stored
-      // embedding lacks c, often at the very top (a lone tiny entry is all of its raw norm), and waste the slot.
-      const ids = embWriter.indices;
       const values = embWriter.values[0];
       let sq = 0;
       for (let j = rowStart; j < rowStart + kept; j++) sq += values[j] * values[j];
-      const norm = Math.sqrt(sq);
-      itemNorm![i] = norm;
-      for (let j = rowStart; j < rowStart + kept; j++) {
-        if (values[j] < params.minIndexScore) continue;
-        index.push(ids[j], i, values[j] / norm);
-        indexed[i] = 1;
-      }
+      itemNorm![i] = Math.sqrt(sq);
     }
 
     if (state.engagements >= params.minEngagementsForLongest && peak >= 0) {
@@ -765,6 +767,27 @@ export function computeItemEmbeddings(
     } else {
       longestWriter.endRow();
     }
+  }
+  const embedding = embWriter.finish();
+  if (itemNorm) {
+    // Cosine order ranks by the share of the stored view on c, the vector the exact step scores (an entry the
+    // view dropped would rank an item whose stored embedding lacks c, often at the very top: a lone tiny entry
+    // is all of its raw norm), shrunk as the version's ANN queries shrink it: W[i,c] / (‖W_i‖ + λ), λ =
+    // shrinkage × the median item norm. Without it every item one-hot in c has share 1, and the top M of a cluster with more
+    // such items than M is a tie decided by id.
+    const lambda = params.shrinkage * medianPositive(itemNorm);
+    const ids = embedding.indices;
+    const values = embedding.values!;
+    for (let i = 0; i < nItems; i++) {
+      if (itemNorm[i] === 0) continue;
+      const den = itemNorm[i] + lambda;
+      for (let j = embedding.indptr[i]; j < embedding.indptr[i + 1]; j++) {
+        if (values[j] < params.minIndexScore) continue;
+        index.push(ids[j], i, values[j] / den);
+        indexed[i] = 1;
+      }
+    }
+    for (let i = 0; i < nItems; i++) itemNorm[i] += itemNorm[i] > 0 ? lambda : 0;
   }
   const events = log.matrix.nnz;
   let indexedItems = 0;
@@ -783,7 +806,7 @@ export function computeItemEmbeddings(
     indexedItems,
   };
   return {
-    embedding: embWriter.finish(),
+    embedding,
     asOf: now,
     lastUpdateTs,
     engagements,

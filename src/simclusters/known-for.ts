@@ -35,6 +35,7 @@ import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import { Rng } from '../core/prng.ts';
 import { runWorkers, sharedArray, toShared } from '../core/workers.ts';
+import { mergeCommunities } from './community-merge.ts';
 import {
   checkGraph,
   checkIntParam,
@@ -45,15 +46,14 @@ import {
 } from './graph.ts';
 
 export interface KnownForParams {
-  /** Number of communities; null = round(active producers / nodesPerCommunity), at least 1. */
-  k: number | null;
   /**
-   * Producers per community when k is derived (§3.2: 100–200). The low end is the default: moves can empty a
-   * surplus community but never open a missing one, so too many seeds cost little and too few merge planted
-   * communities for good. Social preset (80 planted), initOrder 'spread': NMI 0.970 at 150 (k 67), 0.9997 at
-   * 100 (k 100, exactly 80 left non-empty; 'random' order: 0.978 and 0.995 with 78).
+   * Number of communities, or 'auto' (null means the same): chosen from the data. The initialisation opens a
+   * community for every uncovered vertex until every active vertex is covered (an upper bound: moves can empty
+   * a community but never open one), MH runs, and the communities it leaves are merged while the modularity of
+   * the similarity graph rises (community-merge.ts). The result's k is the number of non-empty communities,
+   * numbered 0..k−1. A number forces k (as §3.2 has it) and skips the merge.
    */
-  nodesPerCommunity: number;
+  k: number | 'auto' | null;
   /** Weight of the edges into the community against the non-neighbour penalty (§3.2: 10). */
   alpha: number;
   /** Inverse temperature of the acceptance test (§3.2: 0.5). */
@@ -91,12 +91,11 @@ export interface KnownForParams {
 }
 
 /**
- * §3.2's α, β, epochs and eps; k derived at 100 producers per community; the initialisation takes strong
+ * §3.2's α, β, epochs and eps; k chosen from the data; the initialisation takes strong
  * neighbourhoods, least-claimed first ('spread'), so that every community the data holds gets a seed.
  */
 export const KNOWN_FOR_DEFAULTS: Readonly<KnownForParams> = Object.freeze({
-  k: null,
-  nodesPerCommunity: 100,
+  k: 'auto' as KnownForParams['k'],
   alpha: 10,
   beta: 0.5,
   maxEpochs: 5,
@@ -144,7 +143,23 @@ export interface KnownForDiagnostics {
   isolatedProducers: number;
   /** Communities opened by the initialisation (cold), or new ones seeded (warm). */
   communitiesSeeded: number;
+  /** How k was set: 'auto' (chosen from the data) or 'fixed'. */
+  kMode: 'auto' | 'fixed';
+  /** Automatic k: communities MH left non-empty, and the modularity merge that followed (null when fixed). */
+  merge: {
+    before: number;
+    after: number;
+    levels: number;
+    modularityBefore: number;
+    modularityAfter: number;
+  } | null;
   clusterSizes: ClusterSizeSummary;
+  /**
+   * Producers without a KnownFor after MH that took one from their co-followed producers
+   * (known-for-extend.ts), and those with followers but no majority community; set by the pipeline.
+   */
+  extended: number;
+  undecided: number;
   /** Active producers left without a community, and their share of the active producers. */
   orphans: number;
   orphanRate: number;
@@ -188,7 +203,8 @@ export async function knownFor(
 
   const active = activeVertices(g);
   const nActive = active.length;
-  let k = p.k ?? Math.max(1, Math.round(nActive / p.nodesPerCommunity));
+  const auto = p.k === null || p.k === 'auto';
+  let k = auto ? Math.max(1, nActive) : (p.k as number);
   const assign = sharedArray(Int32Array, n).fill(-1);
   let seeded: number;
   const warm = opts.warmStart;
@@ -222,9 +238,27 @@ export async function knownFor(
         throw new SimrecError('INTERNAL', `KnownFor: shared size of cluster ${c} drifted`);
   }
 
-  const cluster = Int32Array.from(assign);
+  let cluster: Int32Array = Int32Array.from(assign);
+  let merge: KnownForDiagnostics['merge'] = null;
+  if (auto && !warm) {
+    const m = mergeCommunities(graph, cluster);
+    cluster = m.cluster;
+    k = Math.max(1, m.count);
+    merge = {
+      before: m.before,
+      after: m.count,
+      levels: m.levels,
+      modularityBefore: m.modularityBefore,
+      modularityAfter: m.modularityAfter,
+    };
+  } else if (auto && warm) {
+    // Previous ids stay as they were; only the communities opened for new producers are renumbered after them.
+    k = compactAfter(cluster, checkWarmStart(warm, n) + 1);
+  }
+  const finalSizes = new Int32Array(k);
+  countSizes(cluster, finalSizes);
   const score = knownForScores(graph, cluster, k);
-  const quality = partitionQuality(g, cluster, sizes);
+  const quality = partitionQuality(g, cluster, finalSizes);
   let orphans = 0;
   for (let i = 0; i < nActive; i++) if (cluster[active[i]] < 0) orphans++;
   const diagnostics: KnownForDiagnostics = {
@@ -237,7 +271,11 @@ export async function knownFor(
     activeProducers: nActive,
     isolatedProducers: n - nActive,
     communitiesSeeded: seeded,
-    clusterSizes: sizeSummary(sizes),
+    kMode: auto ? 'auto' : 'fixed',
+    extended: 0,
+    undecided: 0,
+    merge,
+    clusterSizes: sizeSummary(finalSizes),
     orphans,
     orphanRate: nActive > 0 ? orphans / nActive : 0,
     ...quality,
@@ -250,8 +288,17 @@ export async function knownFor(
 /** Defaults filled in and every value checked; unknown keys are rejected. */
 export function resolveKnownForParams(params: Partial<KnownForParams> = {}): KnownForParams {
   const p = withDefaults<KnownForParams>('knownFor', KNOWN_FOR_DEFAULTS, params);
-  if (p.k !== null) checkIntParam('k', p.k, 1, 1 << 28);
-  checkNumberParam('nodesPerCommunity', p.nodesPerCommunity, 1e-9);
+  if (p.k !== null && p.k !== 'auto') {
+    if (typeof p.k !== 'number')
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `knownFor.k must be a positive integer or 'auto', got '${p.k}'`,
+        {
+          field: 'knownFor.k',
+        },
+      );
+    checkIntParam('k', p.k, 1, 1 << 28);
+  }
   checkNumberParam('alpha', p.alpha, 0);
   checkNumberParam('beta', p.beta, 0);
   checkIntParam('maxEpochs', p.maxEpochs, 0, 1 << 20);
@@ -589,6 +636,21 @@ function warmInit(
   for (let c = 0; c < k; c++) if (!used[c]) free[nFree++] = c;
   const order = rng.permutation(g.n);
   return openCommunities(g, order, assign, k, 0, free, p);
+}
+
+/** Ids below `keep` unchanged; ids ≥ keep that are used renumbered keep, keep+1, …; returns the new k. */
+function compactAfter(cluster: Int32Array, keep: number): number {
+  let maxId = keep - 1;
+  for (let v = 0; v < cluster.length; v++) if (cluster[v] > maxId) maxId = cluster[v];
+  const map = new Int32Array(maxId + 1).fill(-1);
+  let next = keep;
+  for (let v = 0; v < cluster.length; v++) {
+    const c = cluster[v];
+    if (c < keep) continue;
+    if (map[c] < 0) map[c] = next++;
+    cluster[v] = map[c];
+  }
+  return Math.max(1, next);
 }
 
 function countSizes(assign: Int32Array, sizes: Int32Array): void {

@@ -20,6 +20,7 @@ import {
   type ItemEmbeddings,
 } from './item-embeddings.ts';
 import { type KnownForParams, type KnownForResult, knownFor, resolveKnownForParams } from './known-for.ts';
+import { extendKnownFor } from './known-for-extend.ts';
 import {
   computeProducerEmbeddings,
   PRODUCER_EMBEDDING_DEFAULTS,
@@ -111,7 +112,7 @@ export async function runSimClusters(
 
   const similarity = await stage(
     'similarity',
-    () => computeSimilarity(input.A, params.similarity ?? {}, run),
+    () => computeSimilarity(input.A, similarityParams(c, params), run),
     (s) => ({ ...s.stats }),
   );
   const kf = await stage(
@@ -119,6 +120,9 @@ export async function runSimClusters(
     () => knownFor(similarity.graph, params.knownFor ?? {}, { ...run, warmStart: input.warmStart }),
     (r) => ({ k: r.k, ...summarizeKnownFor(r) }),
   );
+  const ext = extendKnownFor(input.A, kf.cluster, kf.score, kf.k);
+  kf.diagnostics.extended = ext.extended;
+  kf.diagnostics.undecided = ext.undecided;
   const known = { cluster: kf.cluster, score: kf.score, k: kf.k };
 
   const iiParams = { ...INTERESTED_IN_DEFAULTS[c], ...params.interestedIn };
@@ -191,7 +195,7 @@ export async function runSimClusters(
     topics,
     clusterTopics,
     params: {
-      similarity: resolveSimilarityParams(params.similarity),
+      similarity: resolveSimilarityParams(similarityParams(c, params)),
       knownFor: resolveKnownForParams(params.knownFor),
       interestedIn: iiParams,
       producerEmbeddings: producerParams,
@@ -202,10 +206,18 @@ export async function runSimClusters(
   };
 }
 
+/** The catalogue case weighs engagements (log(1 + w), see the build stage) unless told otherwise. */
+function similarityParams(c: SimClustersCase, params: SimClustersParams): Partial<SimilarityParams> {
+  return c === 'catalogue' ? { weighted: true, ...params.similarity } : { ...params.similarity };
+}
+
 function summarizeKnownFor(r: KnownForResult): Record<string, unknown> {
   const d = r.diagnostics;
   return {
     warm: d.warm,
+    kMode: d.kMode,
+    merge: d.merge,
+    extended: d.extended,
     epochs: d.epochs,
     acceptRates: d.acceptRates,
     moved: d.moved,

@@ -208,7 +208,10 @@ function randomBipartite(seed: number, consumers: number, producers: number, wei
 }
 
 /** O(P²) dense cosine, per-producer top-K with ties to the smaller id, union with max. */
-function bruteForce(A: CsrMatrix, p: SimilarityParams): Map<string, number> {
+function bruteForce(
+  A: CsrMatrix,
+  p: SimilarityParams & { minFollowers: number; maxNeighbors: number },
+): Map<string, number> {
   const P = A.nCols;
   const cols: Float64Array[] = [];
   for (let v = 0; v < P; v++) cols.push(new Float64Array(A.nRows));
@@ -245,7 +248,7 @@ function bruteForce(A: CsrMatrix, p: SimilarityParams): Map<string, number> {
 for (const weighted of [false, true]) {
   test(`equals a brute-force O(P²) cosine on a random graph (${weighted ? 'weighted' : 'binary'})`, async () => {
     const A = randomBipartite(weighted ? 7 : 3, 400, 90, weighted);
-    const params: SimilarityParams = {
+    const params = {
       minFollowers: 4,
       maxNeighbors: 6,
       minSimilarity: 0.05,

@@ -34,10 +34,21 @@ import {
 } from './graph.ts';
 
 export interface SimilarityParams {
-  /** Producers with fewer followers (stored entries in their column of A) take no part. §3.1: 10 at our scale. */
-  minFollowers: number;
-  /** Neighbours each producer keeps, best first (§3.1: 100–400). */
-  maxNeighbors: number;
+  /**
+   * Producers with fewer followers (stored entries in their column of A) take no part. §3.1 uses 10 at
+   * Twitter's scale; 'auto' scales it to the degree distribution: min(10, max(2, ⌊median followers / 2⌋)) over
+   * the producers with a follower, so a graph whose typical producer has a handful of followers (email, trust,
+   * small social graphs) keeps most of them. Producers left out get a KnownFor from their neighbours later.
+   */
+  minFollowers: number | 'auto';
+  /**
+   * Neighbours each producer keeps, best first (§3.1: 100–400). 'auto': min(200, max(10, round(√eligible))).
+   * KnownFor's objective accepts a vertex into C once α·TPw exceeds w̄·(|C| − TPn), so its resolution follows
+   * the graph's density: a small graph kept at 200 neighbours is nearly complete and its communities merge
+   * (football: 5 communities of 12; tiny preset: 3 of 4), while √n neighbours keeps the density of the
+   * producer graphs §3.1 was written for.
+   */
+  maxNeighbors: number | 'auto';
   /** Neighbours below this cosine are never kept. */
   minSimilarity: number;
   /** Edge weight 10·sim² instead of sim. */
@@ -49,8 +60,8 @@ export interface SimilarityParams {
 }
 
 export const SIMILARITY_DEFAULTS: Readonly<SimilarityParams> = Object.freeze({
-  minFollowers: 10,
-  maxNeighbors: 200,
+  minFollowers: 'auto' as SimilarityParams['minFollowers'],
+  maxNeighbors: 'auto' as SimilarityParams['maxNeighbors'],
   minSimilarity: 0.02,
   squareWeights: false,
   weighted: false,
@@ -70,6 +81,9 @@ export interface SimilarityStats {
   consumers: number;
   /** Producers with ≥ minFollowers followers. */
   eligibleProducers: number;
+  /** The thresholds in force ('auto' resolved). */
+  minFollowers: number;
+  maxNeighbors: number;
   /** Stored entries of A. */
   follows: number;
   /** Follows of producers below minFollowers (or, weighted, with weight 0), left out. */
@@ -120,14 +134,19 @@ export async function computeSimilarity(
 
   opts.onProgress?.('similarity: sample follows', 0, 1);
   const followers = A.colCounts();
+  const minFollowers = p.minFollowers === 'auto' ? autoMinFollowers(followers) : p.minFollowers;
   const eligible = new Uint8Array(P);
   let eligibleProducers = 0;
   for (let v = 0; v < P; v++) {
-    if (followers[v] >= p.minFollowers) {
+    if (followers[v] >= minFollowers) {
       eligible[v] = 1;
       eligibleProducers++;
     }
   }
+  const maxNeighbors =
+    p.maxNeighbors === 'auto'
+      ? Math.min(200, Math.max(10, Math.round(Math.sqrt(eligibleProducers))))
+      : p.maxNeighbors;
   const capped = capFollows(
     A,
     eligible,
@@ -149,7 +168,7 @@ export async function computeSimilarity(
     cIndices: Ap.indices,
     cValues: Ap.values,
     norm2,
-    maxNeighbors: Math.min(p.maxNeighbors, Math.max(0, P - 1)),
+    maxNeighbors: Math.min(maxNeighbors, Math.max(0, P - 1)),
     minSimilarity: p.minSimilarity,
     squareWeights: p.squareWeights,
   };
@@ -178,6 +197,8 @@ export async function computeSimilarity(
     producers: P,
     consumers: A.nRows,
     eligibleProducers,
+    minFollowers,
+    maxNeighbors: input.maxNeighbors,
     follows: A.nnz,
     followsIneligible: capped.ineligible,
     cap: p.maxFollowsPerConsumer,
@@ -197,14 +218,22 @@ export async function computeSimilarity(
 /** Defaults filled in and every value checked; unknown keys are rejected. */
 export function resolveSimilarityParams(params: Partial<SimilarityParams> = {}): SimilarityParams {
   const p = withDefaults<SimilarityParams>('similarity', SIMILARITY_DEFAULTS, params);
-  checkIntParam('minFollowers', p.minFollowers, 0);
-  checkIntParam('maxNeighbors', p.maxNeighbors, 0, 1 << 20);
+  if (p.minFollowers !== 'auto') checkIntParam('minFollowers', p.minFollowers, 0);
+  if (p.maxNeighbors !== 'auto') checkIntParam('maxNeighbors', p.maxNeighbors, 0, 1 << 20);
   checkNumberParam('minSimilarity', p.minSimilarity, 0, 1);
   checkBoolParam('squareWeights', p.squareWeights);
   checkBoolParam('weighted', p.weighted);
   if (p.maxFollowsPerConsumer !== Number.POSITIVE_INFINITY)
     checkIntParam('maxFollowsPerConsumer', p.maxFollowsPerConsumer, 2);
   return p;
+}
+
+/** min(10, max(2, ⌊median / 2⌋)) of the follower counts of producers that have any (see minFollowers). */
+export function autoMinFollowers(followers: Int32Array): number {
+  const counts = followers.filter((x) => x > 0).sort();
+  if (counts.length === 0) return 2;
+  const median = counts[counts.length >> 1];
+  return Math.min(10, Math.max(2, Math.floor(median / 2)));
 }
 
 function checkWeights(values: Float32Array): void {

@@ -34,6 +34,7 @@ function handInterestedIn(nUsers: number, k: number, entries: [number, number, n
       entries: m.nnz,
       usersCapped: 0,
       droppedBySocialProof: 0,
+      keptWithoutProof: 0,
       droppedByTopK: 0,
       now: Number.NaN,
     },

@@ -98,6 +98,9 @@ export function validateManifestFields(fields: ManifestFields): void {
   if (timings !== undefined && !isFiniteNumberRecord(timings, 0))
     throw bad('timings', 'must map stage names to milliseconds');
   if (extra !== undefined && !isRecord(extra)) throw bad('extra', 'must be an object');
+  const { dataTime } = fields;
+  if (!(dataTime === undefined || dataTime === null || Number.isFinite(dataTime)))
+    throw bad('dataTime', 'must be Unix seconds or null');
 }
 
 /** Assembles a manifest (fields already validated); entries are sorted by key. */
@@ -128,6 +131,7 @@ export function buildManifest(
     stages: fields.stages ? [...fields.stages] : [],
     timings: { ...fields.timings },
     extra: (jsonRoundTrip(fields.extra ?? {}, 'extra') as Record<string, unknown>) ?? {},
+    dataTime: fields.dataTime ?? null,
     entries: sorted,
     totals: { entries: sorted.length, keys, bytes },
   };
@@ -162,6 +166,9 @@ export function parseManifest(text: string, expectedId: string, file?: string): 
   if (!(Array.isArray(m.stages) && m.stages.every((s) => typeof s === 'string'))) throw bad('has bad stages');
   if (!isFiniteNumberRecord(m.timings)) throw bad('has bad timings');
   if (!isRecord(m.extra)) throw bad('has bad extra');
+  // Versions written before dataTime existed have none: unknown.
+  if (m.dataTime === undefined) m.dataTime = null;
+  if (!(m.dataTime === null || Number.isFinite(m.dataTime))) throw bad('has a bad dataTime');
   if (!(Array.isArray(m.entries) && m.entries.every(isEntryRecord))) throw bad('has bad entries');
   const seen = new Set<string>();
   for (const e of m.entries as EntryRecord[]) {

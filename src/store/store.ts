@@ -87,6 +87,8 @@ export interface ManifestFields {
   timings?: Record<string, number>;
   /** Anything else worth keeping, JSON-serialisable. */
   extra?: Record<string, unknown>;
+  /** The data's "now" (Unix seconds) the model was decayed to; null when the data has no timestamps. */
+  dataTime?: number | null;
 }
 
 /** A file of a version as a whole, recorded at commit so a reader can check every byte in one streaming pass. */
@@ -117,6 +119,8 @@ export interface Manifest {
   stages: string[];
   timings: Record<string, number>;
   extra: Record<string, unknown>;
+  /** The data's "now" (Unix seconds, see docs/data.md); null when unknown (also for versions older than it). */
+  dataTime: number | null;
   /** Every entry, sorted by key: the checksums commit and `verify()` check against. */
   entries: EntryRecord[];
   totals: { entries: number; keys: number; bytes: number };

@@ -84,7 +84,10 @@ function answerParams(r: CandidateResult, filters: CandidateFilters): Candidates
   if (r.allowed !== null) params.allowed = r.allowed;
   if (filters.minAgeHours !== undefined) params.minAgeHours = filters.minAgeHours;
   if (filters.maxAgeHours !== undefined) params.maxAgeHours = filters.maxAgeHours;
-  if (filters.now !== undefined) params.now = filters.now;
+  // The time an age window was measured from, given or defaulted (the version's data time), so a caller can
+  // tell which window was applied.
+  if (r.now !== null) params.now = r.now;
+  else if (filters.now !== undefined) params.now = filters.now;
   return params;
 }
 
