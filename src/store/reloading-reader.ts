@@ -36,8 +36,8 @@ export class ReloadingReader {
   private readonly closing = new Set<Promise<void>>();
   private isClosed = false;
   /**
-   * The last version that failed to open (damaged, unreadable) and why: it is not opened again, nor
-   * re-verified on every poll, until `current` names another version.
+   * The last version that failed verification and why: it is not opened again, nor re-verified on every poll,
+   * until `current` names another version.
    */
   private failed: { id: string; error: unknown } | undefined;
 
@@ -141,7 +141,8 @@ export class ReloadingReader {
     try {
       reader = await this.store.openVersion(id);
     } catch (e) {
-      if (!(e instanceof SimrecError && e.code === 'ARTIFACT_MISSING')) this.failed = { id, error: e };
+      // A damaged version stays damaged; anything else (a file briefly unreadable) is tried again next poll.
+      if (e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT') this.failed = { id, error: e };
       throw e;
     }
     if (this.isClosed) {
