@@ -20,6 +20,11 @@ options:
   --user-score KIND   InterestedIn kind a user source uses (default logFavScoreClusterNormalized)
   --poll-ms MS        how often to look for a new version (default 1000; 0: only on SIGHUP)
   --body-limit BYTES  largest request body (default 1048576)
+  --max-queue-ms MS   shed load (503 SERVER_OVERLOADED, Retry-After: 1): a request that waited more than MS
+                      before its handler (default 20; 0 turns all shedding off); /healthz, /readyz and
+                      /metrics are never shed
+  --max-delay MS      also shed while the event loop's mean delay over 100 ms exceeds MS (default: off)
+  --max-heap-mb MB    also shed while the V8 heap in use exceeds MB (default 90% of the heap limit)
   --log-level L       pino level of the JSON log on stderr: info (default), warn, error, silent
 `;
 
@@ -36,6 +41,9 @@ export const serveCommand: Command = {
       'user-score': { type: 'string' },
       'poll-ms': { type: 'string' },
       'body-limit': { type: 'string' },
+      'max-queue-ms': { type: 'string' },
+      'max-delay': { type: 'string' },
+      'max-heap-mb': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     });
     const artifacts = resolve(required(v, 'artifacts'));
@@ -60,6 +68,9 @@ export const serveCommand: Command = {
       throw new SimrecError('CONFIG_INVALID', `--log-level must be a pino level, got '${logLevel}'`, {
         field: 'log-level',
       });
+    const maxQueue = intOption(v, 'max-queue-ms', 20, 0);
+    const maxDelay = intOption(v, 'max-delay', 0, 0);
+    const maxHeapMb = v['max-heap-mb'] === undefined ? undefined : intOption(v, 'max-heap-mb', 0, 1);
     const server = await startServer({
       artifacts,
       host: v.host as string,
@@ -69,6 +80,14 @@ export const serveCommand: Command = {
       pollMs: intOption(v, 'poll-ms', 1000, 0),
       bodyLimit: intOption(v, 'body-limit', 1 << 20, 1),
       logLevel,
+      pressure:
+        maxQueue === 0
+          ? false
+          : {
+              maxQueueMs: maxQueue,
+              maxEventLoopDelayMs: maxDelay,
+              maxHeapUsedBytes: maxHeapMb === undefined ? undefined : maxHeapMb * 2 ** 20,
+            },
     });
     process.stdout.write(
       `simrec serve: listening on ${server.url} (${server.workers} worker${server.workers > 1 ? 's' : ''}); docs at ${server.url}/docs\n`,

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   ARTIFACT_MISSING: 'The artifact directory or the requested version does not exist',
   ARTIFACT_CORRUPT: 'An artifact version failed verification',
   ARTIFACT_LOCKED: 'Another build is writing to this artifact directory',
+  ARTIFACT_IO:
+    'Reading or writing the artifact directory failed (not a directory, disk full, file too large, ...)',
   NOT_FOUND: 'The requested entity is unknown',
   INTERNAL: 'An unexpected internal error',
 } as const;

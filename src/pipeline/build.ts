@@ -79,6 +79,15 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     return value;
   };
 
+  // The output is opened and locked before the inputs are read, so an unusable --out (a file, a full or
+  // read-only disk, another build holding the lock) fails at once rather than after the ingest.
+  const store = options.store ?? new LmdbArtifactStore(resolve(options.out));
+  const writer = await store.createVersion();
+  const abandon = async (e: unknown): Promise<never> => {
+    await writer.abort().catch(() => {});
+    if (!options.store) await store.close();
+    throw e;
+  };
   const dataset = await timed(
     'ingest',
     () =>
@@ -100,10 +109,8 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       followEdges: d.stats.followEdges,
       engagements: d.stats.engagements,
     }),
-  );
+  ).catch(abandon);
 
-  const store = options.store ?? new LmdbArtifactStore(resolve(options.out));
-  const writer = await store.createVersion();
   const ctx: BuildContext = { options, config, writer, dataset, counts: statCounts(dataset), extra: {} };
   try {
     await timed('store-inputs', () => storeInputs(ctx));

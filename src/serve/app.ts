@@ -15,11 +15,19 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { isSimrecError } from '../core/errors.ts';
 import { CODE_VERSION } from '../core/version.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import type { ArtifactStore } from '../store/store.ts';
-import { handleError, handleNotFound } from './errors.ts';
+import {
+  handleClientError,
+  handleError,
+  handleFrameworkError,
+  handleNotFound,
+  MAX_PARAM_LENGTH,
+} from './errors.ts';
+import { type PressureOptions, registerLoadShedding } from './load-shedding.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
 import { LiveModel } from './model.ts';
 import { registerCandidateRoutes } from './routes/candidates.ts';
@@ -27,6 +35,8 @@ import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerEmbeddingRoutes } from './routes/embeddings.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
+
+export type { PressureOptions } from './load-shedding.ts';
 
 export type SimrecFastify = FastifyInstance<
   RawServerDefault,
@@ -40,11 +50,22 @@ export type SimrecFastify = FastifyInstance<
 export interface RouteContext {
   live: LiveModel;
   metrics: ServeMetrics;
+  /** Why the current version is not served (it failed to load), or null; for /readyz. */
+  loadFailure(): unknown;
+  /**
+   * Checks that the served version's files are still there and readable (for /readyz); absent when the
+   * application was given a ready model and no store. @throws ARTIFACT_MISSING, ARTIFACT_IO
+   */
+  probe?: (versionId: string) => Promise<void>;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     simrec: RouteContext;
+  }
+  interface FastifyContextConfig {
+    /** Never shed under pressure: liveness, readiness and metrics must answer most when the server struggles. */
+    alwaysAnswer?: boolean;
   }
 }
 
@@ -70,6 +91,13 @@ export interface AppOptions {
   awaitModel?: boolean;
   /** Serve OpenAPI at /docs (default true). */
   docs?: boolean;
+  /**
+   * Shed load under pressure (default off here; `simrec serve` turns it on, see load-shedding.ts). In-process
+   * tests leave it off: a loaded CI machine's event-loop delay is not the server's to answer for.
+   */
+  pressure?: PressureOptions | false;
+  /** Registers further routes beside simrec's before the application is sealed (an embedder's own, a test's). */
+  extraRoutes?: (app: SimrecFastify) => void;
 }
 
 /**
@@ -85,7 +113,10 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Ids may be long; the schemas cap them at REQUEST_LIMITS.idLength and answer 400 beyond.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router and Node's HTTP parser reject is answered in the same error shape as everything else.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
     // Per-request log lines would cost more than an ANN query; latency goes to /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
     // While closing, requests already on a connection are still answered (in the documented error shape
@@ -98,21 +129,42 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 
+  let lastFailure: unknown = null;
+  let lastLogged = '';
+  let store: ArtifactStore | undefined;
   if (!live) {
-    const store = options.store ?? (options.artifacts ? new LmdbArtifactStore(options.artifacts) : undefined);
+    store = options.store ?? (options.artifacts ? new LmdbArtifactStore(options.artifacts) : undefined);
     if (!store) throw new TypeError('buildApp needs artifacts, store or live');
     if (!options.store) ownedStore = store;
     live = new LiveModel(store, {
       userScore: options.userScore,
       pollMs: options.pollMs,
       onSwitch: (from, to) => {
+        lastFailure = null;
+        lastLogged = '';
         metrics.setVersion(from, to);
         app.log.info({ from, to }, 'serving artifact version');
       },
-      onError: (e) => app.log.error({ err: e }, 'artifact version not loaded'),
+      onError: (e) => {
+        lastFailure = e;
+        // A version that cannot be loaded is retried every poll; say so once, not once a second.
+        const key = `${(e as { code?: string })?.code}:${(e as Error)?.message}`;
+        if (key === lastLogged) return;
+        lastLogged = key;
+        // A missing, damaged or unreadable version is the deployment's state: a warning without a stack.
+        if (isSimrecError(e) && e.code !== 'INTERNAL')
+          app.log.warn({ code: e.code, file: e.detail.file }, `artifact version not loaded: ${e.message}`);
+        else app.log.error({ err: e }, 'artifact version not loaded');
+      },
     });
   } else if (live.current) metrics.setVersion(null, live.current.version);
-  const ctx: RouteContext = { live, metrics };
+  const probeStore = store;
+  const ctx: RouteContext = {
+    live,
+    metrics,
+    loadFailure: () => lastFailure,
+    probe: probeStore ? (id) => probeStore.probe(id) : undefined,
+  };
   app.decorate('simrec', ctx);
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -127,6 +179,16 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     );
     done();
   });
+  // A query string is validated like a body: on a route that takes no query parameters, any is unknown. The
+  // route's schema gets an empty querystring object, which validation.ts holds to "no other parameters".
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as Record<string, unknown> | undefined;
+    if (!schema || schema.hide || schema.querystring || route.url.startsWith('/docs')) return;
+    route.schema = { ...schema, querystring: { type: 'object', properties: {} } };
+  });
+
+  if (options.pressure) registerLoadShedding(app, options.pressure);
+
   app.addHook('onClose', async () => {
     if (ownsLive) await ctx.live.close();
     await ownedStore?.close();
@@ -160,6 +222,7 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   registerCandidateRoutes(app, ctx);
   registerEmbeddingRoutes(app, ctx);
   registerClusterRoutes(app, ctx);
+  options.extraRoutes?.(app);
 
   if (ownsLive) {
     if (options.awaitModel === false) void live.start();

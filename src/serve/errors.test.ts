@@ -11,7 +11,8 @@ test('every SimrecError code has a status; client faults are 4xx, deployment fau
   assert.equal(status('CONFIG_INVALID'), 400);
   assert.equal(status('ARTIFACT_MISSING'), 503);
   assert.equal(status('ARTIFACT_LOCKED'), 503);
-  assert.equal(status('ARTIFACT_CORRUPT'), 500);
+  assert.equal(status('ARTIFACT_CORRUPT'), 503);
+  assert.equal(status('ARTIFACT_IO'), 503);
   assert.equal(status('INTERNAL'), 500);
 });
 
@@ -22,8 +23,12 @@ test('a SimrecError keeps its code, message and field; server-side details are n
     internal: false,
   });
   const corrupt = toHttpError(new SimrecError('ARTIFACT_CORRUPT', '/srv/artifacts/v1/data.mdb is damaged'));
-  assert.deepEqual(corrupt.body, { error: { code: 'ARTIFACT_CORRUPT', message: 'internal error' } });
-  assert.equal(corrupt.internal, true);
+  assert.equal(corrupt.status, 503);
+  assert.equal(corrupt.body.error.code, 'ARTIFACT_CORRUPT');
+  assert.doesNotMatch(corrupt.body.error.message, /srv/);
+  // a damaged version is the deployment's state, not a bug: no stack in the log
+  assert.equal(corrupt.internal, false);
+  assert.equal(toHttpError(new SimrecError('INTERNAL', 'x')).internal, true);
 });
 
 test('anything else is a 500 INTERNAL whose message stays in the log', () => {
@@ -82,10 +87,17 @@ test('Fastify errors: validation names the field; body, media type and other 4xx
   assert.equal(fastify('FST_ERR_CTP_INVALID_JSON_BODY', 400), 400);
   assert.equal(fastify('FST_ERR_CTP_EMPTY_JSON_BODY', 400), 400);
   assert.equal(fastify('FST_ERR_CTP_INVALID_CONTENT_LENGTH', 400), 400);
-  assert.equal(
-    toHttpError(Object.assign(new Error('m'), { code: 'FST_ERR_BAD_URL', statusCode: 400 })).body.error.code,
-    'REQUEST_INVALID',
+  assert.deepEqual(
+    toHttpError(Object.assign(new Error('m'), { code: 'FST_ERR_BAD_URL', statusCode: 400 })).body,
+    {
+      error: { code: 'REQUEST_INVALID', message: 'the URL holds a malformed %-escape', field: 'url' },
+    },
   );
+  const long = toHttpError(
+    Object.assign(new Error('m'), { code: 'FST_ERR_MAX_PARAM_LENGTH', statusCode: 414 }),
+  );
+  assert.equal(long.status, 400);
+  assert.equal(long.body.error.code, 'REQUEST_INVALID');
 });
 
 test("docs/errors.md's HTTP table gives every code the status the server answers with", () => {

@@ -1,10 +1,13 @@
 /**
  * The one place an error becomes an HTTP response. Every error body is `{ error: { code, message, field? } }`:
  * a SimrecError keeps its code (NOT_FOUND → 404, CONFIG_INVALID → 400, ARTIFACT_MISSING → 503, ...), and what
- * Fastify itself rejects (malformed JSON, schema violations, bodies too large, wrong media types, unknown routes)
+ * Fastify or Node's HTTP parser reject before a route runs (malformed JSON, schema violations, bodies too large,
+ * wrong media types, unknown routes, bad %-escapes, over-long path parameters, oversized headers, shed load)
  * gets one of the HTTP-level codes below. Anything else is a bug: 500 INTERNAL, logged with its stack, and its
- * message is not shown to the client.
+ * message is not shown to the client. A 503 is the deployment's state, not a bug: logged at warn, no stack.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isSimrecError } from '../core/errors.ts';
 
@@ -15,6 +18,9 @@ export const HTTP_ERROR_CODES = {
   BODY_TOO_LARGE: 'The request body is larger than the server accepts',
   UNSUPPORTED_MEDIA_TYPE: 'The request body is not JSON',
   ROUTE_NOT_FOUND: 'No route matches the method and path',
+  HEADERS_TOO_LARGE: 'The request line and headers are larger than the HTTP parser accepts',
+  REQUEST_TIMEOUT: 'The request did not arrive in full in time',
+  SERVER_OVERLOADED: 'The server is shedding load; retry after the seconds in the Retry-After header',
 } as const;
 
 export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES;
@@ -33,10 +39,14 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   ROUTE_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   // The server has nothing (or nothing usable) to answer from: a state of the deployment, not of the request.
   ARTIFACT_MISSING: 503,
   ARTIFACT_LOCKED: 503,
-  ARTIFACT_CORRUPT: 500,
+  ARTIFACT_CORRUPT: 503,
+  ARTIFACT_IO: 503,
+  SERVER_OVERLOADED: 503,
   INTERNAL: 500,
 };
 
@@ -47,7 +57,7 @@ export interface ErrorBody {
 export interface HttpError {
   status: number;
   body: ErrorBody;
-  /** A bug or a broken deployment, worth logging with its stack. */
+  /** A bug, worth logging with its stack (a 503 is logged at warn, without one). */
   internal: boolean;
 }
 
@@ -57,7 +67,13 @@ export function toHttpError(err: unknown): HttpError {
     const status = HTTP_STATUS[err.code] ?? 500;
     // ARTIFACT_* messages name server paths; a client learns only that the server cannot answer.
     const hide = status >= 500 && err.code !== 'ARTIFACT_MISSING';
-    return make(status, err.code, hide ? 'internal error' : err.message, err.detail.field, status >= 500);
+    const message = !hide
+      ? err.message
+      : status === 503
+        ? 'the served artifact version is unusable; the server cannot answer'
+        : 'internal error';
+    // A hidden error's field names a stored entry, not a request field.
+    return make(status, err.code, message, hide ? undefined : err.detail.field, status === 500);
   }
   const fe = err as Partial<FastifyError> & { validationContext?: string };
   if (fe && typeof fe === 'object') {
@@ -66,6 +82,15 @@ export function toHttpError(err: unknown): HttpError {
       return make(400, 'REQUEST_INVALID', message, field);
     }
     switch (fe.code) {
+      case 'FST_ERR_BAD_URL':
+        return make(400, 'REQUEST_INVALID', 'the URL holds a malformed %-escape', 'url');
+      case 'FST_ERR_MAX_PARAM_LENGTH':
+        return make(
+          400,
+          'REQUEST_INVALID',
+          `a path parameter is longer than ${MAX_PARAM_LENGTH} characters (ids are at most ${MAX_ID_LENGTH})`,
+          'url',
+        );
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return make(413, 'BODY_TOO_LARGE', fe.message ?? 'request body is too large', 'body');
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -99,7 +124,12 @@ export function toHttpError(err: unknown): HttpError {
   return make(500, 'INTERNAL', 'internal error', undefined, true);
 }
 
-function make(
+/** Longest path parameter the router accepts (longer ones: FST_ERR_MAX_PARAM_LENGTH). */
+export const MAX_PARAM_LENGTH = 4096;
+/** REQUEST_LIMITS.idLength, repeated so this module depends on nothing route-specific. */
+const MAX_ID_LENGTH = 1024;
+
+export function make(
   status: number,
   code: HttpErrorCode,
   message: string,
@@ -162,7 +192,37 @@ export function handleError(
 ): void {
   const e = toHttpError(err);
   if (e.internal) request.log.error({ err }, 'request failed');
+  else if (e.status === 503)
+    request.log.warn({ code: e.body.error.code, url: request.url }, (err as Error).message);
   reply.code(e.status).type('application/json; charset=utf-8').send(e.body);
+}
+
+/** Fastify `frameworkErrors`: a bad %-escape or an over-long path parameter, met before routing. */
+export function handleFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const e = toHttpError(err);
+  reply.code(e.status).type('application/json; charset=utf-8').send(e.body);
+}
+
+/**
+ * Fastify `clientErrorHandler`: what Node's HTTP parser rejects (a malformed request line or header, headers
+ * beyond --max-http-header-size, a request that never completes) never reaches Fastify's routing, so the answer
+ * is written to the socket here, in the same shape, and the connection closed as Node itself would.
+ */
+export function handleClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? make(431, 'HEADERS_TOO_LARGE', 'the request line and headers exceed the size the server accepts')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? make(408, 'REQUEST_TIMEOUT', 'the request did not arrive in full in time')
+        : make(400, 'REQUEST_INVALID', `the request is not valid HTTP (${err.code ?? 'parse error'})`);
+  const body = JSON.stringify(e.body);
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }
 
 /** Fastify not-found handler: unknown method or path. */

@@ -8,8 +8,22 @@ import { ANN_LIMITS } from '../ann/simclusters.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
 import { DENSE_LIMITS } from './dense-model.ts';
 
-/** Caps of what a request may send, besides the ANN's own (ANN_LIMITS). */
+/**
+ * Caps of what a request may send. Where the model's own limits (ANN_LIMITS, DENSE_LIMITS) allow more, the HTTP
+ * caps are lower, so one request stays within tens of milliseconds of CPU: a request holds the event loop while
+ * it runs, and a 300 ms fold-in would delay every other request, /healthz included, by as much.
+ */
 export const REQUEST_LIMITS = {
+  /** Items of a fold-in history (~30 µs each: 1,000 is ~30 ms). */
+  foldInItems: 1_000,
+  /** Results returned, both candidate routes and similar items. */
+  limit: 1_000,
+  /** N: top clusters scanned. */
+  topClusters: 200,
+  /** M: items read per cluster (N·M bounds the candidates scored). */
+  itemsPerCluster: 5_000,
+  /** X: candidates kept for the exact step. */
+  approxTop: 10_000,
   /** Length of an external id. */
   idLength: 1024,
   /** Entries of a raw source embedding. */
@@ -85,15 +99,15 @@ const IdList = (description: string) =>
 export const CandidateParams = Type.Object(
   {
     topClusters: Type.Optional(
-      Count(ANN_LIMITS.topClusters, 'N: top clusters of the source scanned (default 50)'),
+      Count(REQUEST_LIMITS.topClusters, 'N: top clusters of the source scanned (default 50)'),
     ),
     itemsPerCluster: Type.Optional(
-      Count(ANN_LIMITS.itemsPerCluster, 'M: items read per cluster from its top list (default 400)'),
+      Count(REQUEST_LIMITS.itemsPerCluster, 'M: items read per cluster from its top list (default 400)'),
     ),
     approxTop: Type.Optional(
-      Count(ANN_LIMITS.approxTop, 'X: candidates kept for the exact step (default 200)'),
+      Count(REQUEST_LIMITS.approxTop, 'X: candidates kept for the exact step (default 200)'),
     ),
-    limit: Type.Optional(Count(ANN_LIMITS.limit, 'Y: results returned (default 50)')),
+    limit: Type.Optional(Count(REQUEST_LIMITS.limit, 'Y: results returned (default 50)')),
     minScore: Type.Optional(
       Type.Number({ minimum: -1e9, maximum: 1e9, description: 'Z: minimum final score' }),
     ),
@@ -138,7 +152,7 @@ export const DenseSource = Type.Object(
     items: Type.Optional(
       Type.Array(Type.String({ maxLength: REQUEST_LIMITS.idLength }), {
         minItems: 1,
-        maxItems: DENSE_LIMITS.foldInItems,
+        maxItems: REQUEST_LIMITS.foldInItems,
         description:
           'item ids a new user engaged with: folded into a user vector (a few SGD steps, item parameters fixed) and excluded; unknown ids are skipped',
       }),
@@ -166,7 +180,7 @@ export const DenseSource = Type.Object(
 
 export const DenseParams = Type.Object(
   {
-    limit: Type.Optional(Count(DENSE_LIMITS.limit, 'results returned (default 50)')),
+    limit: Type.Optional(Count(REQUEST_LIMITS.limit, 'results returned (default 50)')),
     ef: Type.Optional(
       Count(DENSE_LIMITS.ef, 'HNSW search list size (default: the index setting; raised to limit)'),
     ),
@@ -273,7 +287,7 @@ export const ClusterParams = Type.Object({
 });
 
 export const SimilarQuery = Type.Object({
-  limit: Type.Optional(Count(ANN_LIMITS.limit, 'results (default 50)')),
+  limit: Type.Optional(Count(REQUEST_LIMITS.limit, 'results (default 50)')),
   source: Type.Optional(
     Type.Enum(['simclusters', 'mf'], {
       description:

@@ -8,9 +8,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { FastifyServerOptions } from 'fastify';
-import { SimrecError } from '../core/errors.ts';
+import { isSimrecError, SimrecError } from '../core/errors.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
-import { type AppOptions, buildApp, type SimrecFastify } from './app.ts';
+import { type AppOptions, buildApp, type PressureOptions, type SimrecFastify } from './app.ts';
 import { servePrimaryMetrics } from './metrics.ts';
 
 export interface ServerOptions {
@@ -27,6 +27,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** pino level for JSON log lines on stderr (default 'info'); 'silent' for none. */
   logLevel?: string;
+  /** Load shedding (default on, with DEFAULT_PRESSURE); false turns it off. */
+  pressure?: PressureOptions | false;
 }
 
 export interface RunningServer {
@@ -73,6 +75,7 @@ function appOptions(o: ServerOptions): AppOptions {
     logger,
     processMetrics: true,
     awaitModel: false,
+    pressure: o.pressure === false ? false : (o.pressure ?? {}),
   };
 }
 
@@ -106,10 +109,17 @@ async function startSingle(o: ServerOptions): Promise<RunningServer> {
     port,
     workers: 1,
     async refresh() {
-      await app.simrec.live.refresh().catch((e) => app.log.error({ err: e }, 'refresh failed'));
+      await app.simrec.live.refresh().catch((e) => logRefreshFailure(app, e));
     },
     close: () => app.close(),
   };
+}
+
+/** A version that cannot be loaded is the deployment's state (warn, no stack); anything else is a bug. */
+function logRefreshFailure(app: SimrecFastify, e: unknown): void {
+  if (isSimrecError(e) && e.code !== 'INTERNAL')
+    app.log.warn({ code: e.code, file: e.detail.file }, `refresh failed: ${e.message}`);
+  else app.log.error({ err: e }, 'refresh failed');
 }
 
 /** The code a cluster worker runs (see worker.ts): serve until the primary says stop. */
@@ -127,8 +137,7 @@ export async function runClusterWorker(): Promise<void> {
   };
   process.on('message', (m: { type?: string }) => {
     if (m?.type === SHUTDOWN) stop();
-    else if (m?.type === REFRESH)
-      app.simrec.live.refresh().catch((e) => app.log.error({ err: e }, 'refresh failed'));
+    else if (m?.type === REFRESH) app.simrec.live.refresh().catch((e) => logRefreshFailure(app, e));
   });
   // The primary is gone (killed): nobody hands us connections any more.
   process.on('disconnect', stop);

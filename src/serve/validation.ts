@@ -2,7 +2,9 @@
  * Request validation with TypeBox's compiled checkers. Bodies are checked as sent (a JSON "10" is not the
  * number 10). Path and query values arrive as strings, so a string is turned into a number where the schema
  * wants one, but only when it is written as a plain decimal number: "1.5" stays a string for an integer field
- * and fails, rather than being truncated to 1 as a lenient converter would.
+ * and fails, rather than being truncated to 1 as a lenient converter would. A query string is held to the
+ * same rule as a body: a parameter the schema does not name (`limit[]`, a typo) is rejected, not ignored, and
+ * a repeated one (`limit=1&limit=2`, an array) fails its type.
  */
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import type { TSchema } from 'typebox';
@@ -31,11 +33,37 @@ function convertStrings(schema: ObjectSchema, value: unknown): unknown {
   return out ?? value;
 }
 
+/** The first query parameter the schema does not name, reported as `additionalProperties` would be. */
+export function unknownParameter(
+  known: Record<string, unknown> | undefined,
+  input: unknown,
+): FastifySchemaValidationError[] | null {
+  if (!input || typeof input !== 'object') return null;
+  for (const key of Object.keys(input))
+    if (!known || !Object.hasOwn(known, key))
+      return [
+        {
+          keyword: 'additionalProperties',
+          instancePath: '',
+          schemaPath: '#/additionalProperties',
+          params: { additionalProperties: [key] },
+          message: 'must NOT have additional properties',
+        },
+      ];
+  return null;
+}
+
 /** Fastify validator compiler over TypeBox schemas. */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const checker = Compile(schema);
   const isBody = httpPart === 'body';
+  const isQuery = httpPart === 'querystring';
+  const properties = (schema as ObjectSchema).properties;
   return (input: unknown) => {
+    if (isQuery) {
+      const unknown = unknownParameter(properties, input);
+      if (unknown) return { error: unknown };
+    }
     const value = isBody ? input : convertStrings(schema as ObjectSchema, input);
     if (checker.Check(value)) return { value };
     return { error: checker.Errors(value) as unknown as FastifySchemaValidationError[] };

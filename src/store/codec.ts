@@ -269,6 +269,13 @@ export function csrProblem(
   return null;
 }
 
+/** The first NaN or infinite value as a problem, or null: no build stores one, so a reader that meets one has met damage. */
+export function nonFinite(values: Float32Array): string | null {
+  for (let k = 0; k < values.length; k++)
+    if (!Number.isFinite(values[k])) return `value ${values[k]} at entry ${k} is not finite`;
+  return null;
+}
+
 export function encodeCsr(m: CsrMatrix): Uint8Array {
   const nnz = m.nnz;
   if (m.nRows > 0xffffffff || m.nCols > 0xffffffff)
@@ -312,7 +319,7 @@ export function decodeCsr(bytes: Uint8Array, label: string): CsrMatrix {
   const indices = elements(Int32Array, bytes, at, nnz);
   at += 4 * nnz;
   const values = hasValues ? elements(Float32Array, bytes, at, nnz) : null;
-  const problem = csrProblem(nRows, nCols, indptr, indices);
+  const problem = csrProblem(nRows, nCols, indptr, indices) ?? (values && nonFinite(values));
   if (problem) throw corrupt(label, problem);
   return new CsrMatrix(nRows, nCols, indptr, indices, values);
 }

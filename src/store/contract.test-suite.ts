@@ -352,10 +352,15 @@ export function artifactStoreContract(name: string, create: () => Promise<Contra
             await assert.rejects(store.activate(crashed), err('ARTIFACT_MISSING'));
 
             await b.afterCrash?.();
+            // The next build takes over the dead build's lock and removes its partial version.
             const v2 = await commitTagged(store, 'two', [7]);
             assert.equal(await store.currentVersionId(), v2);
+            assert.deepEqual(
+              (await store.listVersions()).map((v) => v.id),
+              [v1, v2],
+            );
             const pruned = await store.prune({ keep: 5 });
-            assert.deepEqual(pruned, { removed: [crashed], kept: [v1, v2] });
+            assert.deepEqual(pruned, { removed: [], kept: [v1, v2] });
             assert.deepEqual(
               (await store.listVersions()).map((v) => v.id),
               [v1, v2],
@@ -450,7 +455,7 @@ export function artifactStoreContract(name: string, create: () => Promise<Contra
     );
 
     test(
-      'a damaged entry reads as ARTIFACT_CORRUPT, and verify() finds damage decoding cannot',
+      'a damaged version is refused when opened; unverified, damage reads as ARTIFACT_CORRUPT or fails verify()',
       withBackend(async (b) => {
         const { store } = b;
         const w = await store.createVersion();
@@ -458,7 +463,10 @@ export function artifactStoreContract(name: string, create: () => Promise<Contra
         await w.putTypedArray('b', new Int32Array([4, 5, 6]));
         await w.commit();
         await b.corrupt(w.id, 'b', 'flip');
-        const r1 = await store.openVersion();
+        const isB = (e: SimrecError) => e.code === 'ARTIFACT_CORRUPT' && e.detail.field === 'b';
+        await assert.rejects(store.openVersion(), isB);
+        await assert.rejects(store.openVersion(w.id), isB);
+        const r1 = await store.openVersion(undefined, { verify: false });
         try {
           await assert.rejects(
             r1.verify(),
@@ -468,7 +476,8 @@ export function artifactStoreContract(name: string, create: () => Promise<Contra
           await r1.close();
         }
         await b.corrupt(w.id, 'a', 'truncate');
-        const r2 = await store.openVersion();
+        await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+        const r2 = await store.openVersion(w.id, { verify: false });
         try {
           await assert.rejects(r2.typedArray('a'), err('ARTIFACT_CORRUPT'));
           await assert.rejects(r2.verify(), err('ARTIFACT_CORRUPT'));

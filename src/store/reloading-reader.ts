@@ -35,6 +35,11 @@ export class ReloadingReader {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly closing = new Set<Promise<void>>();
   private isClosed = false;
+  /**
+   * The last version that failed verification and why: it is not opened again, nor re-verified on every poll,
+   * until `current` names another version.
+   */
+  private failed: { id: string; error: unknown } | undefined;
 
   constructor(
     private readonly store: ArtifactStore,
@@ -44,6 +49,11 @@ export class ReloadingReader {
   /** The version currently served, or null before first use. */
   get versionId(): string | null {
     return this.slot?.reader.id ?? null;
+  }
+
+  /** Why `current` is not being served (it failed to open), or null. */
+  get failure(): { id: string; error: unknown } | null {
+    return this.failed && this.failed.id !== this.slot?.reader.id ? this.failed : null;
   }
 
   /**
@@ -123,13 +133,25 @@ export class ReloadingReader {
       });
     }
     if (this.slot?.reader.id === id) return false;
-    const reader = await this.store.openVersion(id);
+    if (this.failed?.id === id) {
+      if (this.slot) return false;
+      throw this.failed.error;
+    }
+    let reader: VersionReader;
+    try {
+      reader = await this.store.openVersion(id);
+    } catch (e) {
+      // A damaged version stays damaged; anything else (a file briefly unreadable) is tried again next poll.
+      if (e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT') this.failed = { id, error: e };
+      throw e;
+    }
     if (this.isClosed) {
       await reader.close();
       return false;
     }
     const old = this.slot;
     this.slot = { reader, leases: 0, retired: false };
+    this.failed = undefined;
     if (old) {
       old.retired = true;
       this.closeIfIdle(old);

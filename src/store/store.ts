@@ -91,6 +91,16 @@ export interface ManifestFields {
   dataTime?: number | null;
 }
 
+/** A file of a version as a whole, recorded at commit so a reader can check every byte in one streaming pass. */
+export interface FileRecord {
+  /** File name inside the version's directory. */
+  name: string;
+  bytes: number;
+  sha256: string;
+  /** zlib CRC-32 of the file: what opening a version checks (fast); sha256 is for audits. */
+  crc32: number;
+}
+
 export const MANIFEST_FORMAT = 1;
 
 /** The committed description of a version, stored beside its data. */
@@ -114,6 +124,12 @@ export interface Manifest {
   /** Every entry, sorted by key: the checksums commit and `verify()` check against. */
   entries: EntryRecord[];
   totals: { entries: number; keys: number; bytes: number };
+  /**
+   * The backend's data files as written (absent in versions committed before it was recorded): opening a
+   * version hashes them, which is far cheaper than re-reading every entry and row, and falls back to the
+   * per-entry `verify()` to name the damaged entry.
+   */
+  files?: FileRecord[];
 }
 
 export interface VersionInfo {
@@ -126,6 +142,15 @@ export interface VersionInfo {
 export interface CommitOptions {
   /** Switch `current` to this version after it verified (default true). */
   activate?: boolean;
+}
+
+export interface OpenVersionOptions {
+  /**
+   * Re-read every entry and check it against the manifest's checksums before handing the reader out
+   * (default true), so a version whose bytes changed after commit is refused (ARTIFACT_CORRUPT) rather than
+   * served. Only code that verifies by other means, or measures the cost, turns it off.
+   */
+  verify?: boolean;
 }
 
 export interface PruneOptions {
@@ -152,10 +177,17 @@ export interface ArtifactStore {
   /** Every version, committed or not, oldest first. */
   listVersions(): Promise<VersionInfo[]>;
   /**
-   * Opens a committed version for reading (default: current).
+   * Opens a committed version for reading (default: current), verified against its checksums unless
+   * `verify: false`.
    * @throws SimrecError ARTIFACT_MISSING when there is no such committed version
+   * @throws SimrecError ARTIFACT_CORRUPT when its data does not match its manifest
    */
-  openVersion(id?: string): Promise<VersionReader>;
+  openVersion(id?: string, options?: OpenVersionOptions): Promise<VersionReader>;
+  /**
+   * Checks, cheaply, that a committed version is still there and readable (a server's readiness check: its
+   * files may be deleted under it). @throws ARTIFACT_MISSING when it is gone, ARTIFACT_IO when unreadable
+   */
+  probe(id: string): Promise<void>;
   /** Points `current` at a committed version (rollback or promotion). */
   activate(id: string): Promise<void>;
   /** Removes old committed versions beyond `keep` and every uncommitted one; never `current`. */

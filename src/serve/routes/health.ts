@@ -1,14 +1,22 @@
 import type { RouteContext, SimrecFastify } from '../app.ts';
+import { toHttpError } from '../errors.ts';
 import { ErrorResponse, StatusResponse } from '../schemas.ts';
 
-/** /healthz (the process answers), /readyz (a version is loaded), /metrics (Prometheus). */
-export function registerHealthRoutes(app: SimrecFastify, { live, metrics }: RouteContext): void {
+/**
+ * /healthz (the process answers: no work, never shed), /readyz (a version is loaded and its files are still
+ * there), /metrics (Prometheus).
+ */
+export function registerHealthRoutes(
+  app: SimrecFastify,
+  { live, metrics, loadFailure, probe }: RouteContext,
+): void {
   app.get(
     '/healthz',
     {
+      config: { alwaysAnswer: true },
       schema: {
         tags: ['operations'],
-        summary: 'liveness: 200 while the process runs',
+        summary: 'liveness: 200 while the process runs (never shed under load)',
         response: { 200: StatusResponse },
       },
     },
@@ -18,25 +26,43 @@ export function registerHealthRoutes(app: SimrecFastify, { live, metrics }: Rout
   app.get(
     '/readyz',
     {
+      config: { alwaysAnswer: true },
       schema: {
         tags: ['operations'],
-        summary: 'readiness: 200 once an artifact version is loaded, else 503',
+        summary:
+          'readiness: 200 while a verified artifact version is loaded and its files are still readable, else 503 ' +
+          '(ARTIFACT_MISSING: none loaded yet or deleted; ARTIFACT_CORRUPT: current failed verification)',
         response: { 200: StatusResponse, 503: ErrorResponse },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const model = live.current;
-      if (!model)
-        return reply.code(503).send({
-          error: { code: 'ARTIFACT_MISSING', message: 'no artifact version is loaded yet' },
-        });
+      if (!model) {
+        const failure = loadFailure();
+        const body = failure
+          ? toHttpError(failure).body
+          : { error: { code: 'ARTIFACT_MISSING' as const, message: 'no artifact version is loaded yet' } };
+        return reply.code(503).send(body);
+      }
+      if (probe) {
+        try {
+          await probe(model.version);
+        } catch (e) {
+          const { body } = toHttpError(e);
+          request.log.warn({ code: body.error.code }, `not ready: ${(e as Error).message}`);
+          return reply.code(503).send(body);
+        }
+      }
       return { status: 'ready', version: model.version };
     },
   );
 
   app.get(
     '/metrics',
-    { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)' } },
+    {
+      config: { alwaysAnswer: true },
+      schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)' },
+    },
     async (_request, reply) => {
       const { contentType, body } = await metrics.render();
       return reply.type(contentType).send(body);

@@ -72,10 +72,10 @@ export class DirLock {
   ) {}
 
   /**
-   * Takes the lock at path, taking over a stale one.
+   * Takes the lock at path, taking over a stale one (after telling onStale whose it was).
    * @throws SimrecError ARTIFACT_LOCKED when a live owner holds it
    */
-  static acquire(path: string, purpose: string): DirLock {
+  static acquire(path: string, purpose: string, onStale?: (owner: LockOwner) => void): DirLock {
     const owner: LockOwner = {
       pid: process.pid,
       host: hostname(),
@@ -96,6 +96,7 @@ export class DirLock {
         const held = readOwner(path);
         if (held === null) continue; // released between our link and our read
         if (held === 'unreadable' || !isStale(held)) throw lockedError(path, held);
+        onStale?.(held);
         DirLock.breakStale(path, held, owner.token);
       }
       throw new SimrecError('ARTIFACT_LOCKED', `${path}: lost the race for the lock repeatedly`, {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { SimrecError } from '../../core/errors.ts';
 
 /** fsyncs a directory so entries created or renamed in it survive a crash; a no-op where unsupported. */
 export function fsyncDir(dir: string): void {
@@ -64,4 +65,30 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 
 export function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * Turns a failure of the file system (or of LMDB writing to it) into ARTIFACT_IO naming the path and what was
+ * being done, so a full disk, a file-size limit or an `--out` that is a file reach the user as a coded error
+ * rather than a stack trace. SimrecErrors pass through unchanged.
+ */
+export function ioError(e: unknown, path: string, doing: string): SimrecError {
+  if (e instanceof SimrecError) return e;
+  const code = errnoCode(e);
+  const why = (e as Error | undefined)?.message ?? String(e);
+  return new SimrecError(
+    'ARTIFACT_IO',
+    `cannot ${doing} ${path}: ${code && !why.includes(code) ? `${code}: ` : ''}${why}`,
+    { file: path },
+    { cause: e },
+  );
+}
+
+/** Runs fn, reporting any failure as ioError(path, doing). */
+export function withIo<T>(path: string, doing: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw ioError(e, path, doing);
+  }
 }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CsrMatrix } from '../../core/csr.ts';
 import type { SimrecError } from '../../core/errors.ts';
+import { encodeSparseRowInto, sparseRowBytes } from '../codec.ts';
 import { artifactStoreContract } from '../contract.test-suite.ts';
 import { ReloadingReader } from '../reloading-reader.ts';
 import { openVersionEnv, rowKeyBuffer, setRow } from './layout.ts';
@@ -141,7 +142,9 @@ test('synchronous row reads: into caller buffers without allocating, clipped to 
     const { env, rows } = openVersionEnv(join(root, 'versions', w.id, 'data.mdb'), false);
     rows.putSync(setRow(rowKeyBuffer('rows'), 2), new Uint8Array(12));
     await env.close();
-    const damaged = await store.openVersion();
+    await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+    // Unverified (as a caller that skips the check would read it), the damaged row itself is still caught.
+    const damaged = await store.openVersion(undefined, { verify: false });
     try {
       assert.equal(damaged.readSparseRowInto('rows', 0, new Int32Array(2), new Float32Array(2)), 2);
       assert.throws(
@@ -154,7 +157,7 @@ test('synchronous row reads: into caller buffers without allocating, clipped to 
     }
   }));
 
-test('a byte flipped inside data.mdb decodes silently but fails verify()', () =>
+test('a byte flipped inside data.mdb is refused at open; unverified, it decodes silently but fails verify()', () =>
   withRoot(async (root, store) => {
     const marker = new Int32Array(64).map((_, i) => 0x5a5a0000 + i);
     const w = await store.createVersion();
@@ -166,7 +169,11 @@ test('a byte flipped inside data.mdb decodes silently but fails verify()', () =>
     assert.ok(at >= 0, 'marker not found in data.mdb');
     file[at + 4 * 25] ^= 1;
     writeFileSync(path, file);
-    const r = await store.openVersion();
+    await assert.rejects(
+      store.openVersion(),
+      (e: SimrecError) => e.code === 'ARTIFACT_CORRUPT' && e.detail.field === 'm',
+    );
+    const r = await store.openVersion(undefined, { verify: false });
     try {
       assert.equal((await r.typedArray('m', 'int32'))[25], (0x5a5a0000 + 25) ^ 1);
       await assert.rejects(r.verify(), err('ARTIFACT_CORRUPT'));
@@ -309,15 +316,13 @@ test('a commit whose re-read does not match what was written fails and leaves cu
       await intruder.env.close();
     }
     assert.equal(await store.currentVersionId(), w1.id);
+    // nothing of the failed version is left behind
     assert.deepEqual(
       (await store.listVersions()).map((v) => [v.id, v.committed]),
-      [
-        [w1.id, true],
-        [w2.id, false],
-      ],
+      [[w1.id, true]],
     );
     assert.equal(existsSync(join(root, 'LOCK')), false);
-    assert.deepEqual(await store.prune({ keep: 3 }), { removed: [w2.id], kept: [w1.id] });
+    assert.deepEqual(await store.prune({ keep: 3 }), { removed: [], kept: [w1.id] });
   }));
 
 test('a data file that is not LMDB, or is truncated, is ARTIFACT_CORRUPT for a reader instead of a crash', () =>
@@ -346,4 +351,125 @@ test('a data file that is not LMDB, or is truncated, is ARTIFACT_CORRUPT for a r
     // The committed original still opens, so the checks accept what the store writes.
     const { env } = openVersionEnv(join(root, 'versions', w.id, 'data.mdb'), true);
     await env.close();
+  }));
+
+test('an artifact root that is a file is ARTIFACT_IO naming it, and nothing is created', () =>
+  withRoot(async (root) => {
+    const file = join(root, 'not-a-dir');
+    writeFileSync(file, 'x');
+    await assert.rejects(
+      new LmdbArtifactStore(file).createVersion(),
+      (e: SimrecError) =>
+        e.code === 'ARTIFACT_IO' && e.detail.file === file && /not a directory/.test(e.message),
+    );
+    // a path through a file fails in mkdir: the cause is kept, the path named
+    const below = join(file, 'artifacts');
+    await assert.rejects(
+      new LmdbArtifactStore(below).createVersion(),
+      (e: SimrecError) => e.code === 'ARTIFACT_IO' && /ENOTDIR/.test(e.message) && e.cause !== undefined,
+    );
+    assert.deepEqual(readdirSync(root), ['not-a-dir']);
+  }));
+
+test('a write failure (file-size limit) is ARTIFACT_IO; the previous version stays current and nothing is left', () =>
+  withRoot(async (root, store) => {
+    const w = await store.createVersion();
+    await w.putJson('tag', 'one');
+    await w.commit();
+    // 1 MiB (2048 blocks of 512 bytes) is far below the 16 MiB the child writes.
+    const child = fileURLToPath(new URL('./io-failure-child.ts', import.meta.url));
+    const r = spawnSync(
+      '/bin/sh',
+      ['-c', 'ulimit -f 2048 && exec "$0" --import tsx "$1" "$2"', process.execPath, child, root],
+      { cwd: REPO, encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const outcome = JSON.parse(r.stdout.trim()) as { code?: string; file?: string; message?: string };
+    assert.equal(outcome.code, 'ARTIFACT_IO', outcome.message);
+    assert.match(outcome.file ?? '', /versions\/[^/]+\/data\.mdb$/);
+    assert.equal(await store.currentVersionId(), w.id);
+    assert.deepEqual(
+      (await store.listVersions()).map((v) => [v.id, v.committed]),
+      [[w.id, true]],
+    );
+    assert.equal(existsSync(join(root, 'LOCK')), false);
+  }));
+
+test('a build killed with SIGKILL leaves its directory and lock; the next build takes both over and says so', () =>
+  withRoot(async (root, store) => {
+    const w = await store.createVersion();
+    await w.putJson('tag', 'one');
+    await w.commit();
+    const crash = fileURLToPath(new URL('../contract-crash-child.ts', import.meta.url));
+    const spec = {
+      module: new URL('./lmdb-store.ts', import.meta.url).href,
+      export: 'LmdbArtifactStore.open',
+      arg: root,
+      mode: 'kill',
+    };
+    const r = spawnSync(process.execPath, ['--import', 'tsx', crash, JSON.stringify(spec)], {
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    const { id: dead } = JSON.parse(r.stdout.trim().split('\n')[0]) as { id: string };
+    assert.ok(existsSync(join(root, 'versions', dead, 'data.mdb')));
+    const lock = JSON.parse(readFileSync(join(root, 'LOCK'), 'utf8')) as { pid: number; host: string };
+    assert.equal(lock.pid, r.pid);
+    assert.equal(lock.host, hostname());
+
+    const lines: string[] = [];
+    const next = new LmdbArtifactStore(root, { log: (m) => lines.push(m) });
+    const w2 = await next.createVersion();
+    assert.equal(existsSync(join(root, 'versions', dead)), false);
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0], new RegExp(`taking over .*LOCK.*pid ${r.pid}.*no longer running`));
+    assert.match(lines[1], new RegExp(`removed partial version ${dead}`));
+    await w2.putJson('tag', 'two');
+    await w2.commit();
+    assert.deepEqual(
+      (await next.listVersions()).map((v) => v.id),
+      [w.id, w2.id],
+    );
+  }));
+
+test('decoded values are range-checked: a row with a cluster id past nCols, or a NaN score, fails the read', () =>
+  withRoot(async (root, store) => {
+    const w = await store.createVersion();
+    const m = new CsrMatrix(
+      3,
+      4,
+      new Int32Array([0, 2, 3, 4]),
+      new Int32Array([0, 3, 1, 2]),
+      new Float32Array([1, 2, 3, 4]),
+    );
+    await w.putSparseRows('emb', m);
+    await w.commit();
+    const { env, rows } = openVersionEnv(join(root, 'versions', w.id, 'data.mdb'), false);
+    const write = (row: number, ids: number[], values: number[]) => {
+      const out = new Uint8Array(sparseRowBytes(ids.length));
+      encodeSparseRowInto(new Int32Array(ids), new Float32Array(values), 0, ids.length, out);
+      rows.putSync(setRow(rowKeyBuffer('emb'), row), out);
+    };
+    write(0, [0, 16777215], [1, 2]);
+    write(1, [1], [Number.NaN]);
+    await env.close();
+    await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+    const r = await store.openVersion(undefined, { verify: false });
+    try {
+      assert.throws(
+        () => r.readSparseRowInto('emb', 0, new Int32Array(4), new Float32Array(4)),
+        (e: SimrecError) =>
+          e.code === 'ARTIFACT_CORRUPT' && /column 16777215 outside \[0, 4\)/.test(e.message),
+      );
+      assert.throws(
+        () => r.sparseRowSync('emb', 1),
+        (e: SimrecError) => /value NaN/.test(e.message),
+      );
+      assert.throws(() => r.sparseRowsSync('emb', [2, 0]), err('ARTIFACT_CORRUPT'));
+      assert.deepEqual([...r.sparseRowSync('emb', 2).ids], [2]);
+    } finally {
+      await r.close();
+    }
   }));

@@ -3,30 +3,60 @@
  * layout.ts). Builds, prune and activate take the directory lock; readers take nothing and may live in any
  * number of processes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SimrecError } from '../../core/errors.ts';
-import { parseManifest } from '../manifest.ts';
-import type { ArtifactStore, Manifest, PruneOptions, PruneResult, VersionInfo } from '../store.ts';
+import { fileCrc32, parseManifest } from '../manifest.ts';
+import type {
+  ArtifactStore,
+  Manifest,
+  OpenVersionOptions,
+  PruneOptions,
+  PruneResult,
+  VersionInfo,
+} from '../store.ts';
 import { assertVersionId, isVersionId, newVersionId } from '../version-id.ts';
-import { DirLock } from './dir-lock.ts';
-import { errnoCode, fsyncDir, writeFileAtomic } from './fs-util.ts';
-import { CURRENT_FILE, LOCK_FILE, MANIFEST_FILE, VERSIONS_DIR } from './layout.ts';
+import { DirLock, type LockOwner } from './dir-lock.ts';
+import { errnoCode, fsyncDir, ioError, withIo, writeFileAtomic } from './fs-util.ts';
+import { CURRENT_FILE, DATA_FILE, LOCK_FILE, MANIFEST_FILE, VERSIONS_DIR } from './layout.ts';
 import { LmdbVersionReader } from './version-reader.ts';
 import { LmdbVersionWriter } from './version-writer.ts';
+
+export interface LmdbStoreOptions {
+  /**
+   * Where the store reports what it repairs on its own (a dead build's lock taken over, its partial version
+   * removed). Default: a `simrec:` line on stderr.
+   */
+  log?: (message: string) => void;
+}
+
+function logToStderr(message: string): void {
+  process.stderr.write(`simrec: ${message}\n`);
+}
 
 export class LmdbArtifactStore implements ArtifactStore {
   readonly root: string;
   private writer: LmdbVersionWriter | undefined;
+  private readonly log: (message: string) => void;
 
   /** A store rooted at dir; nothing is created until the first build. */
-  constructor(root: string) {
+  constructor(root: string, options: LmdbStoreOptions = {}) {
     this.root = resolve(root);
+    this.log = options.log ?? logToStderr;
   }
 
   /** Factory form of the constructor (for code that receives a store factory by module and name). */
-  static open(root: string): LmdbArtifactStore {
-    return new LmdbArtifactStore(root);
+  static open(root: string, options?: LmdbStoreOptions): LmdbArtifactStore {
+    return new LmdbArtifactStore(root, options);
   }
 
   get location(): string {
@@ -46,12 +76,17 @@ export class LmdbArtifactStore implements ArtifactStore {
       throw new SimrecError('ARTIFACT_LOCKED', `${this.root} already has an open build (${this.writer.id})`, {
         file: this.root,
       });
-    mkdirSync(this.versionsDir, { recursive: true });
-    const lock = DirLock.acquire(join(this.root, LOCK_FILE), 'build');
+    this.ensureDirectory(this.root);
+    withIo(this.versionsDir, 'create the versions directory', () =>
+      mkdirSync(this.versionsDir, { recursive: true }),
+    );
+    const lock = this.takeLock('build');
+    let dir: string | undefined;
     try {
+      this.removeLeftovers();
       const id = newVersionId(this.versionIds());
-      const dir = this.versionDir(id);
-      mkdirSync(dir);
+      dir = this.versionDir(id);
+      withIo(dir, 'create version directory', () => mkdirSync(dir as string));
       const writer: LmdbVersionWriter = new LmdbVersionWriter({
         id,
         dir,
@@ -65,9 +100,52 @@ export class LmdbArtifactStore implements ArtifactStore {
       this.writer = writer;
       return writer;
     } catch (e) {
+      if (dir) rmSync(dir, { recursive: true, force: true });
       lock.release();
-      throw e;
+      throw ioError(e, dir ?? this.versionsDir, 'start a version in');
     }
+  }
+
+  /** An existing path that is not a directory is the caller's mistake; say so rather than fail in mkdir. */
+  private ensureDirectory(path: string): void {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw ioError(e, path, 'inspect');
+    }
+    if (!isDir)
+      throw new SimrecError('ARTIFACT_IO', `artifact directory ${path} exists but is not a directory`, {
+        file: path,
+      });
+  }
+
+  private takeLock(purpose: string): DirLock {
+    const path = join(this.root, LOCK_FILE);
+    return withIo(path, 'take the lock', () =>
+      DirLock.acquire(path, purpose, (dead: LockOwner) =>
+        this.log(
+          `taking over ${path}: its owner (${dead.purpose} by pid ${dead.pid} since ${dead.acquiredAt}) is no longer running`,
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Removes what builds that died left behind: uncommitted version directories and temp files of the pointer.
+   * Runs under the build lock, so no live build of this store can own any of them.
+   */
+  private removeLeftovers(): void {
+    for (const id of this.versionIds()) {
+      const dir = this.versionDir(id);
+      if (existsSync(join(dir, MANIFEST_FILE))) continue;
+      withIo(dir, 'remove the partial version', () => rmSync(dir, { recursive: true, force: true }));
+      this.log(`removed partial version ${id} in ${this.root}, left by a build that did not finish`);
+    }
+    for (const name of readdirSync(this.root))
+      if (name.startsWith(`${CURRENT_FILE}.tmp-`) || name.startsWith(`${LOCK_FILE}.stale-`))
+        rmSync(join(this.root, name), { force: true });
   }
 
   async currentVersionId(): Promise<string | null> {
@@ -102,10 +180,11 @@ export class LmdbArtifactStore implements ArtifactStore {
     }));
   }
 
-  async openVersion(id?: string): Promise<LmdbVersionReader> {
+  async openVersion(id?: string, options: OpenVersionOptions = {}): Promise<LmdbVersionReader> {
+    const verify = options.verify !== false;
     if (id !== undefined) {
       assertVersionId(id);
-      return LmdbVersionReader.open(this.versionDir(id), this.readManifest(id));
+      return await this.openChecked(id, verify);
     }
     // `current` may move (and its old target be pruned) between reading the pointer and the manifest.
     for (let attempt = 0; ; attempt++) {
@@ -119,11 +198,76 @@ export class LmdbArtifactStore implements ArtifactStore {
           { file: this.root },
         );
       try {
-        return LmdbVersionReader.open(this.versionDir(current), this.readManifest(current));
+        return await this.openChecked(current, verify);
       } catch (e) {
         if (attempt < 2 && (e as SimrecError).code === 'ARTIFACT_MISSING' && this.readCurrent() !== current)
           continue;
         throw e;
+      }
+    }
+  }
+
+  /**
+   * Opens a version and, unless told not to, checks it against its manifest: the data file's size and CRC-32
+   * recorded at commit when the manifest has them (one streaming pass; on a mismatch the per-entry check names the damaged
+   * entry), else every entry and row. @throws ARTIFACT_CORRUPT
+   */
+  private async openChecked(id: string, verify: boolean): Promise<LmdbVersionReader> {
+    const dir = this.versionDir(id);
+    const manifest = this.readManifest(id);
+    const fileMismatch = verify ? await this.checkFiles(dir, manifest) : null;
+    const reader = LmdbVersionReader.open(dir, manifest);
+    if (!verify || (manifest.files && fileMismatch === null)) return reader;
+    try {
+      reader.verifySync();
+    } catch (e) {
+      void reader.close();
+      throw e;
+    }
+    if (fileMismatch) {
+      // Every entry reads back intact, so the damage is in LMDB's own pages; still not what was committed.
+      void reader.close();
+      throw fileMismatch;
+    }
+    return reader;
+  }
+
+  /** The first recorded file whose size or SHA-256 differs, as an error; null when all match (or none). */
+  private async checkFiles(dir: string, manifest: Manifest): Promise<SimrecError | null> {
+    for (const f of manifest.files ?? []) {
+      const path = join(dir, f.name);
+      let got: { bytes: number; crc32: number };
+      try {
+        got = await fileCrc32(path);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT')
+          return new SimrecError('ARTIFACT_CORRUPT', `version ${manifest.id} lacks ${f.name}`, {
+            file: path,
+          });
+        throw ioError(e, path, 'read');
+      }
+      if (got.bytes !== f.bytes || got.crc32 !== f.crc32)
+        return new SimrecError(
+          'ARTIFACT_CORRUPT',
+          `version ${manifest.id}: ${path} does not match the checksum recorded at commit`,
+          { file: path },
+        );
+    }
+    return null;
+  }
+
+  async probe(id: string): Promise<void> {
+    assertVersionId(id);
+    for (const name of [MANIFEST_FILE, DATA_FILE]) {
+      const path = join(this.versionDir(id), name);
+      try {
+        closeSync(openSync(path, 'r'));
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR')
+          throw new SimrecError('ARTIFACT_MISSING', `version ${id} is gone: ${path} no longer exists`, {
+            file: path,
+          });
+        throw ioError(e, path, 'open');
       }
     }
   }
@@ -178,7 +322,7 @@ export class LmdbArtifactStore implements ArtifactStore {
       throw new SimrecError('ARTIFACT_MISSING', `artifact directory ${this.root} does not exist`, {
         file: this.root,
       });
-    const lock = DirLock.acquire(join(this.root, LOCK_FILE), purpose);
+    const lock = this.takeLock(purpose);
     try {
       return fn();
     } finally {
@@ -209,6 +353,7 @@ export class LmdbArtifactStore implements ArtifactStore {
   }
 
   private writeCurrent(id: string): void {
-    writeFileAtomic(join(this.root, CURRENT_FILE), `${id}\n`);
+    const path = join(this.root, CURRENT_FILE);
+    withIo(path, 'switch', () => writeFileAtomic(path, `${id}\n`));
   }
 }

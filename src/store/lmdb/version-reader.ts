@@ -175,9 +175,11 @@ export class LmdbVersionReader implements VersionReader {
 
   /** Row r of a sparse-rows entry, in fresh arrays (empty when the row has no entries). */
   sparseRowSync(key: string, row: number): SparseRow {
-    const nnz = this.locateRow(this.rowHandle(key), row);
+    const h = this.rowHandle(key);
+    const nnz = this.locateRow(h, row);
     const out: SparseRow = { ids: new Int32Array(nnz), values: new Float32Array(nnz) };
     this.copyRow(nnz, out.ids, out.values, 0, nnz);
+    this.checkRow(h, row, out.ids, out.values, 0, nnz);
     return out;
   }
 
@@ -186,8 +188,11 @@ export class LmdbVersionReader implements VersionReader {
    * row's entry count; when that exceeds the buffers, only as many entries as fit are copied.
    */
   readSparseRowInto(key: string, row: number, ids: Int32Array, values: Float32Array): number {
-    const nnz = this.locateRow(this.rowHandle(key), row);
-    this.copyRow(nnz, ids, values, 0, Math.min(nnz, ids.length, values.length));
+    const h = this.rowHandle(key);
+    const nnz = this.locateRow(h, row);
+    const count = Math.min(nnz, ids.length, values.length);
+    this.copyRow(nnz, ids, values, 0, count);
+    this.checkRow(h, row, ids, values, 0, count);
     return nnz;
   }
 
@@ -211,6 +216,7 @@ export class LmdbVersionReader implements VersionReader {
         values = grownValues;
       }
       this.copyRow(k, ids, values, nnz, k);
+      this.checkRow(h, rows[i], ids, values, nnz, k);
       nnz += k;
       indptr[i + 1] = nnz;
     }
@@ -396,6 +402,28 @@ export class LmdbVersionReader implements VersionReader {
     }
     this.rowAt = at + 2;
     return nnz;
+  }
+
+  /**
+   * Range-checks a copied row: ids inside [0, nCols), values finite. A row is read per request, not covered by
+   * a checksum at that moment, and this costs two compares per entry, so a damaged row (a cluster id 16777215
+   * in an embedding) fails the request instead of changing its answer.
+   */
+  private checkRow(
+    h: RowHandle,
+    row: number,
+    ids: Int32Array,
+    values: Float32Array,
+    from: number,
+    count: number,
+  ): void {
+    const end = from + count;
+    for (let k = from; k < end; k++) {
+      const c = ids[k];
+      if (c < 0 || c >= h.nCols)
+        throw this.corrupt(h.key, `row ${row} holds column ${c} outside [0, ${h.nCols})`);
+      if (!Number.isFinite(values[k])) throw this.corrupt(h.key, `row ${row} holds the value ${values[k]}`);
+    }
   }
 
   /** Copies count entries of the row locateRow found into ids/values at offset `into`. */

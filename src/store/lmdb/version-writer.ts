@@ -6,11 +6,11 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimrecError } from '../../core/errors.ts';
-import { buildManifest, validateManifestFields } from '../manifest.ts';
+import { buildManifest, fileChecksums, validateManifestFields } from '../manifest.ts';
 import type { CommitOptions, Manifest, ManifestFields } from '../store.ts';
 import { EncodingVersionWriter, type RowBatch } from '../writer-base.ts';
 import type { DirLock } from './dir-lock.ts';
-import { fsyncDir, fsyncFile, writeFileAtomic } from './fs-util.ts';
+import { fsyncDir, fsyncFile, ioError, withIo, writeFileAtomic } from './fs-util.ts';
 import { DATA_FILE, MANIFEST_FILE, openVersionEnv, rowKeyBuffer, setRow, type VersionEnv } from './layout.ts';
 import { LmdbVersionReader } from './version-reader.ts';
 
@@ -32,11 +32,11 @@ export class LmdbVersionWriter extends EncodingVersionWriter {
   constructor(private readonly ctx: WriterContext) {
     super(ctx.id);
     this.dataPath = join(ctx.dir, DATA_FILE);
-    this.db = openVersionEnv(this.dataPath, false);
+    this.db = withIo(this.dataPath, 'create', () => openVersionEnv(this.dataPath, false));
   }
 
   protected async storeValue(key: string, bytes: Uint8Array): Promise<void> {
-    this.db.data.putSync(key, bytes);
+    withIo(this.dataPath, `write entry '${key}' to`, () => this.db.data.putSync(key, bytes));
   }
 
   protected async storeRows(key: string, batch: RowBatch): Promise<void> {
@@ -45,10 +45,12 @@ export class LmdbVersionWriter extends EncodingVersionWriter {
     const { env, rows } = this.db;
     // One transaction per batch; putSync inside it copies key and value into LMDB at once, so both buffers
     // can be reused for the next row.
-    env.transactionSync(() => {
-      for (let i = 0; i < count; i++)
-        rows.putSync(setRow(rowKey, rowIds[i]), bytes.subarray(offsets[i], offsets[i + 1]));
-    });
+    withIo(this.dataPath, `write rows of '${key}' to`, () =>
+      env.transactionSync(() => {
+        for (let i = 0; i < count; i++)
+          rows.putSync(setRow(rowKey, rowIds[i]), bytes.subarray(offsets[i], offsets[i + 1]));
+      }),
+    );
   }
 
   async commit(fields: ManifestFields = {}, options: CommitOptions = {}): Promise<Manifest> {
@@ -57,10 +59,23 @@ export class LmdbVersionWriter extends EncodingVersionWriter {
     const manifest = buildManifest(this.id, this.ctx.createdAt, fields, this.entryList());
     this.state = 'committing';
     const started = performance.now();
+    let committed = false;
     try {
-      await this.db.env.close();
-      fsyncFile(this.dataPath);
-      fsyncDir(this.ctx.dir);
+      try {
+        await this.db.env.close();
+      } catch (e) {
+        throw ioError(e, this.dataPath, 'flush');
+      }
+      withIo(this.dataPath, 'fsync', () => {
+        fsyncFile(this.dataPath);
+        fsyncDir(this.ctx.dir);
+      });
+      // Hashed before verification reads it: a reader opens read-only, so these bytes are final.
+      try {
+        manifest.files = [{ name: DATA_FILE, ...(await fileChecksums(this.dataPath)) }];
+      } catch (e) {
+        throw ioError(e, this.dataPath, 'read back');
+      }
       const reader = LmdbVersionReader.open(this.ctx.dir, manifest);
       try {
         reader.verifySync();
@@ -68,7 +83,11 @@ export class LmdbVersionWriter extends EncodingVersionWriter {
         await reader.close();
       }
       manifest.timings['store.commit'] = Math.round((performance.now() - started) * 1000) / 1000;
-      writeFileAtomic(join(this.ctx.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      const manifestPath = join(this.ctx.dir, MANIFEST_FILE);
+      withIo(manifestPath, 'write', () =>
+        writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`),
+      );
+      committed = true;
       if (options.activate !== false) {
         if (!this.ctx.lock.isHeld())
           throw new SimrecError(
@@ -79,6 +98,10 @@ export class LmdbVersionWriter extends EncodingVersionWriter {
         this.ctx.setCurrent(this.id);
       }
       return manifest;
+    } catch (e) {
+      // A version that never got its manifest is garbage; one that did stays, committed but not current.
+      if (!committed) rmSync(this.ctx.dir, { recursive: true, force: true });
+      throw e;
     } finally {
       this.finish();
     }

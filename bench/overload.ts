@@ -1,0 +1,325 @@
+/**
+ * The HTTP server beyond its capacity (issue 13 case 12): `simrec serve --workers 2` over the social preset,
+ * `POST /v1/candidates/simclusters` for rotating users. Capacity (1×) is measured first, closed loop with 64
+ * connections; then autocannon offers 1×, 2× and 4× that rate from 1,000 connections (`overallRate`), and a
+ * second process probes `/healthz` every 50 ms throughout. Each row gives what was accepted (2xx) per second,
+ * the p99 and max latency of accepted requests, the share shed (503 SERVER_OVERLOADED), and the server's RSS
+ * (primary + workers, peak of 1 s samples). A last row offers 2× to a server with shedding off
+ * (`--max-queue-ms 0`), the same-run baseline of what shedding buys.
+ *
+ * autocannon's fixed rate is a quota per connection per second, refilled for all connections at once, so one
+ * instance offers each second's requests in one burst at its start. The 1,000 connections are therefore split
+ * into 50 instances of 20, started 20 ms apart: 50 smaller bursts a second, each near 20 ms of the server's work
+ * at 1×, which is what an offered rate means.
+ *
+ *   npm run bench -- overload [--seed 1] [--duration 10] [--workers 2]
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Rng } from '../src/core/prng.ts';
+import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
+import { waitUntilReady } from '../src/serve/server.ts';
+import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { machine, type Row, table } from './lib.ts';
+
+interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
+}
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p99: number; max: number };
+  errors: number;
+  timeouts: number;
+}
+interface Instance extends PromiseLike<AutocannonResult> {
+  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  overallRate?: number;
+  timeout?: number;
+  requests: AutocannonRequest[];
+}) => Instance;
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const CONNECTIONS = 1000;
+const GROUPS = 50;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seed: { type: 'string', default: '1' },
+      duration: { type: 'string', default: '10' },
+      workers: { type: 'string', default: '2' },
+    },
+  });
+  const seed = Number(values.seed);
+  const duration = Number(values.duration);
+  const workers = Number(values.workers);
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+  const root = resolve('bench/out', `overload-social-s${seed}`);
+  const data = join(root, 'data');
+  const artifacts = join(root, 'artifacts');
+  mkdirSync(root, { recursive: true });
+  // Generated and built once per seed; a later run reuses them.
+  if (!existsSync(join(artifacts, 'CURRENT')))
+    for (const args of [
+      ['generate', '--preset', 'social', '--out', data, '--seed', String(seed)],
+      ['build', '--data', data, '--out', artifacts, '--seed', String(seed)],
+    ]) {
+      const r = spawnSync(process.execPath, ['bin/simrec.js', ...args], {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      if (r.status !== 0) throw new Error(`simrec ${args[0]} failed (${r.status})`);
+    }
+  const users = await sampleUsers(artifacts, seed);
+  const rng = new Rng(seed);
+  const request: AutocannonRequest = {
+    method: 'POST',
+    path: '/v1/candidates/simclusters',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (req) => ({
+      ...req,
+      body: JSON.stringify({ source: { userId: users[rng.int(users.length)] } }),
+    }),
+  };
+
+  const rows: Row[] = [];
+  let capacity = 0;
+  let oneX = 0;
+  const load = new Set<number>();
+  const sampleLoad = setInterval(() => load.add(Math.round(loadavg()[0] * 10) / 10), 5000);
+  try {
+    await withServer(artifacts, workers, [], async (url, server) => {
+      await autocannon({ url, connections: 64, duration: 2, requests: [request] });
+      const c = await autocannon({ url, connections: 64, duration, requests: [request] });
+      capacity = Math.round(c.requests.average);
+      rows.push({
+        offered: 'closed loop, 64 connections',
+        'offered req/s': '—',
+        'accepted req/s': capacity,
+        'p99 accepted ms': c.latency.p99,
+        'max accepted ms': c.latency.max,
+        shed: '—',
+        'ratio to 1×': '—',
+      });
+      for (const m of [1, 2, 4]) {
+        const row = await offer(autocannon, url, server, request, m * capacity, duration);
+        if (m === 1) oneX = row.accepted;
+        rows.push(describe(`${m}× capacity`, m * capacity, row, oneX));
+      }
+    });
+    await withServer(artifacts, workers, ['--max-queue-ms', '0'], async (url, server) => {
+      await autocannon({ url, connections: 64, duration: 2, requests: [request] });
+      const row = await offer(autocannon, url, server, request, 2 * capacity, duration);
+      rows.push(describe('2×, shedding off', 2 * capacity, row, oneX));
+    });
+  } finally {
+    clearInterval(sampleLoad);
+  }
+  const [, x2, x4] = rows.slice(1);
+  console.log(
+    `\n## Overload — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}, ${machine()}, load ${[...load].join('–')}`,
+  );
+  console.log(
+    `social preset seed ${seed}; simrec serve --workers ${workers} (shedding: --max-queue-ms 20, the default); ` +
+      `POST /v1/candidates/simclusters, ${users.length} users rotated; autocannon in this process, 1,000 ` +
+      `connections at a fixed rate (${GROUPS} staggered instances), ${duration} s per row after a 2 s warm-up ` +
+      `(capacity row: 64 connections, closed loop); /healthz probed every 50 ms from another process\n`,
+  );
+  console.log(table(rows));
+  console.log(
+    `goals: accepted at 2× and 4× ≥ 0.9× the 1× figure (got ${x2['ratio to 1×']}, ${x4['ratio to 1×']}); ` +
+      `p99 of accepted ≤ 50 ms (got ${x2['p99 accepted ms']}, ${x4['p99 accepted ms']}); /healthz p99 ≤ 10 ms ` +
+      `(got ${x2['/healthz p99 ms']}, ${x4['/healthz p99 ms']})`,
+  );
+}
+
+interface Offered {
+  accepted: number;
+  acceptedMs: number[];
+  shed: number;
+  other: number;
+  total: number;
+  timeouts: number;
+  health: { ms: number; status: number }[];
+  rssMiB: number;
+  seconds: number;
+}
+
+async function offer(
+  autocannon: Autocannon,
+  url: string,
+  server: ChildProcess,
+  request: AutocannonRequest,
+  rate: number,
+  duration: number,
+): Promise<Offered> {
+  const probe = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./health-probe-child.ts', import.meta.url)), url, '50'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let probeOut = '';
+  probe.stdout?.on('data', (d) => {
+    probeOut += d;
+  });
+  let rssMiB = 0;
+  const sampleRss = setInterval(() => {
+    rssMiB = Math.max(rssMiB, treeRssMiB(server.pid ?? 0));
+  }, 1000);
+  const acceptedMs: number[] = [];
+  let shed = 0;
+  let other = 0;
+  const groups: Promise<AutocannonResult>[] = [];
+  for (let g = 0; g < GROUPS; g++) {
+    const instance = autocannon({
+      url,
+      connections: CONNECTIONS / GROUPS,
+      // the rate spread over the groups, the remainder to the first ones
+      overallRate: Math.floor(rate / GROUPS) + (g < Math.round(rate) % GROUPS ? 1 : 0),
+      duration,
+      timeout: 10,
+      requests: [request],
+    });
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) acceptedMs.push(ms);
+      else if (status === 503) shed++;
+      else other++;
+    });
+    groups.push(Promise.resolve(instance));
+    await new Promise((r) => setTimeout(r, 1000 / GROUPS));
+  }
+  const results = await Promise.all(groups);
+  // Each group offers its share for `duration` seconds; the stagger only shifts when.
+  const seconds = duration;
+  clearInterval(sampleRss);
+  probe.kill('SIGTERM');
+  await new Promise((r) => probe.once('exit', r));
+  const health = JSON.parse(probeOut.trim() || '[]') as { ms: number; status: number }[];
+  return {
+    accepted: acceptedMs.length / seconds,
+    acceptedMs,
+    shed,
+    other,
+    total: acceptedMs.length + shed + other,
+    timeouts: results.reduce((n, r) => n + r.timeouts + r.errors, 0),
+    health,
+    rssMiB,
+    seconds,
+  };
+}
+
+function describe(name: string, rate: number, o: Offered, oneX: number): Row {
+  const sorted = Float64Array.from(o.acceptedMs).sort();
+  const healthMs = Float64Array.from(o.health.map((h) => h.ms)).sort();
+  const p99 = (a: Float64Array) => (a.length ? a[Math.min(a.length - 1, Math.floor(0.99 * a.length))] : NaN);
+  return {
+    offered: name,
+    'offered req/s': Math.round(rate),
+    'accepted req/s': Math.round(o.accepted),
+    'p99 accepted ms': Math.round(p99(sorted)),
+    'max accepted ms': Math.round(sorted[sorted.length - 1] ?? NaN),
+    shed: `${((100 * o.shed) / Math.max(1, o.total)).toFixed(1)}%`,
+    'other non-2xx': o.other,
+    'errors+timeouts': o.timeouts,
+    '/healthz p99 ms': Math.round(p99(healthMs) * 10) / 10,
+    '/healthz max ms': Math.round((healthMs[healthMs.length - 1] ?? NaN) * 10) / 10,
+    '/healthz non-200': o.health.filter((h) => h.status !== 200).length,
+    'server RSS MiB': Math.round(o.rssMiB),
+    'ratio to 1×': oneX > 0 ? (o.accepted / oneX).toFixed(2) : '1.00',
+  };
+}
+
+/** Resident set size of a process and all its descendants, MiB (Linux /proc). */
+function treeRssMiB(pid: number): number {
+  let kib = 0;
+  const visit = (p: number) => {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        const children = readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim();
+        for (const c of children ? children.split(/\s+/) : []) visit(Number(c));
+      }
+    } catch {
+      // the process exited between listing and reading
+    }
+  };
+  visit(pid);
+  return kib / 1024;
+}
+
+async function withServer(
+  artifacts: string,
+  workers: number,
+  extra: string[],
+  fn: (url: string, server: ChildProcess) => Promise<void>,
+): Promise<void> {
+  const server = spawn(
+    process.execPath,
+    [
+      'bin/simrec.js',
+      'serve',
+      '--artifacts',
+      artifacts,
+      '--port',
+      '0',
+      '--workers',
+      String(workers),
+      '--log-level',
+      'error',
+      '--poll-ms',
+      '0',
+      ...extra,
+    ],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server.stdout?.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+?)[ ;(]/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      server.once('exit', (code) => reject(new Error(`simrec serve exited (${code}): ${out}`)));
+    });
+    await waitUntilReady(url, 120_000);
+    await fn(url, server);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+}
+
+/** Users with an InterestedIn, a seeded sample of 2,000. */
+async function sampleUsers(artifacts: string, seed: number): Promise<string[]> {
+  const store = new LmdbArtifactStore(artifacts);
+  const r = await store.openVersion();
+  try {
+    const userMap = await r.idMap(KEYS.users);
+    const ii = await r.csr(interestedInKey('logFavScoreClusterNormalized'));
+    const pool: number[] = [];
+    for (let u = 0; u < ii.nRows; u++) if (ii.indptr[u + 1] > ii.indptr[u]) pool.push(u);
+    const order = new Rng(seed).permutation(pool.length);
+    return Array.from(order.subarray(0, 2000), (j) => userMap.id(pool[j]));
+  } finally {
+    await r.close();
+    await store.close();
+  }
+}
