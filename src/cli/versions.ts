@@ -46,7 +46,21 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${x.toFixed(1)} ${units[i]}`;
 }
 
-/** The listing as a table, one line per version plus a line of counts under each committed one. */
+/** Words joined into lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(words: string[], width = COUNTS_WIDTH): string[] {
+  const lines: string[] = [];
+  for (const w of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + w.length <= width) lines[last] += ` ${w}`;
+    else lines.push(w);
+  }
+  return lines;
+}
+
+/** Counts lines stay within a 100-column terminal after their 4-space indent. */
+const COUNTS_WIDTH = 96;
+
+/** The listing as a table, one line per version plus its counts, wrapped, under each committed one. */
 export function formatListing(root: string, versions: VersionListing[]): string {
   if (versions.length === 0) return `${root}: no versions\n`;
   const rows = versions.map((v) => ({
@@ -55,11 +69,7 @@ export function formatListing(root: string, versions: VersionListing[]): string 
     date: v.manifest ? v.manifest.committedAt.replace('T', ' ').replace(/\.\d+Z$/, '') : '-',
     size: formatBytes(v.diskBytes),
     state: v.state === 'corrupt' ? `corrupt: ${v.problem}` : v.state,
-    counts: v.manifest
-      ? Object.entries(v.manifest.counts)
-          .map(([k, n]) => `${k}=${n}`)
-          .join(' ')
-      : '',
+    counts: v.manifest ? wrap(Object.entries(v.manifest.counts).map(([k, n]) => `${k}=${n}`)) : [],
   }));
   const w = {
     id: Math.max(2, ...rows.map((r) => r.id.length)),
@@ -72,7 +82,7 @@ export function formatListing(root: string, versions: VersionListing[]): string 
     `  ${'ID'.padEnd(w.id)}  ${'COMMITTED (UTC)'.padEnd(w.date)}  ${'SIZE'.padStart(w.size)}  STATE`,
     ...rows.flatMap((r) => [
       `${r.mark} ${r.id.padEnd(w.id)}  ${r.date.padEnd(w.date)}  ${r.size.padStart(w.size)}  ${r.state}`,
-      ...(r.counts ? [`    ${r.counts}`] : []),
+      ...r.counts.map((line) => `    ${line}`),
     ]),
     `${versions.length} version(s), ${formatBytes(total)} on disk; current: ${current}`,
   ];
