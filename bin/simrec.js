@@ -1,8 +1,18 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so `npm ci` alone leaves `npx simrec` working (no build step).
-import { register } from 'tsx/esm/api';
+// The installed package runs the compiled CLI in dist/ (built by `npm run build`, which `prepare` runs before
+// `npm pack`), so a call costs Node's start plus loading JavaScript. A development checkout, recognisable by
+// src/ beside bin/ (the package does not ship src/), runs the TypeScript sources through tsx instead, so an
+// edit takes effect without a rebuild and a stale dist/ is never what answers.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+let main;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import('../dist/cli/main.js'));
+}
 const code = await main(process.argv.slice(2));
 if (typeof code === 'number') process.exitCode = code;

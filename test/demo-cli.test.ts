@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DEMO_KEEP, demoCommand } from '../src/cli/demo.ts';
+import { listVersionDirs } from '../src/store/lmdb/version-listing.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
@@ -58,6 +60,36 @@ test('simrec demo generates, builds, serves, and the curl commands it prints ans
     assert.match(stdout, /stopped/);
   } finally {
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('repeated demos keep only the newest two versions, the newest current', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'simrec-demo-'));
+  const artifacts = join(dir, 'artifacts');
+  const run = () => demoCommand.run(['--dir', dir, '--preset', 'tiny', '--build-only']);
+  const current = () => readFileSync(join(artifacts, 'CURRENT'), 'utf8').trim();
+  try {
+    assert.equal(DEMO_KEEP, 2);
+    assert.equal(await run(), 0);
+    const first = current();
+    assert.equal(await run(), 0);
+    const second = current();
+    assert.deepEqual(
+      listVersionDirs(artifacts).map((v) => v.id),
+      [first, second],
+    );
+    assert.equal(await run(), 0);
+    const third = current();
+    const left = listVersionDirs(artifacts);
+    assert.deepEqual(
+      left.map((v) => [v.id, v.current, v.state]),
+      [
+        [second, false, 'committed'],
+        [third, true, 'committed'],
+      ],
+    );
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -11,9 +11,12 @@ import { PRESET_NAMES, type PresetName } from '../data/synthetic/params.ts';
 import { runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
 import { type RunningServer, startServer, untilSignalled, waitUntilReady } from '../serve/server.ts';
+import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { listVersionDirs } from '../store/lmdb/version-listing.ts';
 import { summarize } from './build.ts';
 import { type Command, intOption, parseOptions } from './command.ts';
 import { createReporter } from './progress.ts';
+import { formatBytes } from './versions.ts';
 
 const HELP = `usage: simrec demo [--dir DIR] [--preset social] [--seed N] [--port 8080] [--build-only]
 
@@ -30,6 +33,9 @@ options:
   --build-only    stop after the build instead of serving
   -h, --help      this help
 `;
+
+/** Versions the demo leaves in its artifact directory: the new build and the one before, to roll back to. */
+export const DEMO_KEEP = 2;
 
 /** How many consumers of the planted truth are tried before the demo settles for a producer source. */
 const USERS_TRIED = 50;
@@ -78,6 +84,18 @@ export const demoCommand: Command = {
     });
     reporter.close();
     out.write(`${summarize(result, artifacts).replace(/^/gm, '   ')}\n`);
+    // Each run adds a full version (~150 MB for the social preset); without pruning, repeated demos fill the disk.
+    const sizes = new Map(listVersionDirs(artifacts).map((x) => [x.id, x.diskBytes]));
+    const store = new LmdbArtifactStore(artifacts);
+    const { removed } = await store.prune({ keep: DEMO_KEEP });
+    await store.close();
+    if (removed.length > 0) {
+      const freed = removed.reduce((s, id) => s + (sizes.get(id) ?? 0), 0);
+      out.write(
+        `   pruned ${removed.length} older version(s), ${formatBytes(freed)} freed (the demo keeps ${DEMO_KEEP}; ` +
+          `simrec versions --artifacts ${artifacts} lists them)\n`,
+      );
+    }
     if (v['build-only']) {
       out.write('3. next\n');
       out.write(`   npx simrec serve --artifacts ${artifacts}\n`);

@@ -1,5 +1,6 @@
 /**
- * The `simrec` command line. Each subcommand lives in its own module and exports a `Command`.
+ * The `simrec` command line. Each subcommand lives in its own module and exports a `Command`, loaded only when
+ * it runs (commands.ts).
  */
 import { SimrecError } from '../core/errors.ts';
 import { commands } from './commands.ts';
@@ -20,11 +21,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${CODE_VERSION}\n`);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`simrec: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(cmd.help);
     return 0;
