@@ -90,7 +90,7 @@ export function mergeCommunities(
   }
   let levels = 0;
   while (levels < maxLevels && count > 1 && m2 > 0) {
-    const agg = aggregate(graph, lab, count, deg);
+    const agg = aggregate(graph, lab, count, deg, null);
     const group = localMoves(agg, m2 / resolution);
     if (group === null) break;
     levels++;
@@ -100,17 +100,29 @@ export function mergeCommunities(
   return { cluster: lab, count, before, levels, modularityBefore, modularityAfter: modularity(graph, lab) };
 }
 
-/** The community graph: rows = communities, entries = summed weights between two communities (no loops). */
+/**
+ * The community graph: rows = communities, entries = the summed weight between two communities (no loops), and
+ * per community its summed degree, size and Σ w̄_v; with `wbar`, per entry (a, b) also X(a→b) + X(b→a), the
+ * penalty weights KnownFor's objective charges across the pair (see {@link mergeByObjective}).
+ */
 interface Aggregate {
   k: number;
   indptr: Int32Array;
   indices: Int32Array;
   weights: Float64Array;
-  /** Summed degree of each community's vertices. */
+  penaltyShared: Float64Array | null;
   strength: Float64Array;
+  size: Float64Array;
+  wbarSum: Float64Array;
 }
 
-function aggregate(graph: CsrMatrix, lab: Int32Array, k: number, deg: Float64Array): Aggregate {
+function aggregate(
+  graph: CsrMatrix,
+  lab: Int32Array,
+  k: number,
+  deg: Float64Array | null,
+  wbar: Float64Array | null,
+): Aggregate {
   const n = graph.nRows;
   const { indptr, indices, values } = graph;
   // Vertices grouped by community (counting sort), so each community's row is accumulated in one go.
@@ -121,43 +133,61 @@ function aggregate(graph: CsrMatrix, lab: Int32Array, k: number, deg: Float64Arr
   const fill = start.slice(0, k);
   for (let v = 0; v < n; v++) if (lab[v] >= 0) members[fill[lab[v]]++] = v;
   const strength = new Float64Array(k);
-  const scratch = new Float64Array(k);
+  const size = new Float64Array(k);
+  const wbarSum = new Float64Array(k);
+  const accW = new Float64Array(k);
+  const accX = new Float64Array(k);
+  const mark = new Uint8Array(k);
   const touched = new Int32Array(k);
   const rowPtr = new Int32Array(k + 1);
   let cap = Math.max(16, k * 4);
   let outIdx = new Int32Array(cap);
   let outW = new Float64Array(cap);
+  let outX = wbar ? new Float64Array(cap) : null;
   let nnz = 0;
   for (let a = 0; a < k; a++) {
     let nt = 0;
     for (let i = start[a]; i < start[a + 1]; i++) {
       const v = members[i];
-      strength[a] += deg[v];
+      if (deg) strength[a] += deg[v];
+      size[a]++;
+      if (wbar) wbarSum[a] += wbar[v];
       for (let e = indptr[v]; e < indptr[v + 1]; e++) {
-        const b = lab[indices[e]];
+        const u = indices[e];
+        const b = lab[u];
         if (b < 0 || b === a) continue;
-        if (scratch[b] === 0) touched[nt++] = b;
-        scratch[b] += values ? values[e] : 1;
+        if (!mark[b]) {
+          mark[b] = 1;
+          touched[nt++] = b;
+        }
+        accW[b] += values ? values[e] : 1;
+        if (wbar) accX[b] += wbar[v] + wbar[u];
       }
     }
     if (nnz + nt > cap) {
       cap = Math.max(cap * 2, nnz + nt);
-      const ni = new Int32Array(cap);
-      ni.set(outIdx.subarray(0, nnz));
-      outIdx = ni;
-      const nw = new Float64Array(cap);
-      nw.set(outW.subarray(0, nnz));
-      outW = nw;
+      outIdx = grow(outIdx, new Int32Array(cap), nnz);
+      outW = grow(outW, new Float64Array(cap), nnz);
+      if (outX) outX = grow(outX, new Float64Array(cap), nnz);
     }
     for (let t = 0; t < nt; t++) {
       const b = touched[t];
       outIdx[nnz] = b;
-      outW[nnz++] = scratch[b];
-      scratch[b] = 0;
+      outW[nnz] = accW[b];
+      if (outX) outX[nnz] = accX[b];
+      nnz++;
+      accW[b] = 0;
+      accX[b] = 0;
+      mark[b] = 0;
     }
     rowPtr[a + 1] = nnz;
   }
-  return { k, indptr: rowPtr, indices: outIdx, weights: outW, strength };
+  return { k, indptr: rowPtr, indices: outIdx, weights: outW, penaltyShared: outX, strength, size, wbarSum };
+}
+
+function grow<T extends Int32Array | Float64Array>(from: T, to: T, used: number): T {
+  to.set(from.subarray(0, used));
+  return to;
 }
 
 /**
@@ -243,7 +273,7 @@ export function mergeByObjective(
   const modularityBefore = modularity(graph, lab);
   let levels = 0;
   while (levels < maxLevels && count > 1) {
-    const group = objectiveMoves(objectiveAggregate(graph, lab, count, wbar), alpha);
+    const group = objectiveMoves(aggregate(graph, lab, count, null, wbar), alpha);
     if (group === null) break;
     levels++;
     for (let v = 0; v < n; v++) if (lab[v] >= 0) lab[v] = group[lab[v]];
@@ -252,91 +282,10 @@ export function mergeByObjective(
   return { cluster: lab, count, before, levels, modularityBefore, modularityAfter: modularity(graph, lab) };
 }
 
-interface ObjectiveAggregate {
-  k: number;
-  indptr: Int32Array;
-  indices: Int32Array;
-  /** Per entry (a, b): W(a,b), and X(a→b) + X(b→a). */
-  weight: Float64Array;
-  penaltyShared: Float64Array;
-  size: Float64Array;
-  /** S(a) = Σ w̄_v over a's vertices. */
-  wbarSum: Float64Array;
-}
-
-function objectiveAggregate(
-  graph: CsrMatrix,
-  lab: Int32Array,
-  k: number,
-  wbar: Float64Array,
-): ObjectiveAggregate {
-  const n = graph.nRows;
-  const { indptr, indices, values } = graph;
-  const start = new Int32Array(k + 1);
-  for (let v = 0; v < n; v++) if (lab[v] >= 0) start[lab[v] + 1]++;
-  for (let c = 0; c < k; c++) start[c + 1] += start[c];
-  const members = new Int32Array(start[k]);
-  const fill = start.slice(0, k);
-  for (let v = 0; v < n; v++) if (lab[v] >= 0) members[fill[lab[v]]++] = v;
-  const size = new Float64Array(k);
-  const wbarSum = new Float64Array(k);
-  const accW = new Float64Array(k);
-  const accX = new Float64Array(k);
-  const mark = new Uint8Array(k);
-  const touched = new Int32Array(k);
-  const rowPtr = new Int32Array(k + 1);
-  let cap = Math.max(16, k * 4);
-  let outIdx = new Int32Array(cap);
-  let outW = new Float64Array(cap);
-  let outX = new Float64Array(cap);
-  let nnz = 0;
-  for (let a = 0; a < k; a++) {
-    let nt = 0;
-    for (let i = start[a]; i < start[a + 1]; i++) {
-      const v = members[i];
-      size[a]++;
-      wbarSum[a] += wbar[v];
-      for (let e = indptr[v]; e < indptr[v + 1]; e++) {
-        const u = indices[e];
-        const b = lab[u];
-        if (b < 0 || b === a) continue;
-        if (!mark[b]) {
-          mark[b] = 1;
-          touched[nt++] = b;
-        }
-        accW[b] += values ? values[e] : 1;
-        accX[b] += wbar[v] + wbar[u];
-      }
-    }
-    if (nnz + nt > cap) {
-      cap = Math.max(cap * 2, nnz + nt);
-      const ni = new Int32Array(cap);
-      ni.set(outIdx.subarray(0, nnz));
-      outIdx = ni;
-      const nw = new Float64Array(cap);
-      nw.set(outW.subarray(0, nnz));
-      outW = nw;
-      const nx = new Float64Array(cap);
-      nx.set(outX.subarray(0, nnz));
-      outX = nx;
-    }
-    for (let t = 0; t < nt; t++) {
-      const b = touched[t];
-      outIdx[nnz] = b;
-      outW[nnz] = accW[b];
-      outX[nnz++] = accX[b];
-      accW[b] = 0;
-      accX[b] = 0;
-      mark[b] = 0;
-    }
-    rowPtr[a + 1] = nnz;
-  }
-  return { k, indptr: rowPtr, indices: outIdx, weight: outW, penaltyShared: outX, size, wbarSum };
-}
-
 /** Local moves by ΔL on the community graph, nodes in id order; the group of each node, or null if none moved. */
-function objectiveMoves(agg: ObjectiveAggregate, alpha: number): Int32Array | null {
-  const { k, indptr, indices, weight, penaltyShared, size, wbarSum } = agg;
+function objectiveMoves(agg: Aggregate, alpha: number): Int32Array | null {
+  const { k, indptr, indices, weights, size, wbarSum } = agg;
+  const penaltyShared = agg.penaltyShared!;
   const group = new Int32Array(k);
   for (let i = 0; i < k; i++) group[i] = i;
   const gSize = Float64Array.from(size);
@@ -357,7 +306,7 @@ function objectiveMoves(agg: ObjectiveAggregate, alpha: number): Int32Array | nu
           mark[G] = 1;
           touched[nt++] = G;
         }
-        accW[G] += weight[e];
+        accW[G] += weights[e];
         accX[G] += penaltyShared[e];
       }
       gSize[own] -= size[i];
