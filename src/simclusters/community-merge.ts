@@ -91,7 +91,9 @@ export function mergeCommunities(
   let levels = 0;
   while (levels < maxLevels && count > 1 && m2 > 0) {
     const agg = aggregate(graph, lab, count, deg, null);
-    const group = localMoves(agg, m2 / resolution);
+    // Modularity gain of joining group G, up to a constant factor: w(i, G) − s_i·S_G / 2m.
+    const scale = resolution / m2;
+    const group = localMoves(agg, (i, G, w, _x, t) => w - agg.strength[i] * scale * t.strength[G]);
     if (group === null) break;
     levels++;
     for (let v = 0; v < n; v++) if (lab[v] >= 0) lab[v] = group[lab[v]];
@@ -191,62 +193,6 @@ function grow<T extends Int32Array | Float64Array>(from: T, to: T, used: number)
 }
 
 /**
- * Louvain's local-moving phase on the community graph, nodes visited in id order (deterministic): node i joins
- * the group G maximising w(i, G) − s_i·S_G / 2m (the modularity gain up to a constant factor). Returns the
- * group of each node, or null when no node moved.
- */
-function localMoves(agg: Aggregate, m2: number): Int32Array | null {
-  const { k, indptr, indices, weights, strength } = agg;
-  const group = new Int32Array(k);
-  const total = Float64Array.from(strength);
-  for (let i = 0; i < k; i++) group[i] = i;
-  const wTo = new Float64Array(k);
-  const mark = new Uint8Array(k);
-  const touched = new Int32Array(k);
-  let any = false;
-  for (let pass = 0; pass < 64; pass++) {
-    let moved = 0;
-    for (let i = 0; i < k; i++) {
-      const own = group[i];
-      let nt = 0;
-      for (let e = indptr[i]; e < indptr[i + 1]; e++) {
-        const G = group[indices[e]];
-        if (!mark[G]) {
-          mark[G] = 1;
-          touched[nt++] = G;
-        }
-        wTo[G] += weights[e];
-      }
-      total[own] -= strength[i];
-      const si = strength[i] / m2;
-      let best = own;
-      let bestGain = wTo[own] - si * total[own];
-      for (let t = 0; t < nt; t++) {
-        const G = touched[t];
-        const gain = wTo[G] - si * total[G];
-        if (gain > bestGain + 1e-12 * (Math.abs(bestGain) + 1)) {
-          bestGain = gain;
-          best = G;
-        }
-      }
-      total[best] += strength[i];
-      for (let t = 0; t < nt; t++) {
-        wTo[touched[t]] = 0;
-        mark[touched[t]] = 0;
-      }
-      wTo[own] = 0;
-      if (best !== own) {
-        group[i] = best;
-        moved++;
-      }
-    }
-    if (moved === 0) break;
-    any = true;
-  }
-  return any ? group : null;
-}
-
-/**
  * Merges communities while KnownFor's own objective rises (see known-for.ts): joining communities A and B adds
  * Σ over their vertices of the terms of L that the join changes,
  *
@@ -273,7 +219,11 @@ export function mergeByObjective(
   const modularityBefore = modularity(graph, lab);
   let levels = 0;
   while (levels < maxLevels && count > 1) {
-    const group = objectiveMoves(aggregate(graph, lab, count, null, wbar), alpha);
+    const agg = aggregate(graph, lab, count, null, wbar);
+    const group = localMoves(
+      agg,
+      (i, G, w, x, t) => 2 * alpha * w + x - agg.size[i] * t.wbarSum[G] - t.size[G] * agg.wbarSum[i],
+    );
     if (group === null) break;
     levels++;
     for (let v = 0; v < n; v++) if (lab[v] >= 0) lab[v] = group[lab[v]];
@@ -282,18 +232,39 @@ export function mergeByObjective(
   return { cluster: lab, count, before, levels, modularityBefore, modularityAfter: modularity(graph, lab) };
 }
 
-/** Local moves by ΔL on the community graph, nodes in id order; the group of each node, or null if none moved. */
-function objectiveMoves(agg: Aggregate, alpha: number): Int32Array | null {
-  const { k, indptr, indices, weights, size, wbarSum } = agg;
-  const penaltyShared = agg.penaltyShared!;
+/** Per group, the sums of its nodes' strength, size and Σ w̄ (the node being moved taken out of its own). */
+interface GroupTotals {
+  strength: Float64Array;
+  size: Float64Array;
+  wbarSum: Float64Array;
+}
+
+/**
+ * Louvain's local-moving phase on the community graph, nodes visited in id order (deterministic): node i joins
+ * the neighbouring group G (or stays) with the largest `gain(i, G, w(i, G), X(i, G), totals)`, w and X summed
+ * over G's nodes. Returns the group of each node, or null when no node moved.
+ */
+function localMoves(
+  agg: Aggregate,
+  gain: (i: number, G: number, w: number, x: number, totals: GroupTotals) => number,
+): Int32Array | null {
+  const { k, indptr, indices, weights, penaltyShared } = agg;
   const group = new Int32Array(k);
   for (let i = 0; i < k; i++) group[i] = i;
-  const gSize = Float64Array.from(size);
-  const gS = Float64Array.from(wbarSum);
+  const totals: GroupTotals = {
+    strength: Float64Array.from(agg.strength),
+    size: Float64Array.from(agg.size),
+    wbarSum: Float64Array.from(agg.wbarSum),
+  };
   const accW = new Float64Array(k);
   const accX = new Float64Array(k);
   const mark = new Uint8Array(k);
   const touched = new Int32Array(k);
+  const move = (i: number, G: number, sign: number) => {
+    totals.strength[G] += sign * agg.strength[i];
+    totals.size[G] += sign * agg.size[i];
+    totals.wbarSum[G] += sign * agg.wbarSum[i];
+  };
   let any = false;
   for (let pass = 0; pass < 64; pass++) {
     let moved = 0;
@@ -307,23 +278,20 @@ function objectiveMoves(agg: Aggregate, alpha: number): Int32Array | null {
           touched[nt++] = G;
         }
         accW[G] += weights[e];
-        accX[G] += penaltyShared[e];
+        if (penaltyShared) accX[G] += penaltyShared[e];
       }
-      gSize[own] -= size[i];
-      gS[own] -= wbarSum[i];
-      const gain = (G: number) => 2 * alpha * accW[G] + accX[G] - size[i] * gS[G] - gSize[G] * wbarSum[i];
+      move(i, own, -1);
       let best = own;
-      let bestGain = gain(own);
+      let bestGain = gain(i, own, accW[own], accX[own], totals);
       for (let t = 0; t < nt; t++) {
         const G = touched[t];
-        const x = gain(G);
-        if (x > bestGain + 1e-9 * (Math.abs(bestGain) + 1)) {
+        const x = gain(i, G, accW[G], accX[G], totals);
+        if (x > bestGain + 1e-12 * (Math.abs(bestGain) + 1)) {
           bestGain = x;
           best = G;
         }
       }
-      gSize[best] += size[i];
-      gS[best] += wbarSum[i];
+      move(i, best, 1);
       for (let t = 0; t < nt; t++) {
         const G = touched[t];
         accW[G] = 0;
