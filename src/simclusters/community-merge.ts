@@ -78,22 +78,44 @@ export function mergeCommunities(
   maxLevels = 32,
 ): CommunityMergeResult {
   const n = graph.nRows;
-  const lab = new Int32Array(n);
-  let count = compactClusters(cluster, lab);
-  const before = count;
-  const modularityBefore = modularity(graph, lab);
   const deg = new Float64Array(n);
   let m2 = 0;
   for (let v = 0; v < n; v++) {
     for (let e = graph.indptr[v]; e < graph.indptr[v + 1]; e++) deg[v] += graph.values ? graph.values[e] : 1;
     m2 += deg[v];
   }
+  // Modularity gain of joining group G, up to a constant factor: w(i, G) − γ·s_i·S_G / 2m.
+  const scale = resolution / m2;
+  return mergeLevels(
+    graph,
+    cluster,
+    m2 > 0 ? maxLevels : 0,
+    deg,
+    null,
+    (agg) => (i, G, w, _x, t) => w - agg.strength[i] * scale * t.strength[G],
+  );
+}
+
+type Gain = (i: number, G: number, w: number, x: number, totals: GroupTotals) => number;
+
+/** Levels of local moves with the gain `gainOf` gives for each level's community graph, until nothing moves. */
+function mergeLevels(
+  graph: CsrMatrix,
+  cluster: Int32Array,
+  maxLevels: number,
+  deg: Float64Array | null,
+  wbar: Float64Array | null,
+  gainOf: (agg: Aggregate) => Gain,
+): CommunityMergeResult {
+  const n = graph.nRows;
+  const lab = new Int32Array(n);
+  let count = compactClusters(cluster, lab);
+  const before = count;
+  const modularityBefore = modularity(graph, lab);
   let levels = 0;
-  while (levels < maxLevels && count > 1 && m2 > 0) {
-    const agg = aggregate(graph, lab, count, deg, null);
-    // Modularity gain of joining group G, up to a constant factor: w(i, G) − s_i·S_G / 2m.
-    const scale = resolution / m2;
-    const group = localMoves(agg, (i, G, w, _x, t) => w - agg.strength[i] * scale * t.strength[G]);
+  while (levels < maxLevels && count > 1) {
+    const agg = aggregate(graph, lab, count, deg, wbar);
+    const group = localMoves(agg, gainOf(agg));
     if (group === null) break;
     levels++;
     for (let v = 0; v < n; v++) if (lab[v] >= 0) lab[v] = group[lab[v]];
@@ -212,24 +234,14 @@ export function mergeByObjective(
   wbar: Float64Array,
   maxLevels = 32,
 ): CommunityMergeResult {
-  const n = graph.nRows;
-  const lab = new Int32Array(n);
-  let count = compactClusters(cluster, lab);
-  const before = count;
-  const modularityBefore = modularity(graph, lab);
-  let levels = 0;
-  while (levels < maxLevels && count > 1) {
-    const agg = aggregate(graph, lab, count, null, wbar);
-    const group = localMoves(
-      agg,
-      (i, G, w, x, t) => 2 * alpha * w + x - agg.size[i] * t.wbarSum[G] - t.size[G] * agg.wbarSum[i],
-    );
-    if (group === null) break;
-    levels++;
-    for (let v = 0; v < n; v++) if (lab[v] >= 0) lab[v] = group[lab[v]];
-    count = compactClusters(lab, lab);
-  }
-  return { cluster: lab, count, before, levels, modularityBefore, modularityAfter: modularity(graph, lab) };
+  return mergeLevels(
+    graph,
+    cluster,
+    maxLevels,
+    null,
+    wbar,
+    (agg) => (i, G, w, x, t) => 2 * alpha * w + x - agg.size[i] * t.wbarSum[G] - t.size[G] * agg.wbarSum[i],
+  );
 }
 
 /** Per group, the sums of its nodes' strength, size and Σ w̄ (the node being moved taken out of its own). */
@@ -244,10 +256,7 @@ interface GroupTotals {
  * the neighbouring group G (or stays) with the largest `gain(i, G, w(i, G), X(i, G), totals)`, w and X summed
  * over G's nodes. Returns the group of each node, or null when no node moved.
  */
-function localMoves(
-  agg: Aggregate,
-  gain: (i: number, G: number, w: number, x: number, totals: GroupTotals) => number,
-): Int32Array | null {
+function localMoves(agg: Aggregate, gain: Gain): Int32Array | null {
   const { k, indptr, indices, weights, penaltyShared } = agg;
   const group = new Int32Array(k);
   for (let i = 0; i < k; i++) group[i] = i;
