@@ -8,7 +8,7 @@ import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { communityLabels } from '../data/synthetic/truth.ts';
+import { communityLabels, readProducerCommunities } from '../data/synthetic/truth.ts';
 import { clusteringAgreement } from '../eval/clustering.ts';
 import { positivesFromEngagements } from '../eval/interactions.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
@@ -17,7 +17,6 @@ import { runSimClusters, type SimClustersInput, type SimClustersOutput } from '.
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 import { interestedInKey, KEYS } from './keys.ts';
-import { readProducerCommunities } from './truth.ts';
 
 /** What the build keeps beside the stored outputs: producer ids and the truth comparison. */
 export interface SimClustersSummary {

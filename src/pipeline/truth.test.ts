@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { generateSynthetic } from '../data/synthetic/generate.ts';
+import { readProducerCommunities } from '../data/synthetic/truth.ts';
 import { capThreads, runBuild } from './build.ts';
 import { resolveBuildConfig } from './config.ts';
-import { readProducerCommunities } from './truth.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'simrec-truth-'));

@@ -90,18 +90,41 @@ function community(f: string[]): number {
   return c;
 }
 
+/**
+ * Producer id → planted community from `DIR/truth/producer_community.csv[.gz]`, or null when the file is absent:
+ * the one truth file a build compares KnownFor with, so a truth folder holding only it (or lacking it) must not
+ * fail a build the way {@link readTruth}, which reads the whole set, would.
+ * @throws SimrecError INPUT_BAD_HEADER / INPUT_BAD_ROW naming file and line, INPUT_FORMAT when unreadable
+ */
+export async function readProducerCommunities(dataDir: string): Promise<Map<string, number> | null> {
+  const out = new Map<string, number>();
+  const found = await readCsv(
+    join(dataDir, 'truth'),
+    'producer_community',
+    HEADERS.producerCommunity,
+    (f, id) => {
+      out.set(id, community(f));
+    },
+    true,
+  );
+  return found ? out : null;
+}
+
+/** Reads `dir/base.csv` or `.csv.gz`; false when neither exists and `optional`, else INPUT_MISSING. */
 async function readCsv(
   dir: string,
   base: string,
   header: string,
   onRow: (fields: string[], id: string) => void,
-): Promise<void> {
+  optional = false,
+): Promise<boolean> {
   let path = join(dir, `${base}.csv`);
   let gzip = false;
   if (!existsSync(path)) {
     path = `${path}.gz`;
     gzip = true;
     if (!existsSync(path)) {
+      if (optional) return false;
       throw new SimrecError('INPUT_MISSING', `truth file ${base}.csv(.gz) not found in ${dir}`, {
         file: join(dir, `${base}.csv`),
       });
@@ -162,4 +185,5 @@ async function readCsv(
       line: 1,
     });
   }
+  return true;
 }
