@@ -4,6 +4,8 @@
  * alike, medians of --reps:
  *  - unverified: openVersion({ verify: false }) + ServingModel.load (the baseline);
  *  - verified: openVersion() (the default: size and CRC-32 of data.mdb, one streaming pass) + load;
+ *  - verified beside the load: what a server does — open unverified, then verifyVersion() (the checksum on a
+ *    worker thread) and the model load at the same time, usable when both are done;
  *  - per entry: unverified open + verify() (every entry and row re-read and SHA-256'd: what a manifest without
  *    a file checksum falls back to) + load.
  * The page cache is warm for all (each run is preceded by one unmeasured open), as on a server that just
@@ -23,7 +25,7 @@ import { machine, type Row, table } from './lib.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
-type Way = 'unverified' | 'verified' | 'per entry';
+type Way = 'unverified' | 'verified' | 'verified beside the load' | 'per entry';
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -57,6 +59,16 @@ export async function run(argv: string[]): Promise<void> {
   const bytes = statSync(join(artifacts, 'versions', id ?? '', 'data.mdb')).size;
 
   const once = async (way: Way): Promise<{ open: number; load: number }> => {
+    if (way === 'verified beside the load') {
+      // What a server does (LiveModel through ReloadingReader's prepare): the model is built while the
+      // checksum runs on a worker thread; the version is usable once both are done.
+      const t0 = performance.now();
+      const reader = await store.openVersion(id ?? undefined, { verify: false });
+      await Promise.all([store.verifyVersion(id ?? ''), ServingModel.load(reader, {})]);
+      const t1 = performance.now();
+      await reader.close();
+      return { open: 0, load: t1 - t0 };
+    }
     const t0 = performance.now();
     const reader = await store.openVersion(undefined, { verify: way === 'verified' });
     if (way === 'per entry') await reader.verify();
@@ -66,7 +78,7 @@ export async function run(argv: string[]): Promise<void> {
     await reader.close();
     return { open: t1 - t0, load: t2 - t1 };
   };
-  const ways: Way[] = ['unverified', 'verified', 'per entry'];
+  const ways: Way[] = ['unverified', 'verified', 'verified beside the load', 'per entry'];
   const times = new Map<Way, { open: number[]; total: number[] }>(
     ways.map((w) => [w, { open: [], total: [] }]),
   );
@@ -98,8 +110,10 @@ export async function run(argv: string[]): Promise<void> {
     `version ${id}: data.mdb ${(bytes / 2 ** 20).toFixed(0)} MiB; medians of ${reps} alternated runs, page cache warm\n`,
   );
   console.log(table(rows));
+  const added = (row: Row) => ((Number(row['ratio to unverified']) - 1) * 100).toFixed(0);
   console.log(
-    `goal: verification adds ≤ 20% to the open time (got ${((Number(rows[1]['ratio to unverified']) - 1) * 100).toFixed(0)}%)`,
+    `goal: verification adds ≤ 20% to the open time (a server, checking beside the load: ${added(rows[2])}%; ` +
+      `checking before the load, as the CLI does: ${added(rows[1])}%)`,
   );
   await store.close();
 }

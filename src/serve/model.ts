@@ -716,6 +716,7 @@ export class LiveModel {
   private failed: string | null = null;
   private retry: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  private reportedFailure: unknown;
 
   constructor(
     store: ArtifactStore,
@@ -725,6 +726,8 @@ export class LiveModel {
       pollMs: options.pollMs ?? 1000,
       onSwitch: () => this.schedule(),
       onError: (e) => this.report(e),
+      // The model is built while the version's checksum is checked on another thread.
+      prepare: (reader) => ServingModel.load(reader, this.options),
     });
   }
 
@@ -765,10 +768,20 @@ export class LiveModel {
   async refresh(): Promise<boolean> {
     if (this.closed) return false;
     const before = this.slot?.model.version ?? null;
-    if (!this.opened) {
-      (await this.readers.acquire()).release();
-      this.opened = true;
-    } else await this.readers.refresh();
+    try {
+      if (!this.opened) {
+        (await this.readers.acquire()).release();
+        this.opened = true;
+      } else await this.readers.refresh();
+    } catch (e) {
+      // A version that failed its check or could not be loaded is reported and the previous one keeps serving;
+      // only "no version at all" (or an I/O error) reaches the caller.
+      if (this.readers.failure?.error !== e) throw e;
+      // The reader keeps answering with the same error until `current` moves: say it once.
+      if (this.reportedFailure !== e) this.report(e);
+      this.reportedFailure = e;
+      return false;
+    }
     this.schedule();
     await this.chain;
     if (this.ready && this.retry) {
@@ -835,7 +848,10 @@ export class LiveModel {
     }
     let model: ServingModel;
     try {
-      model = await ServingModel.load(lease.reader, this.options);
+      model =
+        lease.prepared instanceof ServingModel && lease.prepared.version === id
+          ? lease.prepared
+          : await ServingModel.load(lease.reader, this.options);
     } catch (e) {
       lease.release();
       this.failed = id;

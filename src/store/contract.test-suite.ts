@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CsrMatrix } from '../core/csr.ts';
-import type { SimrecError } from '../core/errors.ts';
+import { SimrecError } from '../core/errors.ts';
 import { IdMap } from '../core/id-map.ts';
 import { CODE_VERSION } from '../core/version.ts';
 import { ReloadingReader } from './reloading-reader.ts';
@@ -483,6 +483,58 @@ export function artifactStoreContract(name: string, create: () => Promise<Contra
           await assert.rejects(r2.verify(), err('ARTIFACT_CORRUPT'));
         } finally {
           await r2.close();
+        }
+      }),
+    );
+
+    test(
+      'verifyVersion checks a version opened unverified; ReloadingReader prepares beside the check',
+      withBackend(async (b) => {
+        const { store } = b;
+        const w1 = await store.createVersion();
+        await w1.putTypedArray('a', new Float32Array([1, 2, 3]));
+        await w1.commit();
+        await store.verifyVersion(w1.id);
+        const prepared: string[] = [];
+        const rr = new ReloadingReader(store, {
+          pollMs: 0,
+          prepare: async (reader) => {
+            prepared.push(reader.id);
+            return `model of ${reader.id}`;
+          },
+        });
+        try {
+          const lease = await rr.acquire();
+          assert.equal(lease.prepared, `model of ${w1.id}`);
+          lease.release();
+          // A damaged version: the check fails, the preparation ran to its end, the old version keeps serving.
+          const w2 = await store.createVersion();
+          await w2.putTypedArray('a', new Float32Array([4, 5, 6]));
+          await w2.commit();
+          await b.corrupt(w2.id, 'a', 'flip');
+          await assert.rejects(store.verifyVersion(w2.id), err('ARTIFACT_CORRUPT'));
+          await assert.rejects(rr.refresh(), err('ARTIFACT_CORRUPT'));
+          assert.deepEqual(prepared, [w1.id, w2.id]);
+          assert.equal(rr.versionId, w1.id);
+          assert.equal(rr.failure?.id, w2.id);
+          // Not checked or prepared again while `current` still names it; the old version answers.
+          assert.equal(await rr.refresh(), false);
+          assert.deepEqual(prepared, [w1.id, w2.id]);
+          // A preparation that fails keeps the old version too.
+          const w3 = await store.createVersion();
+          await w3.putTypedArray('a', new Float32Array([7]));
+          await w3.commit();
+          const failing = new ReloadingReader(store, {
+            pollMs: 0,
+            prepare: async () => {
+              throw new SimrecError('ARTIFACT_MISSING', 'cannot be served');
+            },
+          });
+          await assert.rejects(failing.acquire(), err('ARTIFACT_MISSING'));
+          assert.equal(failing.failure?.id, w3.id);
+          await failing.close();
+        } finally {
+          await rr.close();
         }
       }),
     );

@@ -15,16 +15,27 @@ export interface ReloadingReaderOptions {
   onSwitch?: (from: string | null, to: string) => void;
   /** Called with errors of background checks and closes (a version that fails to open keeps the old one). */
   onError?: (error: unknown) => void;
+  /**
+   * Work to do on a new version before it is switched in (a server builds its model), run beside the
+   * version's verification (`store.verifyVersion`, whose checksum runs on a worker thread) instead of after it,
+   * so a switch costs about the longer of the two. The version is switched in only when both succeed; the
+   * result is handed to every lease of that version as `prepared`. A version whose check or preparation fails
+   * is not tried again until `current` names another.
+   */
+  prepare?: (reader: VersionReader) => Promise<unknown>;
 }
 
 /** A reader pinned for one unit of work; release it exactly once (further calls are ignored). */
 export interface ReaderLease {
   readonly reader: VersionReader;
+  /** What the `prepare` option made of this version (undefined without one). */
+  readonly prepared: unknown;
   release(): void;
 }
 
 interface Slot {
   reader: VersionReader;
+  prepared: unknown;
   leases: number;
   retired: boolean;
 }
@@ -73,6 +84,7 @@ export class ReloadingReader {
     let released = false;
     return {
       reader: slot.reader,
+      prepared: slot.prepared,
       release: () => {
         if (released) return;
         released = true;
@@ -138,19 +150,37 @@ export class ReloadingReader {
       throw this.failed.error;
     }
     let reader: VersionReader;
+    let prepared: unknown;
     try {
-      reader = await this.store.openVersion(id);
+      reader = await this.store.openVersion(id, { verify: !this.options.prepare });
     } catch (e) {
       // A damaged version stays damaged; anything else (a file briefly unreadable) is tried again next poll.
       if (e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT') this.failed = { id, error: e };
       throw e;
+    }
+    if (this.options.prepare) {
+      // Both run to the end before the reader may be closed: preparation must not read a closed reader.
+      const [check, work] = await Promise.allSettled([
+        this.store.verifyVersion(id),
+        this.options.prepare(reader),
+      ]);
+      const error =
+        check.status === 'rejected' ? check.reason : work.status === 'rejected' ? work.reason : null;
+      if (error !== null) {
+        await reader.close();
+        // A failed check or preparation is a property of the version's bytes; an I/O error is retried.
+        const io = error instanceof SimrecError && error.code === 'ARTIFACT_IO';
+        if (!io) this.failed = { id, error };
+        throw error;
+      }
+      prepared = (work as PromiseFulfilledResult<unknown>).value;
     }
     if (this.isClosed) {
       await reader.close();
       return false;
     }
     const old = this.slot;
-    this.slot = { reader, leases: 0, retired: false };
+    this.slot = { reader, prepared, leases: 0, retired: false };
     this.failed = undefined;
     if (old) {
       old.retired = true;

@@ -184,6 +184,11 @@ export interface ArtifactStore {
    */
   openVersion(id?: string, options?: OpenVersionOptions): Promise<VersionReader>;
   /**
+   * The check `openVersion` makes by default, on its own, for a caller that opened with `verify: false` and
+   * works meanwhile (a server loading the model beside the check). @throws ARTIFACT_CORRUPT
+   */
+  verifyVersion(id: string): Promise<void>;
+  /**
    * Checks, cheaply, that a committed version is still there and readable (a server's readiness check: its
    * files may be deleted under it). @throws ARTIFACT_MISSING when it is gone, ARTIFACT_IO when unreadable
    */

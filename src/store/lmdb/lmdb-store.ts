@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SimrecError } from '../../core/errors.ts';
+import { fileCrc32OffThread } from '../checksum-thread.ts';
 import { fileCrc32, parseManifest } from '../manifest.ts';
 import type {
   ArtifactStore,
@@ -232,13 +233,38 @@ export class LmdbArtifactStore implements ArtifactStore {
     return reader;
   }
 
-  /** The first recorded file whose size or SHA-256 differs, as an error; null when all match (or none). */
-  private async checkFiles(dir: string, manifest: Manifest): Promise<SimrecError | null> {
+  /**
+   * The check {@link openVersion} makes by default, alone: for a caller that opened with `verify: false` and
+   * does other work meanwhile (a server loading the version's model). The data file's CRC-32 is computed on a
+   * worker thread; a manifest without file checksums falls back to the per-entry check, in this thread.
+   * @throws ARTIFACT_CORRUPT naming the damaged entry where it can
+   */
+  async verifyVersion(id: string): Promise<void> {
+    assertVersionId(id);
+    const dir = this.versionDir(id);
+    const manifest = this.readManifest(id);
+    const fileMismatch = manifest.files ? await this.checkFiles(dir, manifest, fileCrc32OffThread) : null;
+    if (manifest.files && fileMismatch === null) return;
+    const reader = LmdbVersionReader.open(dir, manifest);
+    try {
+      reader.verifySync();
+    } finally {
+      await reader.close();
+    }
+    if (fileMismatch) throw fileMismatch;
+  }
+
+  /** The first recorded file whose size or CRC-32 differs, as an error; null when all match (or none). */
+  private async checkFiles(
+    dir: string,
+    manifest: Manifest,
+    crcOf: (path: string) => Promise<{ bytes: number; crc32: number }> = fileCrc32,
+  ): Promise<SimrecError | null> {
     for (const f of manifest.files ?? []) {
       const path = join(dir, f.name);
       let got: { bytes: number; crc32: number };
       try {
-        got = await fileCrc32(path);
+        got = await crcOf(path);
       } catch (e) {
         if (errnoCode(e) === 'ENOENT')
           return new SimrecError('ARTIFACT_CORRUPT', `version ${manifest.id} lacks ${f.name}`, {
