@@ -17,6 +17,11 @@
  * start: the previous assignment is kept (ids stable) and producers without one are seeded the same way into
  * empty community ids. Vertices with no edges never move and get no KnownFor.
  *
+ * Automatic k (the default): k starts at the number of active vertices, so the initialisation opens communities
+ * until every vertex is covered; after MH, whole communities are merged while the objective (or, by choice,
+ * modularity) rises, and the non-empty ones are renumbered 0..k−1 (community-merge.ts). With a warm start the
+ * previous ids are kept and only new communities are renumbered after them, without a merge.
+ *
  * Score of v in its community C, ḡ the graph's mean edge weight:
  *     wIn / (wIn + wOut + ḡ·(|C \ {v}| − nIn))   (1 when v is alone in C; 0 when the denominator is 0).
  *
