@@ -97,7 +97,7 @@ test('popularity on ml-latest-small-split matches a sort-based reference', { ski
   assert.ok(Math.abs(got.auc - auc / users) < 1e-9);
 });
 
-test('SimClusters on ml-latest-small-split, as built and served with the defaults, ranks far above chance', {
+test('SimClusters on ml-latest-small-split, as built and served with the defaults, beats popularity', {
   skip: !present,
 }, async () => {
   const loaded = await loadFilesEval({
@@ -113,11 +113,13 @@ test('SimClusters on ml-latest-small-split, as built and served with the default
   const sc = report.models.simclusters;
   const c = report.counts;
   // A uniformly random top 10 hits a test positive with probability |T_u| / (catalogue − |train_u|); over this
-  // split that averages below 0.004. How far above popularity the served lists are is the real benchmark's
-  // question (npm run bench -- real), not a property this test can pin while the algorithms are tuned.
+  // split that averages below 0.004. Popularity is the floor a personalised model must clear: measured 0.147
+  // against 0.111 (1.33×); the margin asserted leaves room for seed-level variation of the communities.
   const chance = c.testPositives / c.evaluatedUsers / (c.items - c.trainPositives / c.users);
   assert.ok(chance < 0.004, `chance ${chance}`);
-  assert.ok(sc['precision@10'] > 3 * chance, `${sc['precision@10']} vs chance ${chance}`);
+  const pop = report.models.popularity['precision@10'];
+  assert.ok(sc['precision@10'] > 1.15 * pop, `${sc['precision@10']} vs popularity ${pop}`);
+  assert.ok(sc['tied_top@10'] <= 0.05, `tied ${sc['tied_top@10']}`);
   assert.equal(sc.users, report.models.popularity.users);
   assert.ok(Number.isNaN(sc.auc), 'a served list has no AUC');
 });
