@@ -10,11 +10,11 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SimClustersAnn } from '../src/ann/simclusters.ts';
-import { loadSimClustersIndex } from '../src/ann/simclusters-artifacts.ts';
+import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
+import { loadSimClustersIndex } from '../src/artifacts/simclusters.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
 import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
 import { machine, table } from './lib.ts';
 

@@ -24,8 +24,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
-import { KEYS } from '../src/pipeline/keys.ts';
 import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
 import { fmt, machine, type Row, table } from './lib.ts';
 

@@ -26,7 +26,8 @@ export {
   SimClustersAnn,
   type SimClustersIndex,
 } from './ann/simclusters.ts';
-export { loadSimClustersIndex } from './ann/simclusters-artifacts.ts';
+export { interestedInKey, KEYS } from './artifacts/keys.ts';
+export { loadSimClustersIndex } from './artifacts/simclusters.ts';
 // core: pure primitives
 export { CsrMatrix, cooOrder, type Duplicates, rowOfEntry, transposeOrder } from './core/csr.ts';
 export { ERROR_CODES, type ErrorCode, type ErrorDetail, isSimrecError, SimrecError } from './core/errors.ts';
@@ -67,7 +68,6 @@ export { type GenerateOptions, type GeneratorSummary, generateSynthetic } from '
 export { PRESET_NAMES, PRESETS, type PresetName, type SyntheticParams } from './data/synthetic/params.ts';
 export { communityLabels, primaryInterests, readTruth, type Truth } from './data/synthetic/truth.ts';
 export { formatProblem, type ValidationReport } from './data/validate.ts';
-
 // eval
 export { adjustedRandIndex, clusteringAgreement, nmi, pairPrecisionRecall } from './eval/clustering.ts';
 export { type EvalReport, evaluateModels, measureRecommender } from './eval/evaluate.ts';
@@ -101,7 +101,6 @@ export {
   temporalSplit,
   userHoldoutSplit,
 } from './eval/splits.ts';
-
 // mf: hybrid matrix factorization (DESIGN §5)
 export { type FeatureNormalization, tagMatrix } from './mf/features.ts';
 export {
@@ -125,7 +124,6 @@ export {
 export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.ts';
 export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
 export { EXPORT_KINDS, type ExportKind, exportArtifacts } from './pipeline/export.ts';
-export { interestedInKey, KEYS } from './pipeline/keys.ts';
 // serve: the HTTP server (DESIGN §10)
 export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
 export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';

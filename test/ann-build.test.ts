@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SimClustersAnn } from '../src/ann/simclusters.ts';
-import { loadSimClustersIndex } from '../src/ann/simclusters-artifacts.ts';
+import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
+import { loadSimClustersIndex } from '../src/artifacts/simclusters.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { readTruth } from '../src/data/synthetic/truth.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
 import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
 
 test('user candidates: recall@50 ≥ 0.9 against exact, and mostly from the user’s planted interests', async () => {

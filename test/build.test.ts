@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { KEYS } from '../src/artifacts/keys.ts';
 import { SimrecError } from '../src/core/errors.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { KEYS } from '../src/pipeline/keys.ts';
 import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
 
 function fixture(): string {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { KEYS } from '../src/artifacts/keys.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
 import { exportArtifacts } from '../src/pipeline/export.ts';
-import { KEYS } from '../src/pipeline/keys.ts';
 import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
 
 const data = mkdtempSync(join(tmpdir(), 'simrec-small-'));

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import { KEYS } from '../artifacts/keys.ts';
+import { hasSimClusters } from '../artifacts/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
-import { KEYS } from '../pipeline/keys.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { denseTable, queryCandidates, queryDenseCandidates, table } from './candidates.ts';
 import { type Command, intOption, parseOptions, required } from './command.ts';
@@ -66,7 +67,7 @@ async function defaultSource(artifacts: string, version: string | undefined): Pr
   try {
     const reader = await store.openVersion(version);
     try {
-      return reader.has(KEYS.simclustersMeta) || !reader.has(KEYS.mfItems) ? 'simclusters' : 'mf';
+      return hasSimClusters(reader) || !reader.has(KEYS.mfItems) ? 'simclusters' : 'mf';
     } finally {
       await reader.close();
     }

@@ -5,12 +5,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { KEYS } from '../artifacts/keys.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import type { ArtifactStore, Manifest, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
-import { KEYS } from './keys.ts';
 import { type MfStageSummary, mfStage } from './mf-stage.ts';
 import { type SimClustersSummary, simclustersStage } from './simclusters-stage.ts';
 

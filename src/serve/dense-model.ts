@@ -20,11 +20,12 @@ import type { DenseFilter, DenseIndex } from '../ann/dense/dense-index.ts';
 import { HnswIndex } from '../ann/dense/hnsw/hnsw-index.ts';
 import { type LazyDenseIndex, lazyDenseIndex } from '../ann/dense/persist.ts';
 import { ANN_LIMITS, clampCosine } from '../ann/simclusters.ts';
+import { KEYS } from '../artifacts/keys.ts';
+import { readMfModel } from '../artifacts/mf.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import { topKIndices } from '../core/topk.ts';
-import { HybridMF, type MfBuffers } from '../mf/model.ts';
-import { KEYS } from '../pipeline/keys.ts';
+import { HybridMF } from '../mf/model.ts';
 import type { DenseMatrix, VersionReader } from '../store/store.ts';
 
 export type DenseMode = 'ann' | 'exact';
@@ -342,17 +343,13 @@ export class DenseModel {
   /** The MF model, read on the first fold-in; a failed read is not cached. */
   private foldInModel(): Promise<HybridMF> {
     if (this.model) return this.model;
-    const keys = this.reader.keys(KEYS.mfModelPrefix);
-    if (keys.length === 0)
-      return Promise.reject(
-        new SimrecError(
+    const pending = (async () => {
+      const bufs = await readMfModel(this.reader);
+      if (!bufs)
+        throw new SimrecError(
           'ARTIFACT_MISSING',
           `version ${this.version} has no MF model (${KEYS.mfModelPrefix}*): a user it does not know cannot be folded in`,
-        ),
-      );
-    const pending = (async () => {
-      const bufs: MfBuffers = {};
-      for (const key of keys) bufs[key.slice(KEYS.mfModelPrefix.length)] = await this.reader.blob(key);
+        );
       // Fold-in reads only item parameters: the known users' rows (with their optimiser state, the bulk of
       // the model for a large user base) are not loaded; the users have their folded vectors in mf/users.
       const model = HybridMF.fromBuffers(bufs, { userRows: false });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KEYS } from '../pipeline/keys.ts';
+import { KEYS } from '../artifacts/keys.ts';
 import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { LiveModel, ServingModel } from './model.ts';
 import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
