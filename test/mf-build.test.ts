@@ -17,7 +17,7 @@ import { readTruth } from '../src/data/synthetic/truth.ts';
 import { HybridMF } from '../src/mf/model.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 test('MF in the build: taste recovery, folded vectors = scores, dense index recall', async () => {
   const data = mkdtempSync(join(tmpdir(), 'simrec-mf-'));
@@ -37,7 +37,7 @@ test('MF in the build: taste recovery, folded vectors = scores, dense index reca
   assert.ok(mf.dense.recall && mf.dense.recall.recallAtK >= 0.9, JSON.stringify(mf.dense.recall));
 
   const truth = await readTruth(data);
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   const r = await store.openVersion();
   const users = await r.idMap(KEYS.users);
   const items = await r.idMap(KEYS.items);

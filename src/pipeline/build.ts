@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { KEYS } from '../artifacts/keys.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore, Manifest, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 import { type MfStageSummary, mfStage } from './mf-stage.ts';
@@ -81,7 +81,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
 
   // The output is opened and locked before the inputs are read, so an unusable --out (a file, a full or
   // read-only disk, another build holding the lock) fails at once rather than after the ingest.
-  const store = options.store ?? new LmdbArtifactStore(resolve(options.out));
+  const store = options.store ?? openArtifactStore(options.out, { field: 'out' });
   const writer = await store.createVersion();
   const abandon = async (e: unknown): Promise<never> => {
     await writer.abort().catch(() => {});
@@ -116,7 +116,9 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     await timed('store-inputs', () => storeInputs(ctx));
     let simclusters: SimClustersSummary | null = null;
     if (config.simclusters.enabled) {
-      const warm = options.warmStart ? new LmdbArtifactStore(resolve(options.warmStart)) : undefined;
+      const warm = options.warmStart
+        ? openArtifactStore(options.warmStart, { field: 'warm-start' })
+        : undefined;
       try {
         simclusters = await simclustersStage(dataset, withDataTime(config, dataset), writer, {
           dataDir: resolve(options.data),

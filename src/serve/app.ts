@@ -18,7 +18,7 @@ import Fastify, {
 import { isSimrecError } from '../core/errors.ts';
 import { CODE_VERSION } from '../core/version.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore } from '../store/store.ts';
 import {
   handleClientError,
@@ -133,7 +133,9 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   let lastLogged = '';
   let store: ArtifactStore | undefined;
   if (!live) {
-    store = options.store ?? (options.artifacts ? new LmdbArtifactStore(options.artifacts) : undefined);
+    store =
+      options.store ??
+      (options.artifacts ? openArtifactStore(options.artifacts, { field: 'artifacts' }) : undefined);
     if (!store) throw new TypeError('buildApp needs artifacts, store or live');
     if (!options.store) ownedStore = store;
     live = new LiveModel(store, {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KEYS } from '../artifacts/keys.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { LiveModel, ServingModel } from './model.ts';
 import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
 
@@ -22,7 +22,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 async function withModel(spec: TestArtifactSpec, fn: (m: ServingModel) => Promise<void>): Promise<void> {
   await withDir(async (dir) => {
     await writeTestArtifacts(dir, spec);
-    const store = new LmdbArtifactStore(dir);
+    const store = openArtifactStore(dir);
     const reader = await store.openVersion();
     try {
       await fn(await ServingModel.load(reader));
@@ -148,7 +148,7 @@ test('raw embeddings are checked against k, each cluster once, scores finite as 
 test('a version without SimClusters outputs does not load', () =>
   withDir(async (dir) => {
     await writeTestArtifacts(dir, { ...SMALL_FIXTURE, omit: [KEYS.simclustersMeta] });
-    const store = new LmdbArtifactStore(dir);
+    const store = openArtifactStore(dir);
     const reader = await store.openVersion();
     try {
       await assert.rejects(ServingModel.load(reader), err('ARTIFACT_MISSING', KEYS.simclustersMeta));
@@ -172,7 +172,7 @@ test('LiveModel: waits for a first version, switches on refresh, pins a model fo
   withDir(async (dir) => {
     const switches: [string | null, string][] = [];
     const errors: unknown[] = [];
-    const live = new LiveModel(new LmdbArtifactStore(dir), {
+    const live = new LiveModel(openArtifactStore(dir), {
       pollMs: 0,
       onSwitch: (from, to) => switches.push([from, to]),
       onError: (e) => errors.push(e),
@@ -244,7 +244,7 @@ test('LiveModel: polling picks up a new version without being asked', () =>
     const switched = new Promise<void>((r) => {
       resolveSwitch = r;
     });
-    const live = new LiveModel(new LmdbArtifactStore(dir), {
+    const live = new LiveModel(openArtifactStore(dir), {
       pollMs: 10,
       onSwitch: (_from, to) => {
         seen.push(to);

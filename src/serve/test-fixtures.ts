@@ -14,7 +14,7 @@ import { IdMap } from '../core/id-map.ts';
 import type { HybridMF } from '../mf/model.ts';
 import { type ClusterTopList, clusterTopFromEmbeddings } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import type { VersionWriter } from '../store/store.ts';
 
 /** Every key of a version's SimClusters outputs: omitted, a spec with `mf` is what an MF-only build writes. */
@@ -104,7 +104,7 @@ export async function writeTestArtifacts(
   spec: TestArtifactSpec,
   options: WriteTestArtifactsOptions = {},
 ): Promise<string> {
-  const store = new LmdbArtifactStore(dir);
+  const store = openArtifactStore(dir);
   const w = await store.createVersion();
   try {
     const omit = new Set(spec.omit ?? []);
