@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SimrecError } from '../core/errors.ts';
-import { localStoreDirectory } from '../store/open.ts';
 import { startServer, untilSignalled } from '../serve/server.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
+import { localStoreDirectory } from '../store/open.ts';
 import { type Command, intOption, parseOptions, required } from './command.ts';
 
 const HELP = `usage: simrec serve --artifacts LOC [--host 127.0.0.1] [--port 8080] [--workers N|auto]

@@ -11,7 +11,7 @@ import { writeMfModel } from '../artifacts/mf.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { positivesFromEngagements } from '../eval/interactions.ts';
+import { positivesFromEngagements } from '../data/positives.ts';
 import { HybridMF } from '../mf/model.ts';
 import type { MfParams } from '../mf/params.ts';
 import type { VersionWriter } from '../store/store.ts';

@@ -11,13 +11,13 @@ import {
   readSimClustersMeta,
   writeSimClustersOutputs,
 } from '../artifacts/simclusters.ts';
+import { clusteringAgreement } from '../core/clustering-agreement.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { positivesFromEngagements } from '../data/positives.ts';
 import { communityLabels } from '../data/synthetic/truth.ts';
-import { clusteringAgreement } from '../eval/clustering.ts';
-import { positivesFromEngagements } from '../eval/interactions.ts';
 import { interestedInMatrix } from '../simclusters/interested-in.ts';
 import { runSimClusters, type SimClustersInput, type SimClustersOutput } from '../simclusters/pipeline.ts';
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
