@@ -1,4 +1,4 @@
-import { KEYS } from '../artifacts/keys.ts';
+import { hasMfVectors } from '../artifacts/mf.ts';
 import { hasSimClusters } from '../artifacts/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
 import { openArtifactStore } from '../store/open.ts';
@@ -66,7 +66,7 @@ async function defaultSource(artifacts: string, version: string | undefined): Pr
   try {
     const reader = await store.openVersion(version);
     try {
-      return hasSimClusters(reader) || !reader.has(KEYS.mfItems) ? 'simclusters' : 'mf';
+      return hasSimClusters(reader) || !hasMfVectors(reader) ? 'simclusters' : 'mf';
     } finally {
       await reader.close();
     }

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { KEYS } from '../artifacts/keys.ts';
+import { writeInputs } from '../artifacts/inputs.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
 import { openArtifactStore } from '../store/open.ts';
@@ -113,7 +113,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
 
   const ctx: BuildContext = { options, config, writer, dataset, counts: statCounts(dataset), extra: {} };
   try {
-    await timed('store-inputs', () => storeInputs(ctx));
+    await timed('store-inputs', () => writeInputs(ctx.writer, ctx.dataset));
     let simclusters: SimClustersSummary | null = null;
     if (config.simclusters.enabled) {
       const warm = options.warmStart
@@ -213,24 +213,6 @@ function withDataTime(config: BuildConfig, d: Dataset): BuildConfig {
       topicEmbeddings: { ...sc.topicEmbeddings, now: sc.topicEmbeddings?.now ?? now },
     },
   };
-}
-
-/** Id maps and the ingested relations, so serving and later builds need not re-read the inputs. */
-async function storeInputs(ctx: BuildContext): Promise<void> {
-  const { writer: w, dataset: d } = ctx;
-  await w.putIdMap(KEYS.users, d.users);
-  await w.putIdMap(KEYS.items, d.items);
-  await w.putIdMap(KEYS.topics, d.topics);
-  if (d.follows) await w.putCsr(KEYS.follows, d.follows);
-  if (d.engagements) {
-    await w.putSparseRows(KEYS.engagements, d.engagements.matrix);
-    await w.putTypedArray(KEYS.engagementTs, d.engagements.ts);
-    await w.putTypedArray(KEYS.engagementAction, Int32Array.from(d.engagements.action));
-  }
-  if (d.topicFollows) await w.putCsr(KEYS.topicFollows, d.topicFollows);
-  await w.putTypedArray(KEYS.itemAuthor, d.itemAuthor);
-  await w.putTypedArray(KEYS.itemCreatedTs, d.itemCreatedTs);
-  if (d.itemTags) await w.putCsr(KEYS.itemTags, d.itemTags);
 }
 
 function statCounts(d: Dataset): Record<string, number> {

@@ -7,7 +7,7 @@
 import { buildDenseIndex, type DenseBuildReport } from '../ann/dense/build.ts';
 import { saveDenseIndex } from '../ann/dense/persist.ts';
 import { KEYS } from '../artifacts/keys.ts';
-import { writeMfModel } from '../artifacts/mf.ts';
+import { writeMfModel, writeMfVectors } from '../artifacts/mf.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -76,8 +76,11 @@ export async function mfStage(
   await writeMfModel(w, model.toBuffers());
   const users = model.userRepresentations();
   const items = model.itemRepresentations();
-  await w.putDense(KEYS.mfUsers, { rows: d.users.size, dim: users.dim, data: users.vectors });
-  await w.putDense(KEYS.mfItems, { rows: d.items.size, dim: items.dim, data: items.vectors });
+  await writeMfVectors(
+    w,
+    { rows: d.users.size, dim: users.dim, data: users.vectors },
+    { rows: d.items.size, dim: items.dim, data: items.vectors },
+  );
 
   // Recall of the item index is measured with real user queries: the vectors it will be searched with.
   const nq = Math.min(cfg.recallQueries, d.users.size);

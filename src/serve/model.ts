@@ -16,7 +16,9 @@ import {
   type SimClustersIndex,
   type SourceVector,
 } from '../ann/simclusters.ts';
+import { readDataTime, readEngagedItems } from '../artifacts/inputs.ts';
 import { interestedInKey, KEYS } from '../artifacts/keys.ts';
+import { hasMfVectors } from '../artifacts/mf.ts';
 import {
   hasSimClusters,
   loadSimClustersIndex,
@@ -151,7 +153,7 @@ export class ServingModel {
         field: 'userScore',
       });
     const withSimClusters = hasSimClusters(reader);
-    if (!withSimClusters && !reader.has(KEYS.mfItems))
+    if (!withSimClusters && !hasMfVectors(reader))
       throw new SimrecError(
         'ARTIFACT_MISSING',
         `version ${reader.id} has no ${KEYS.simclustersMeta} and no ${KEYS.mfItems}: it holds neither ` +
@@ -172,8 +174,8 @@ export class ServingModel {
     // A version built with simclusters.enabled false (MF only) serves the dense routes; its SimClusters
     // parts stay empty and every method that needs them says so (needSimClusters).
     const sc = withSimClusters ? await loadSimClustersParts(reader, users, items) : NO_SIMCLUSTERS;
-    const dense = reader.has(KEYS.mfItems) ? await DenseModel.load(reader, { users, items }) : null;
-    const dataTime = await versionDataTime(reader);
+    const dense = hasMfVectors(reader) ? await DenseModel.load(reader, { users, items }) : null;
+    const dataTime = await readDataTime(reader);
     return new ServingModel(
       reader,
       withSimClusters,
@@ -321,7 +323,7 @@ export class ServingModel {
 
   /** Items a user already engaged with (dense indices), empty when the version keeps no engagements. */
   async engagedItems(u: number): Promise<Int32Array> {
-    return (await this.row(KEYS.engagements, u)).ids;
+    return readEngagedItems(this.reader, u);
   }
 
   // ---- candidates ------------------------------------------------------------------------------------------
@@ -601,19 +603,6 @@ async function loadSimClustersParts(
     ann,
     annIndex,
   };
-}
-
-/** See ServingModel.dataTime. The manifest field is read defensively: older builds do not write it. */
-async function versionDataTime(reader: VersionReader): Promise<number | null> {
-  const recorded = (reader.manifest as { dataTime?: unknown }).dataTime;
-  if (typeof recorded === 'number' && Number.isFinite(recorded)) return recorded;
-  let latest = Number.NEGATIVE_INFINITY;
-  for (const key of [KEYS.engagementTs, KEYS.itemCreatedTs]) {
-    if (!reader.has(key)) continue;
-    const ts = await reader.typedArray(key, 'float64');
-    for (let j = 0; j < ts.length; j++) if (ts[j] > latest) latest = ts[j];
-  }
-  return Number.isFinite(latest) ? latest : null;
 }
 
 function known(i: number, what: string, id: string, field: string): number {
