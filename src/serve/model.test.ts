@@ -236,7 +236,8 @@ test('LiveModel: waits for a first version, switches on refresh, pins a model fo
     );
   }));
 
-test('LiveModel: polling picks up a new version without being asked', () =>
+// The loop is held open below, so a poll that never switches must end the test some other way.
+test('LiveModel: polling picks up a new version without being asked', { timeout: 60_000 }, () =>
   withDir(async (dir) => {
     await writeTestArtifacts(dir, SMALL_FIXTURE);
     const seen: string[] = [];
@@ -254,9 +255,17 @@ test('LiveModel: polling picks up a new version without being asked', () =>
     try {
       await live.start();
       const b = await writeTestArtifacts(dir, DAVE_LIKES_C3);
-      await switched;
+      // The poll timer is unref'd (a server must be free to exit), so once the write has settled nothing else
+      // may keep the event loop alive until the next poll: the runner then cancels the test mid-wait.
+      const hold = setInterval(() => {}, 60_000);
+      try {
+        await switched;
+      } finally {
+        clearInterval(hold);
+      }
       assert.equal(live.current?.version, b);
     } finally {
       await live.close();
     }
-  }));
+  }),
+);
