@@ -10,12 +10,12 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SimClustersAnn } from '../src/ann/simclusters.ts';
-import { loadSimClustersIndex } from '../src/ann/simclusters-artifacts.ts';
+import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
+import { loadSimClustersIndex } from '../src/artifacts/simclusters.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import { machine, table } from './lib.ts';
 
 export async function run(argv: string[]): Promise<void> {
@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<void> {
     await generateSynthetic({ preset: 'social', outDir: data, seed });
     await runBuild({ data, out: artifacts, config: resolveBuildConfig(undefined, { seed }) });
   }
-  const store = new LmdbArtifactStore(artifacts);
+  const store = openArtifactStore(artifacts);
   const r = await store.openVersion();
   const index = await loadSimClustersIndex(r);
   const ann = new SimClustersAnn(index);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { nmi } from '../src/eval/clustering.ts';
+import { nmi } from '../src/core/clustering-agreement.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
 import { fmt, machine, type Row, table } from './lib.ts';

@@ -21,10 +21,10 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
-import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import { machine, type Row, table } from './lib.ts';
 
 /** The part of autocannon's API used here (it ships no types). */
@@ -201,7 +201,7 @@ export async function run(argv: string[]): Promise<void> {
 
 /** Users with an InterestedIn and items with an embedding, a seeded sample of each. */
 async function sampleIds(artifacts: string, seed: number): Promise<{ users: string[]; items: string[] }> {
-  const store = new LmdbArtifactStore(artifacts);
+  const store = openArtifactStore(artifacts);
   try {
     const r = await store.openVersion();
     const userMap = await r.idMap(KEYS.users);

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ServingModel } from '../src/serve/model.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import { machine, type Row, table } from './lib.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<void> {
       });
       if (r.status !== 0) throw new Error(`simrec ${args[0]} failed (${r.status})`);
     }
-  const store = new LmdbArtifactStore(artifacts);
+  const store = openArtifactStore(artifacts);
   const id = await store.currentVersionId();
   const bytes = statSync(join(artifacts, 'versions', id ?? '', 'data.mdb')).size;
 

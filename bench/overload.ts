@@ -21,10 +21,10 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
-import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import { machine, type Row, table } from './lib.ts';
 
 interface AutocannonRequest {
@@ -309,7 +309,7 @@ async function withServer(
 
 /** Users with an InterestedIn, a seeded sample of 2,000. */
 async function sampleUsers(artifacts: string, seed: number): Promise<string[]> {
-  const store = new LmdbArtifactStore(artifacts);
+  const store = openArtifactStore(artifacts);
   const r = await store.openVersion();
   try {
     const userMap = await r.idMap(KEYS.users);

@@ -24,9 +24,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
-import { KEYS } from '../src/pipeline/keys.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import { fmt, machine, type Row, table } from './lib.ts';
 
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -51,7 +51,7 @@ function simrec(args: string[]): string {
 
 /** KnownFor clusters with at least one member, and the largest one's size. */
 async function clusterSizes(art: string): Promise<{ nonEmpty: number; largest: number }> {
-  const store = new LmdbArtifactStore(art);
+  const store = openArtifactStore(art);
   const r = await store.openVersion();
   try {
     if (!r.has(KEYS.knownForCluster)) return { nonEmpty: 0, largest: 0 };

@@ -26,7 +26,15 @@ export {
   SimClustersAnn,
   type SimClustersIndex,
 } from './ann/simclusters.ts';
-export { loadSimClustersIndex } from './ann/simclusters-artifacts.ts';
+export { interestedInKey, KEYS } from './artifacts/keys.ts';
+export { loadSimClustersIndex } from './artifacts/simclusters.ts';
+// eval
+export {
+  adjustedRandIndex,
+  clusteringAgreement,
+  nmi,
+  pairPrecisionRecall,
+} from './core/clustering-agreement.ts';
 // core: pure primitives
 export { CsrMatrix, cooOrder, type Duplicates, rowOfEntry, transposeOrder } from './core/csr.ts';
 export { ERROR_CODES, type ErrorCode, type ErrorDetail, isSimrecError, SimrecError } from './core/errors.ts';
@@ -63,22 +71,13 @@ export {
 } from './data/dataset.ts';
 export { loadDataset, validateDataset } from './data/load.ts';
 export { detectMovieLens, loadMovieLensSplit, type MovieLensSplit } from './data/movielens.ts';
+export { type Interactions, positivesFromEngagements } from './data/positives.ts';
 export { type GenerateOptions, type GeneratorSummary, generateSynthetic } from './data/synthetic/generate.ts';
 export { PRESET_NAMES, PRESETS, type PresetName, type SyntheticParams } from './data/synthetic/params.ts';
 export { communityLabels, primaryInterests, readTruth, type Truth } from './data/synthetic/truth.ts';
 export { formatProblem, type ValidationReport } from './data/validate.ts';
-
-// eval
-export { adjustedRandIndex, clusteringAgreement, nmi, pairPrecisionRecall } from './eval/clustering.ts';
 export { type EvalReport, evaluateModels, measureRecommender } from './eval/evaluate.ts';
-export {
-  dropOverlap,
-  type EvalData,
-  type Interactions,
-  positivesFromEngagements,
-  type TrainTest,
-  toCatalogue,
-} from './eval/interactions.ts';
+export { dropOverlap, type EvalData, type TrainTest, toCatalogue } from './eval/interactions.ts';
 export { loadDatasetEval, loadFilesEval } from './eval/load.ts';
 export { itemPopularity, type MetricSummary, RankingEvaluator, SampledEvaluator } from './eval/metrics.ts';
 export { MfRecommender } from './eval/mf-model.ts';
@@ -101,7 +100,6 @@ export {
   temporalSplit,
   userHoldoutSplit,
 } from './eval/splits.ts';
-
 // mf: hybrid matrix factorization (DESIGN §5)
 export { type FeatureNormalization, tagMatrix } from './mf/features.ts';
 export {
@@ -125,7 +123,6 @@ export {
 export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.ts';
 export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
 export { EXPORT_KINDS, type ExportKind, exportArtifacts } from './pipeline/export.ts';
-export { interestedInKey, KEYS } from './pipeline/keys.ts';
 // serve: the HTTP server (DESIGN §10)
 export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
 export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SimClustersAnn } from '../src/ann/simclusters.ts';
-import { loadSimClustersIndex } from '../src/ann/simclusters-artifacts.ts';
+import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
+import { loadSimClustersIndex } from '../src/artifacts/simclusters.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { readTruth } from '../src/data/synthetic/truth.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { interestedInKey, KEYS } from '../src/pipeline/keys.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 test('user candidates: recall@50 ≥ 0.9 against exact, and mostly from the user’s planted interests', async () => {
   const data = mkdtempSync(join(tmpdir(), 'simrec-ann-'));
@@ -22,7 +22,7 @@ test('user candidates: recall@50 ≥ 0.9 against exact, and mostly from the user
   await generateSynthetic({ preset: 'social', outDir: data, seed: 11 });
   await runBuild({ data, out, config: resolveBuildConfig(undefined, { seed: 2 }) });
   const truth = await readTruth(data);
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   const r = await store.openVersion();
   const ann = new SimClustersAnn(await loadSimClustersIndex(r));
   const users = await r.idMap(KEYS.users);

@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { KEYS } from '../src/artifacts/keys.ts';
 import { SimrecError } from '../src/core/errors.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { KEYS } from '../src/pipeline/keys.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 function fixture(): string {
   const dir = mkdtempSync(join(tmpdir(), 'simrec-build-'));
@@ -38,7 +38,7 @@ test('build ingests, stores id maps and relations, and commits a current version
   assert.ok(manifest.stages.includes('known-for'));
   assert.equal(manifest.counts.producersWithKnownFor, 0);
 
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   assert.equal(await store.currentVersionId(), manifest.id);
   const r = await store.openVersion();
   const users = await r.idMap(KEYS.users);
@@ -61,7 +61,7 @@ test('a build that fails on bad input leaves the previous version current', asyn
     runBuild({ data, out, config }),
     (e: unknown) => e instanceof SimrecError && e.code === 'INPUT_BAD_ROW',
   );
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   assert.equal(await store.currentVersionId(), first.manifest.id);
   await store.close();
 });

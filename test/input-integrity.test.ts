@@ -16,7 +16,7 @@ import { validateDataset } from '../src/data/load.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'simrec-integrity-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -68,7 +68,7 @@ async function buildFails(
   }
   assert.ok(error instanceof SimrecError, `expected a SimrecError, got ${String(error)}`);
   assert.equal(error.code, code, error.message);
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   try {
     assert.equal(await store.currentVersionId(), null);
     assert.deepEqual(
@@ -169,7 +169,7 @@ test("case 3: a far-future timestamp is a bad row; skipped, the model's clock an
   assert.equal(clean.manifest.dataTime, latest);
   assert.equal(skipped.manifest.dataTime, latest);
   // As serving reads it back from the store.
-  const store = new LmdbArtifactStore(skipped.out);
+  const store = openArtifactStore(skipped.out);
   const reader = await store.openVersion();
   assert.equal(reader.manifest.dataTime, latest);
   await reader.close();

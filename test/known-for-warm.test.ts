@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { nmi } from '../src/core/clustering-agreement.ts';
 import { Rng } from '../src/core/prng.ts';
-import { nmi } from '../src/eval/clustering.ts';
 import { graphFromEdges } from '../src/simclusters/graph.ts';
 import { knownFor } from '../src/simclusters/known-for.ts';
 

@@ -9,14 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadDenseIndex } from '../src/ann/dense/persist.ts';
+import { KEYS } from '../src/artifacts/keys.ts';
+import { readMfModel } from '../src/artifacts/mf.ts';
 import { TopK } from '../src/core/topk.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { readTruth } from '../src/data/synthetic/truth.ts';
 import { HybridMF } from '../src/mf/model.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { KEYS } from '../src/pipeline/keys.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 test('MF in the build: taste recovery, folded vectors = scores, dense index recall', async () => {
   const data = mkdtempSync(join(tmpdir(), 'simrec-mf-'));
@@ -36,15 +37,14 @@ test('MF in the build: taste recovery, folded vectors = scores, dense index reca
   assert.ok(mf.dense.recall && mf.dense.recall.recallAtK >= 0.9, JSON.stringify(mf.dense.recall));
 
   const truth = await readTruth(data);
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   const r = await store.openVersion();
   const users = await r.idMap(KEYS.users);
   const items = await r.idMap(KEYS.items);
   const U = await r.dense(KEYS.mfUsers);
   const V = await r.dense(KEYS.mfItems);
-  const bufs: Record<string, Uint8Array> = {};
-  for (const key of r.keys(KEYS.mfModelPrefix))
-    bufs[key.slice(KEYS.mfModelPrefix.length)] = await r.blob(key);
+  const bufs = await readMfModel(r);
+  assert.ok(bufs, 'the build stores its MF model');
   // The stored model restores the stored representations exactly.
   const model = HybridMF.fromBuffers(bufs);
   assert.deepEqual(model.userRepresentations().vectors, U.data);

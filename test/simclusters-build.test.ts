@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { KEYS } from '../src/artifacts/keys.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
 import { exportArtifacts } from '../src/pipeline/export.ts';
-import { KEYS } from '../src/pipeline/keys.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 const data = mkdtempSync(join(tmpdir(), 'simrec-small-'));
 const ready = generateSynthetic({ preset: 'small', outDir: data, seed: 3 });
@@ -28,7 +28,7 @@ async function build(out: string, warmStart?: string) {
 }
 
 async function entries(out: string): Promise<Map<string, string>> {
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   const r = await store.openVersion();
   const m = new Map(r.manifest.entries.map((e) => [e.key, e.sha256]));
   await r.close();
@@ -72,7 +72,7 @@ test('same seed and one thread give byte-identical SimClusters artifacts', async
 test('export writes KnownFor and the cluster index in the long formats', async () => {
   const out = mkdtempSync(join(tmpdir(), 'simrec-art-'));
   const { simclusters } = await build(out);
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   const r = await store.openVersion();
   const collect = async (
     what: 'known-for' | 'cluster-index' | 'item-embeddings',
@@ -139,7 +139,7 @@ test('a warm rebuild after 1% new follows keeps ≥ 95% of producers in their cl
 });
 
 async function clusterOfProducers(out: string): Promise<Map<string, number>> {
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   const r = await store.openVersion();
   const users = await r.idMap(KEYS.users);
   const producers = await r.typedArray(KEYS.producers, 'int32');

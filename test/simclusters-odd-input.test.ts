@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { SimrecError } from '../src/core/errors.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 function dir(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), 'simrec-odd-'));
@@ -39,7 +39,7 @@ async function build(data: string, extra: Record<string, unknown> = {}) {
 
 /** Every float array stored in the version is free of NaN. */
 async function assertNoNaN(out: string): Promise<void> {
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   const r = await store.openVersion();
   for (const e of r.manifest.entries) {
     if (e.kind === 'csr' || e.kind === 'sparse-rows') {
@@ -61,7 +61,7 @@ test('empty follow graph: a clear INPUT_EMPTY error, nothing published', async (
     runBuild({ data, out, config: resolveBuildConfig(undefined, {}) }),
     (e: unknown) => e instanceof SimrecError && (e.code === 'INPUT_EMPTY' || e.code === 'INPUT_MISSING'),
   );
-  const store = new LmdbArtifactStore(out);
+  const store = openArtifactStore(out);
   assert.equal(await store.currentVersionId(), null);
   await store.close();
 });

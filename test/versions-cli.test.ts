@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runVersions } from '../src/cli/versions.ts';
 import { SimrecError } from '../src/core/errors.ts';
-import { LmdbArtifactStore } from '../src/store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import { ReloadingReader } from '../src/store/reloading-reader.ts';
 
 /**
@@ -26,7 +26,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 /** Three committed versions with known counts (users = 10, 20, 30), the last current. */
 async function threeVersions(root: string): Promise<string[]> {
-  const store = new LmdbArtifactStore(root);
+  const store = openArtifactStore(root);
   const ids: string[] = [];
   for (let i = 1; i <= 3; i++) {
     const w = await store.createVersion();
@@ -88,7 +88,7 @@ test('versions use switches current atomically and a running reader follows, bac
   try {
     const ids = await threeVersions(root);
     // What `simrec serve` holds: a reader on current that looks at the pointer (here on refresh()).
-    const live = new ReloadingReader(new LmdbArtifactStore(root), { pollMs: 0 });
+    const live = new ReloadingReader(openArtifactStore(root), { pollMs: 0 });
     try {
       assert.deepEqual(await live.use((r) => r.json('meta')), { i: 3 });
       const back = await cli('versions', 'use', ids[0], '--artifacts', root);

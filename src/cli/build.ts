@@ -11,14 +11,14 @@ ARTIFACTS/versions/<id>/, switching ARTIFACTS/current to it only after it was ve
 
 options:
   --data DIR          input directory (canonical files, or a MovieLens directory)
-  --out DIR           artifact root
+  --out LOC           artifact store: a directory (created if missing) or file:// URL
   --format F          canonical | movielens | auto (default auto)
   --config FILE       JSON or YAML config (see docs/config.md); options below override it
   --seed N            seed of every randomised stage (default 1)
   --threads N         worker threads (default 2; capped to the CPUs available, with a warning)
   --min-rating R      MovieLens: keep ratings >= R as positives (default: all)
   --skip-bad-rows     count and skip bad input rows instead of failing
-  --warm-start DIR    initialise KnownFor from DIR's current version (cluster ids stay stable)
+  --warm-start LOC    initialise KnownFor from that store's current version (cluster ids stay stable)
   --json              print the manifest as JSON on stdout
   -h, --help          this help
 `;

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { type AnnParams, DEFAULT_ANN_PARAMS } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { DenseParams, DenseSource } from '../serve/dense-model.ts';
@@ -10,11 +9,11 @@ import {
   denseCandidatesJson,
 } from '../serve/routes/format.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { type Command, intOption, numberOption, parseOptions, required } from './command.ts';
 
-const HELP = `usage: simrec candidates --artifacts DIR (--user ID | --item ID | --producer ID | --topic T) [--limit 10] [--json]
-       simrec candidates --artifacts DIR --source dense (--user ID | --item ID) [--limit 10] [--json]
+const HELP = `usage: simrec candidates --artifacts LOC (--user ID | --item ID | --producer ID | --topic T) [--limit 10] [--json]
+       simrec candidates --artifacts LOC --source dense (--user ID | --item ID) [--limit 10] [--json]
 
 SimClusters ANN candidates from an artifact version, as POST /v1/candidates/simclusters answers them: for a
 user (their InterestedIn; items they engaged with are left out), an item (its longest embedding when it has one;
@@ -23,7 +22,7 @@ the item itself is left out), a producer or a topic. With --source dense, MF can
 cosine neighbours (the version must have been built with mf.enabled).
 
 options:
-  --artifacts DIR      artifact root (reads its current version unless --version)
+  --artifacts LOC      artifact store: a directory or file:// URL (reads its current version unless --version)
   --version ID         a specific committed version
   --user/--item/--producer/--topic   the source (exactly one)
   --limit Y            results (default 10)
@@ -143,7 +142,7 @@ export async function queryCandidates(
   params: Partial<AnnParams>,
   userScore?: InterestedInScore,
 ): Promise<CandidatesJson> {
-  const store = new LmdbArtifactStore(resolve(artifacts));
+  const store = openArtifactStore(artifacts, { field: 'artifacts' });
   try {
     const reader = await store.openVersion(version);
     try {
@@ -166,7 +165,7 @@ export async function queryDenseCandidates(
   source: DenseSource,
   params: Partial<DenseParams>,
 ): Promise<DenseCandidatesJson> {
-  const store = new LmdbArtifactStore(resolve(artifacts));
+  const store = openArtifactStore(artifacts, { field: 'artifacts' });
   try {
     const reader = await store.openVersion(version);
     try {

@@ -11,8 +11,8 @@ import { PRESET_NAMES, type PresetName } from '../data/synthetic/params.ts';
 import { runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
 import { type RunningServer, startServer, untilSignalled, waitUntilReady } from '../serve/server.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { listVersionDirs } from '../store/lmdb/version-listing.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { summarize } from './build.ts';
 import { type Command, intOption, parseOptions } from './command.ts';
 import { createReporter } from './progress.ts';
@@ -86,7 +86,7 @@ export const demoCommand: Command = {
     out.write(`${summarize(result, artifacts).replace(/^/gm, '   ')}\n`);
     // Each run adds a full version (~150 MB for the social preset); without pruning, repeated demos fill the disk.
     const sizes = new Map(listVersionDirs(artifacts).map((x) => [x.id, x.diskBytes]));
-    const store = new LmdbArtifactStore(artifacts);
+    const store = openArtifactStore(artifacts);
     const { removed } = await store.prune({ keep: DEMO_KEEP });
     await store.close();
     if (removed.length > 0) {

@@ -13,7 +13,7 @@ import { renderHtml, renderTable } from '../eval/report.ts';
 import { evaluateServed, readTestPairs } from '../eval/served.ts';
 import { SPLIT_KINDS } from '../eval/splits.ts';
 import { ServingModel } from '../serve/model.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { type Command, intOption, numberOption, parseOptions } from './command.ts';
 import { createReporter } from './progress.ts';
 
@@ -24,7 +24,7 @@ const DEFAULT_MODELS = ['popularity', 'simclusters', 'mf-warp'];
 const HELP = `usage: simrec eval (--data DIR [--format F] [--split S] | --train FILE --test FILE [--item-features FILE])
                    [--models a,b,...] [--k 5,10] [--epochs 30] [--dim 64] [--threads 2] [--seed 42]
                    [--min-rating R] [--sampled N] [--json FILE] [--html FILE]
-       simrec eval --artifacts DIR --test FILE [--version ID] [--k 5,10] [--json FILE] [--html FILE]
+       simrec eval --artifacts LOC --test FILE [--version ID] [--k 5,10] [--json FILE] [--html FILE]
        simrec eval --from-json REPORT.json --html FILE
 
 Fits each model on the train positives and measures it on the test positives over the full catalogue
@@ -60,7 +60,7 @@ models and protocol:
                         positives by simrec build's own stages and answered by the server's ANN query
 
 a built version, through the serving path:
-  --artifacts DIR       evaluate the current version of DIR (or --version ID) on --test FILE (user_id,item_id):
+  --artifacts LOC       evaluate the current version of LOC (or --version ID) on --test FILE (user_id,item_id):
                         every family it holds side by side, each answering as simrec serve does: SimClusters ANN
                         (POST /v1/candidates/simclusters, default parameters), MF (POST /v1/candidates/dense)
                         and popularity; the users' engaged items are their train positives. Test users the
@@ -350,7 +350,7 @@ const SPLIT_ONLY = [
   'config',
 ] as const;
 
-/** `simrec eval --artifacts DIR --test FILE`: the families of a built version, through the serving path. */
+/** `simrec eval --artifacts LOC --test FILE`: the families of a built version, through the serving path. */
 async function runServedEval(values: Record<string, unknown>, io: EvalIo): Promise<number> {
   for (const opt of SPLIT_ONLY)
     if (values[opt] !== undefined)
@@ -370,7 +370,7 @@ async function runServedEval(values: Record<string, unknown>, io: EvalIo): Promi
     throw new SimrecError('ARTIFACT_MISSING', `artifact directory ${dir} does not exist`, { file: dir });
   const test = await readTestPairs(testFile);
   const reporter = createReporter({ quiet: !process.stderr.isTTY });
-  const store = new LmdbArtifactStore(dir);
+  const store = openArtifactStore(dir, { field: 'artifacts' });
   let report: EvalReport;
   try {
     const reader = await store.openVersion(values.version as string | undefined);

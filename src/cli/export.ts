@@ -1,11 +1,10 @@
-import { resolve } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
 import { EXPORT_KINDS, type ExportKind, exportArtifacts } from '../pipeline/export.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { type Command, parseOptions, required } from './command.ts';
 
-const HELP = `usage: simrec export --artifacts DIR --what KIND [--format csv|jsonl] [--out FILE]
+const HELP = `usage: simrec export --artifacts LOC --what KIND [--format csv|jsonl] [--out FILE]
 
 Writes an artifact version's SimClusters outputs in long format (stdout unless --out):
   known-for            producer_id,cluster_id,score
@@ -17,7 +16,7 @@ Writes an artifact version's SimClusters outputs in long format (stdout unless -
   mf-users, mf-items   entity_id,v0,...  (MF vectors with biases folded in: a dot product is the score)
 
 options:
-  --artifacts DIR   artifact root (reads its current version unless --version)
+  --artifacts LOC   artifact store: a directory or file:// URL (reads its current version unless --version)
   --version ID      a specific committed version
   --what KIND       one of the kinds above
   --format F        csv (default) or jsonl
@@ -53,7 +52,7 @@ export const exportCommand: Command = {
         field: 'format',
       });
     }
-    const store = new LmdbArtifactStore(resolve(artifacts));
+    const store = openArtifactStore(artifacts, { field: 'artifacts' });
     const reader = await store.openVersion(v.version);
     try {
       const rows = await exportArtifacts(

@@ -1,19 +1,19 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
 import { startServer, untilSignalled } from '../serve/server.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
+import { localStoreDirectory } from '../store/open.ts';
 import { type Command, intOption, parseOptions, required } from './command.ts';
 
-const HELP = `usage: simrec serve --artifacts DIR [--host 127.0.0.1] [--port 8080] [--workers N|auto]
+const HELP = `usage: simrec serve --artifacts LOC [--host 127.0.0.1] [--port 8080] [--workers N|auto]
 
 Serves the artifact directory's current version over HTTP (OpenAPI at /docs). A version committed by a later
 build is picked up without a restart (checked every --poll-ms, and at once on SIGHUP); SIGTERM or SIGINT
 finish the requests in flight and exit.
 
 options:
-  --artifacts DIR     artifact root (must exist; the server is ready once it holds a committed version)
+  --artifacts LOC     artifact store directory or file:// URL (must exist; the server is ready once it holds a committed version)
   --host H            address to listen on (default 127.0.0.1)
   --port P            port (default 8080; 0 picks a free one)
   --workers N         processes sharing the port: an integer, or auto for one per CPU (default 1)
@@ -46,7 +46,8 @@ export const serveCommand: Command = {
       'max-heap-mb': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     });
-    const artifacts = resolve(required(v, 'artifacts'));
+    // A file:// URL is served as its directory; workers and the primary then agree on one path.
+    const artifacts = localStoreDirectory(required(v, 'artifacts'), 'artifacts');
     if (!existsSync(artifacts))
       throw new SimrecError('ARTIFACT_MISSING', `artifact directory ${artifacts} does not exist`, {
         file: artifacts,

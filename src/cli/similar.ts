@@ -1,17 +1,17 @@
-import { resolve } from 'node:path';
+import { hasMfVectors } from '../artifacts/mf.ts';
+import { hasSimClusters } from '../artifacts/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
-import { KEYS } from '../pipeline/keys.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { denseTable, queryCandidates, queryDenseCandidates, table } from './candidates.ts';
 import { type Command, intOption, parseOptions, required } from './command.ts';
 
-const HELP = `usage: simrec similar --artifacts DIR --item ID [--limit 10] [--source simclusters|mf] [--json]
+const HELP = `usage: simrec similar --artifacts LOC --item ID [--limit 10] [--source simclusters|mf] [--json]
 
 Items similar to an item by SimClusters ANN (its longest embedding when it has one, else its current one), or
 with --source mf by cosine over MF item embeddings, as GET /v1/items/:itemId/similar answers them.
 
 options:
-  --artifacts DIR   artifact root (reads its current version unless --version)
+  --artifacts LOC   artifact store: a directory or file:// URL (reads its current version unless --version)
   --version ID      a specific committed version
   --item ID         the item
   --limit Y         results (default 10)
@@ -62,11 +62,11 @@ export const similarCommand: Command = {
 
 /** What GET /v1/items/:itemId/similar uses unasked: SimClusters, or MF for a version built with MF only. */
 async function defaultSource(artifacts: string, version: string | undefined): Promise<'simclusters' | 'mf'> {
-  const store = new LmdbArtifactStore(resolve(artifacts));
+  const store = openArtifactStore(artifacts, { field: 'artifacts' });
   try {
     const reader = await store.openVersion(version);
     try {
-      return reader.has(KEYS.simclustersMeta) || !reader.has(KEYS.mfItems) ? 'simclusters' : 'mf';
+      return hasSimClusters(reader) || !hasMfVectors(reader) ? 'simclusters' : 'mf';
     } finally {
       await reader.close();
     }

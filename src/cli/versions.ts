@@ -3,17 +3,16 @@
  * only rewrites the `current` pointer (atomically, under the store's lock), so a running `simrec serve` picks
  * it up exactly as it picks up a new build.
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SimrecError } from '../core/errors.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
 import { listVersionDirs, type VersionListing } from '../store/lmdb/version-listing.ts';
+import { localStoreDirectory, openArtifactStore } from '../store/open.ts';
 import { assertVersionId } from '../store/version-id.ts';
 import { type Command, intOption, required } from './command.ts';
 
-const HELP = `usage: simrec versions [list] --artifacts DIR [--json]
-       simrec versions prune --artifacts DIR --keep N
-       simrec versions use ID --artifacts DIR
+const HELP = `usage: simrec versions [list] --artifacts LOC [--json]
+       simrec versions prune --artifacts LOC --keep N
+       simrec versions use ID --artifacts LOC
 
 list    every version, oldest first: id, when it was committed (UTC), size on disk, state (committed,
         uncommitted: a build running or one that died, corrupt: unreadable manifest) and the counts its
@@ -25,7 +24,7 @@ use     makes ID current (roll back or forward). ID must be committed and its ma
         'simrec serve' on DIR switches to it within its --poll-ms (or at once on SIGHUP), like after a build.
 
 options:
-  --artifacts DIR   artifact root
+  --artifacts LOC   artifact store: a directory or file:// URL
   --keep N          prune: committed versions to keep (≥ 1)
   --json            list: machine-readable output
   -h, --help        this help
@@ -126,7 +125,7 @@ function parse(argv: string[]) {
 /** The command, writing to `out` (the CLI passes stdout). */
 export async function runVersions(argv: string[], out: { write(s: string): unknown }): Promise<number> {
   const { sub, id, values } = parse(argv);
-  const root = resolve(required(values, 'artifacts'));
+  const root = localStoreDirectory(required(values, 'artifacts'), 'artifacts');
   if (sub !== 'prune' && values.keep !== undefined)
     throw new SimrecError('CONFIG_INVALID', '--keep is only for versions prune', { field: 'keep' });
   if (sub !== 'list' && values.json)
@@ -140,7 +139,7 @@ export async function runVersions(argv: string[], out: { write(s: string): unkno
     return 0;
   }
 
-  const store = new LmdbArtifactStore(root);
+  const store = openArtifactStore(root, { field: 'artifacts' });
   try {
     if (sub === 'use') {
       assertVersionId(id as string);

@@ -10,7 +10,6 @@
  */
 import type { CsrMatrix } from '../core/csr.ts';
 import type { IdMap } from '../core/id-map.ts';
-import type { TimeWindowOptions } from './validate.ts';
 
 export const ACTION_POSITIVE = 0;
 export const ACTION_UNFAV = 1;
@@ -90,6 +89,14 @@ export interface Dataset {
 export type InputKind = 'follows' | 'engagements' | 'items' | 'topic_follows';
 
 export const INPUT_KINDS: readonly InputKind[] = ['follows', 'engagements', 'items', 'topic_follows'];
+
+/** Window options as configured (`ingest.notBefore`, `ingest.notAfter`, `ingest.maxFutureSeconds`). */
+export interface TimeWindowOptions {
+  notBefore?: number;
+  /** Fixed upper bound (Unix seconds); null/absent = ingest time + maxFutureSeconds. */
+  notAfter?: number | null;
+  maxFutureSeconds?: number;
+}
 
 /** Progress callback shared by the loaders: stage name, work done, total when known. */
 export type ProgressFn = (stage: string, done: number, total?: number) => void;

@@ -10,7 +10,7 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { SimrecError } from '../core/errors.ts';
-import type { DatasetStats, InputKind } from './dataset.ts';
+import type { DatasetStats, InputKind, TimeWindowOptions } from './dataset.ts';
 import { sqlIdent } from './duckdb.ts';
 import type { InputFile } from './inputs.ts';
 
@@ -169,14 +169,6 @@ export interface TimeWindow {
   notAfter: number;
   /** How notAfter was set, for messages (`ingest time + 86400 s`). */
   notAfterSource: string;
-}
-
-/** Window options as configured (`ingest.notBefore`, `ingest.notAfter`, `ingest.maxFutureSeconds`). */
-export interface TimeWindowOptions {
-  notBefore?: number;
-  /** Fixed upper bound (Unix seconds); null/absent = ingest time + maxFutureSeconds. */
-  notAfter?: number | null;
-  maxFutureSeconds?: number;
 }
 
 export const DEFAULT_MAX_FUTURE_SECONDS = 86400;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { Interactions } from './interactions.ts';
+import type { Interactions } from '../data/positives.ts';
 import { loadDatasetEval, loadFilesEval } from './load.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'simrec-eval-load-'));

@@ -23,6 +23,7 @@ import { classifyFile, type InputFile, readHeader, sourceSql } from '../data/inp
 import { StringInterner } from '../data/interner.ts';
 import { loadDataset } from '../data/load.ts';
 import { loadMovieLensSplit, plan100kItems } from '../data/movielens.ts';
+import { positivesFromEngagements } from '../data/positives.ts';
 import { type ReadColumn, type ReadRequest, rejectsTableName } from '../data/readers.ts';
 import {
   type ColumnSpec,
@@ -32,7 +33,7 @@ import {
   problemsError,
   tagsSql,
 } from '../data/validate.ts';
-import { dropOverlap, type EvalData, positivesFromEngagements, toCatalogue } from './interactions.ts';
+import { dropOverlap, type EvalData, toCatalogue } from './interactions.ts';
 import { type SplitKind, splitInteractions } from './splits.ts';
 
 export type DatasetSplit = SplitKind | 'ua' | 'ub';

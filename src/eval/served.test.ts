@@ -9,7 +9,7 @@ import { runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
 import { buildApp } from '../serve/app.ts';
 import { ServingModel } from '../serve/model.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { trainData } from './evaluate.ts';
 import { interactionsFromPairs, toCatalogue } from './interactions.ts';
 import { evaluateServed, readTestPairs, type ServedFamily } from './served.ts';
@@ -54,7 +54,7 @@ test('eval --artifacts answers every test user with what the HTTP routes answer,
     const pairs = await readTestPairs(join(dir, 'test.csv'));
     assert.equal(pairs.duplicates, 1);
 
-    const store = new LmdbArtifactStore(join(dir, 'art'));
+    const store = openArtifactStore(join(dir, 'art'));
     const reader = await store.openVersion();
     const lists: Record<string, Map<string, string[]>> = {};
     let result: Awaited<ReturnType<typeof evaluateServed>>;

@@ -13,9 +13,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { KEYS } from '../artifacts/keys.ts';
 import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
-import { KEYS } from '../pipeline/keys.ts';
 import type { ServingModel } from '../serve/model.ts';
 import type { VersionReader } from '../store/store.ts';
 import { type EvalReport, flattenMetrics, type ModelMetrics, tiedAt } from './evaluate.ts';

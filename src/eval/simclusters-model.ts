@@ -15,8 +15,8 @@ import { SimrecError } from '../core/errors.ts';
 import { runBuild } from '../pipeline/build.ts';
 import { type BuildConfig, resolveBuildConfig } from '../pipeline/config.ts';
 import { ServingModel } from '../serve/model.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
-import type { VersionReader } from '../store/store.ts';
+import { openArtifactStore } from '../store/open.ts';
+import type { ArtifactStore, VersionReader } from '../store/store.ts';
 import type { FitOptions, Recommender, TrainData } from './recommender.ts';
 
 export interface SimClustersModelOptions {
@@ -39,7 +39,7 @@ const itemName = (i: number) => `i${i}`;
 
 export class SimClustersRecommender implements Recommender {
   private dir: string | null = null;
-  private store: LmdbArtifactStore | null = null;
+  private store: ArtifactStore | null = null;
   private reader: VersionReader | null = null;
   private model: ServingModel | null = null;
   private nItems = 0;
@@ -72,7 +72,7 @@ export class SimClustersRecommender implements Recommender {
       config: this.buildConfig(opts),
       onProgress: opts.onProgress,
     });
-    this.store = new LmdbArtifactStore(join(dir, 'artifacts'));
+    this.store = openArtifactStore(join(dir, 'artifacts'));
     this.reader = await this.store.openVersion(result.manifest.id);
     this.model = await ServingModel.load(this.reader);
     this.nItems = data.nItems;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../core/prng.ts';
-import { countOverlap, type Interactions, interactionsFromPairs, type TrainTest } from './interactions.ts';
+import type { Interactions } from '../data/positives.ts';
+import { countOverlap, interactionsFromPairs, type TrainTest } from './interactions.ts';
 import {
   leaveOneOutSplit,
   randomSplit,

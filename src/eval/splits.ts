@@ -13,7 +13,8 @@
  */
 import { SimrecError } from '../core/errors.ts';
 import { Rng } from '../core/prng.ts';
-import { type Interactions, selectEntries, type TrainTest } from './interactions.ts';
+import type { Interactions } from '../data/positives.ts';
+import { selectEntries, type TrainTest } from './interactions.ts';
 
 export type SplitKind = 'random' | 'user' | 'temporal' | 'loo';
 

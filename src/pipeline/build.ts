@@ -5,12 +5,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { writeInputs } from '../artifacts/inputs.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore, Manifest, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
-import { KEYS } from './keys.ts';
 import { type MfStageSummary, mfStage } from './mf-stage.ts';
 import { type SimClustersSummary, simclustersStage } from './simclusters-stage.ts';
 
@@ -81,7 +81,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
 
   // The output is opened and locked before the inputs are read, so an unusable --out (a file, a full or
   // read-only disk, another build holding the lock) fails at once rather than after the ingest.
-  const store = options.store ?? new LmdbArtifactStore(resolve(options.out));
+  const store = options.store ?? openArtifactStore(options.out, { field: 'out' });
   const writer = await store.createVersion();
   const abandon = async (e: unknown): Promise<never> => {
     await writer.abort().catch(() => {});
@@ -113,10 +113,12 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
 
   const ctx: BuildContext = { options, config, writer, dataset, counts: statCounts(dataset), extra: {} };
   try {
-    await timed('store-inputs', () => storeInputs(ctx));
+    await timed('store-inputs', () => writeInputs(ctx.writer, ctx.dataset));
     let simclusters: SimClustersSummary | null = null;
     if (config.simclusters.enabled) {
-      const warm = options.warmStart ? new LmdbArtifactStore(resolve(options.warmStart)) : undefined;
+      const warm = options.warmStart
+        ? openArtifactStore(options.warmStart, { field: 'warm-start' })
+        : undefined;
       try {
         simclusters = await simclustersStage(dataset, withDataTime(config, dataset), writer, {
           dataDir: resolve(options.data),
@@ -211,24 +213,6 @@ function withDataTime(config: BuildConfig, d: Dataset): BuildConfig {
       topicEmbeddings: { ...sc.topicEmbeddings, now: sc.topicEmbeddings?.now ?? now },
     },
   };
-}
-
-/** Id maps and the ingested relations, so serving and later builds need not re-read the inputs. */
-async function storeInputs(ctx: BuildContext): Promise<void> {
-  const { writer: w, dataset: d } = ctx;
-  await w.putIdMap(KEYS.users, d.users);
-  await w.putIdMap(KEYS.items, d.items);
-  await w.putIdMap(KEYS.topics, d.topics);
-  if (d.follows) await w.putCsr(KEYS.follows, d.follows);
-  if (d.engagements) {
-    await w.putSparseRows(KEYS.engagements, d.engagements.matrix);
-    await w.putTypedArray(KEYS.engagementTs, d.engagements.ts);
-    await w.putTypedArray(KEYS.engagementAction, Int32Array.from(d.engagements.action));
-  }
-  if (d.topicFollows) await w.putCsr(KEYS.topicFollows, d.topicFollows);
-  await w.putTypedArray(KEYS.itemAuthor, d.itemAuthor);
-  await w.putTypedArray(KEYS.itemCreatedTs, d.itemCreatedTs);
-  if (d.itemTags) await w.putCsr(KEYS.itemTags, d.itemTags);
 }
 
 function statCounts(d: Dataset): Record<string, number> {

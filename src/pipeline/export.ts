@@ -6,12 +6,12 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { interestedInKey, KEYS } from '../artifacts/keys.ts';
+import { readKnownFor, readProducers, readSimClustersMeta, requireKeys } from '../artifacts/simclusters.ts';
 import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
-import type { IdMap } from '../core/id-map.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import type { VersionReader } from '../store/store.ts';
-import { interestedInKey, KEYS } from './keys.ts';
 
 export const EXPORT_KINDS = [
   'known-for',
@@ -48,16 +48,15 @@ export async function exportArtifacts(
 async function writeRows(r: VersionReader, opts: ExportOptions, sink: LineSink): Promise<number> {
   if (opts.what === 'mf-users' || opts.what === 'mf-items') {
     const key = opts.what === 'mf-users' ? KEYS.mfUsers : KEYS.mfItems;
-    requireKey(r, key, 'MF representations (build with mf.enabled)');
+    requireKeys(r, [key], 'MF representations (build with mf.enabled)');
     const ids = await r.idMap(opts.what === 'mf-users' ? KEYS.users : KEYS.items);
     return denseRows(sink, await r.dense(key), (e) => ids.id(e));
   }
-  requireKey(r, KEYS.simclustersMeta, 'SimClusters outputs');
+  const meta = await readSimClustersMeta(r);
   switch (opts.what) {
     case 'known-for': {
-      const cluster = await r.typedArray(KEYS.knownForCluster, 'int32');
-      const score = await r.typedArray(KEYS.knownForScore, 'float32');
-      const name = await producerNames(r);
+      const { cluster, score } = await readKnownFor(r);
+      const name = (await readProducers(r, meta)).id;
       sink.header(['producer_id', 'cluster_id', 'score']);
       let n = 0;
       for (let p = 0; p < cluster.length; p++) {
@@ -76,7 +75,7 @@ async function writeRows(r: VersionReader, opts: ExportOptions, sink: LineSink):
       return longRows(sink, await r.csr(interestedInKey(kind)), (u) => users.id(u));
     }
     case 'producer-embeddings': {
-      const name = await producerNames(r);
+      const name = (await readProducers(r, meta)).id;
       return longRows(sink, await r.csr(KEYS.producerEmbeddings), name);
     }
     case 'item-embeddings': {
@@ -141,23 +140,6 @@ async function longRows(sink: LineSink, m: CsrMatrix, name: (row: number) => str
     }
   }
   return n;
-}
-
-/** Producer index → external id: a user id (social case) or an item id (catalogue case). */
-async function producerNames(r: VersionReader): Promise<(p: number) => string> {
-  const meta = await r.json<{ case: 'social' | 'catalogue' }>(KEYS.simclustersMeta);
-  const producers = await r.typedArray(KEYS.producers, 'int32');
-  const ids: IdMap = await r.idMap(meta.case === 'social' ? KEYS.users : KEYS.items);
-  return (p) => ids.id(producers[p]);
-}
-
-function requireKey(r: VersionReader, key: string, what: string): void {
-  if (!r.has(key)) {
-    throw new SimrecError(
-      'ARTIFACT_MISSING',
-      `version ${r.id} has no ${what} (key ${key}); rebuild with this simrec version`,
-    );
-  }
 }
 
 /** Buffered CSV/JSONL writer with backpressure. */

@@ -6,14 +6,15 @@
  */
 import { buildDenseIndex, type DenseBuildReport } from '../ann/dense/build.ts';
 import { saveDenseIndex } from '../ann/dense/persist.ts';
+import { KEYS } from '../artifacts/keys.ts';
+import { writeMfModel, writeMfVectors } from '../artifacts/mf.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { positivesFromEngagements } from '../eval/interactions.ts';
+import { positivesFromEngagements } from '../data/positives.ts';
 import { HybridMF } from '../mf/model.ts';
 import type { MfParams } from '../mf/params.ts';
 import type { VersionWriter } from '../store/store.ts';
-import { KEYS } from './keys.ts';
 
 export interface MfStageConfig {
   enabled: boolean;
@@ -72,12 +73,14 @@ export async function mfStage(
     },
   );
   const fitSeconds = (performance.now() - t0) / 1000;
-  for (const [name, bytes] of Object.entries(model.toBuffers()))
-    await w.putBlob(`${KEYS.mfModelPrefix}${name}`, bytes);
+  await writeMfModel(w, model.toBuffers());
   const users = model.userRepresentations();
   const items = model.itemRepresentations();
-  await w.putDense(KEYS.mfUsers, { rows: d.users.size, dim: users.dim, data: users.vectors });
-  await w.putDense(KEYS.mfItems, { rows: d.items.size, dim: items.dim, data: items.vectors });
+  await writeMfVectors(
+    w,
+    { rows: d.users.size, dim: users.dim, data: users.vectors },
+    { rows: d.items.size, dim: items.dim, data: items.vectors },
+  );
 
   // Recall of the item index is measured with real user queries: the vectors it will be searched with.
   const nq = Math.min(cfg.recallQueries, d.users.size);

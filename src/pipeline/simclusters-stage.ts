@@ -1,22 +1,27 @@
 /**
  * The build's SimClusters stage: maps a Dataset onto the inputs of src/simclusters (choosing the social or the
- * catalogue case), runs it, stores every output under KEYS, and — when the data carries planted ground truth —
+ * catalogue case), runs it, stores every output (artifacts/simclusters.ts), and — when the data carries planted ground truth —
  * records how well KnownFor recovered it.
  */
 import { SimClustersAnn } from '../ann/simclusters.ts';
+import {
+  hasKnownFor,
+  readKnownFor,
+  readProducers,
+  readSimClustersMeta,
+  writeSimClustersOutputs,
+} from '../artifacts/simclusters.ts';
+import { clusteringAgreement } from '../core/clustering-agreement.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { positivesFromEngagements } from '../data/positives.ts';
 import { communityLabels, readProducerCommunities } from '../data/synthetic/truth.ts';
-import { clusteringAgreement } from '../eval/clustering.ts';
-import { positivesFromEngagements } from '../eval/interactions.ts';
-import type { ClusterTopList } from '../simclusters/cluster-index.ts';
-import { INTERESTED_IN_SCORES, interestedInMatrix } from '../simclusters/interested-in.ts';
+import { interestedInMatrix } from '../simclusters/interested-in.ts';
 import { runSimClusters, type SimClustersInput, type SimClustersOutput } from '../simclusters/pipeline.ts';
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
-import { interestedInKey, KEYS } from './keys.ts';
 
 /** What the build keeps beside the stored outputs: producer ids and the truth comparison. */
 export interface SimClustersSummary {
@@ -177,16 +182,14 @@ export async function warmStartFrom(
 ): Promise<{ assignment: Int32Array; version: string; matched: number }> {
   const r = await store.openVersion();
   try {
-    if (!r.has(KEYS.knownForCluster)) {
+    if (!hasKnownFor(r)) {
       throw new SimrecError('ARTIFACT_MISSING', `warm start: version ${r.id} has no KnownFor`);
     }
-    const meta = await r.json<{ case: 'social' | 'catalogue' }>(KEYS.simclustersMeta);
-    const prevIds = await r.idMap(meta.case === 'social' ? KEYS.users : KEYS.items);
-    const prevProducers = await r.typedArray(KEYS.producers, 'int32');
-    const prevCluster = await r.typedArray(KEYS.knownForCluster, 'int32');
+    const prev = await readProducers(r, await readSimClustersMeta(r));
+    const prevCluster = (await readKnownFor(r)).cluster;
     const byId = new Map<string, number>();
-    for (let p = 0; p < prevProducers.length; p++)
-      if (prevCluster[p] >= 0) byId.set(prevIds.id(prevProducers[p]), prevCluster[p]);
+    for (let p = 0; p < prev.entity.length; p++)
+      if (prevCluster[p] >= 0) byId.set(prev.id(p), prevCluster[p]);
     const assignment = new Int32Array(nProducers).fill(-1);
     let matched = 0;
     for (let p = 0; p < nProducers; p++) {
@@ -236,7 +239,7 @@ export async function simclustersStage(
   );
   // Timed as stages of their own: on the medium preset storing the outputs takes as long as computing some.
   let t0 = performance.now();
-  await storeOutputs(writer, out, producers, warmInfo);
+  await writeSimClustersOutputs(writer, out, producers, warmInfo);
   opts.onStage?.('store-simclusters', (performance.now() - t0) / 1000, {});
   t0 = performance.now();
   const truth = await compareWithTruth(opts.dataDir, out, producerIds, producers.length);
@@ -345,61 +348,6 @@ export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): Clu
     else if (r.scores.length > 1 && r.scores[0] === r.scores[r.scores.length - 1]) tied++;
   }
   return { sampled, fullyTied: sampled ? tied / sampled : 0, empty: sampled ? empty / sampled : 0 };
-}
-
-async function storeOutputs(
-  w: VersionWriter,
-  out: SimClustersOutput,
-  producers: Int32Array,
-  warm: Record<string, unknown> | null,
-): Promise<void> {
-  await w.putTypedArray(KEYS.producers, producers);
-  await w.putCsr(KEYS.similarity, out.similarity.graph);
-  await w.putTypedArray(KEYS.knownForCluster, out.knownFor.cluster);
-  await w.putTypedArray(KEYS.knownForScore, out.knownFor.score);
-  for (const kind of INTERESTED_IN_SCORES)
-    await w.putSparseRows(interestedInKey(kind), interestedInMatrix(out.interestedIn, kind));
-  await w.putSparseRows(KEYS.producerEmbeddings, out.producers.embedding);
-  await w.putCsr(KEYS.clusterProducers, ranked(out.producers.clusterTopProducers));
-  if (out.items) {
-    await w.putSparseRows(KEYS.itemEmbeddings, out.items.embedding);
-    await w.putTypedArray(KEYS.itemEmbeddingsUpdatedTs, out.items.lastUpdateTs);
-    await w.putSparseRows(KEYS.itemLongestEmbeddings, out.items.longest);
-    await w.putCsr(KEYS.clusterItems, ranked(out.items.clusterTopItems));
-  }
-  if (out.topics) await w.putSparseRows(KEYS.topicEmbeddings, out.topics.embedding);
-  if (out.clusterTopics) await w.putCsr(KEYS.clusterTopics, ranked(out.clusterTopics));
-  await w.putJson(KEYS.simclustersMeta, {
-    k: out.knownFor.k,
-    case: out.case,
-    now: out.items ? out.items.asOf : null,
-    params: out.params,
-    warmStart: warm,
-    // Wall times live in the manifest; without them the entry is a pure function of data, config and seed.
-    diagnostics: withoutTimings({
-      similarity: out.similarity.stats,
-      knownFor: out.knownFor.diagnostics,
-      interestedIn: out.interestedIn.stats,
-      producers: out.producers.stats,
-      items: out.items?.stats ?? null,
-      topics: out.topics?.stats ?? null,
-    }),
-  });
-}
-
-function withoutTimings(o: unknown): unknown {
-  if (Array.isArray(o)) return o.map(withoutTimings);
-  if (o === null || typeof o !== 'object') return o;
-  return Object.fromEntries(
-    Object.entries(o)
-      .filter(([k]) => !/seconds/i.test(k))
-      .map(([k, v]) => [k, withoutTimings(v)]),
-  );
-}
-
-/** A cluster → top entities list as a CSR entry whose rows are ranked (best first), not id-sorted. */
-export function ranked(list: ClusterTopList): CsrMatrix {
-  return new CsrMatrix(list.nClusters, list.nEntities, list.indptr, list.ids, list.scores);
 }
 
 async function compareWithTruth(

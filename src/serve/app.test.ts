@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { KEYS } from '../pipeline/keys.ts';
+import { KEYS } from '../artifacts/keys.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
 import { assertError, assertRanked } from './test-assertions.ts';
 import { SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';

@@ -6,19 +6,11 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyServerOptions,
-  LogController,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { isSimrecError } from '../core/errors.ts';
 import { CODE_VERSION } from '../core/version.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore } from '../store/store.ts';
 import {
   handleClientError,
@@ -28,8 +20,9 @@ import {
   MAX_PARAM_LENGTH,
 } from './errors.ts';
 import { type PressureOptions, registerLoadShedding } from './load-shedding.ts';
-import { createMetrics, type ServeMetrics } from './metrics.ts';
+import { createMetrics } from './metrics.ts';
 import { LiveModel } from './model.ts';
+import type { RouteContext, SimrecFastify } from './route-context.ts';
 import { registerCandidateRoutes } from './routes/candidates.ts';
 import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerEmbeddingRoutes } from './routes/embeddings.ts';
@@ -37,42 +30,12 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
 
 export type { PressureOptions } from './load-shedding.ts';
-
-export type SimrecFastify = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
-
-/** What every route needs. */
-export interface RouteContext {
-  live: LiveModel;
-  metrics: ServeMetrics;
-  /** Why the current version is not served (it failed to load), or null; for /readyz. */
-  loadFailure(): unknown;
-  /**
-   * Checks that the served version's files are still there and readable (for /readyz); absent when the
-   * application was given a ready model and no store. @throws ARTIFACT_MISSING, ARTIFACT_IO
-   */
-  probe?: (versionId: string) => Promise<void>;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    simrec: RouteContext;
-  }
-  interface FastifyContextConfig {
-    /** Never shed under pressure: liveness, readiness and metrics must answer most when the server struggles. */
-    alwaysAnswer?: boolean;
-  }
-}
+export type { RouteContext, SimrecFastify } from './route-context.ts';
 
 export const DEFAULT_BODY_LIMIT = 1 << 20;
 
 export interface AppOptions {
-  /** Artifact directory (an LMDB artifact store); or give `store`, or a ready `live` model. */
+  /** Artifact store location (store/open.ts); or give `store`, or a ready `live` model. */
   artifacts?: string;
   store?: ArtifactStore;
   live?: LiveModel;
@@ -133,7 +96,9 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   let lastLogged = '';
   let store: ArtifactStore | undefined;
   if (!live) {
-    store = options.store ?? (options.artifacts ? new LmdbArtifactStore(options.artifacts) : undefined);
+    store =
+      options.store ??
+      (options.artifacts ? openArtifactStore(options.artifacts, { field: 'artifacts' }) : undefined);
     if (!store) throw new TypeError('buildApp needs artifacts, store or live');
     if (!options.store) ownedStore = store;
     live = new LiveModel(store, {

@@ -20,11 +20,13 @@ import type { DenseFilter, DenseIndex } from '../ann/dense/dense-index.ts';
 import { HnswIndex } from '../ann/dense/hnsw/hnsw-index.ts';
 import { type LazyDenseIndex, lazyDenseIndex } from '../ann/dense/persist.ts';
 import { ANN_LIMITS, clampCosine } from '../ann/simclusters.ts';
+import { readEngagedItems } from '../artifacts/inputs.ts';
+import { KEYS } from '../artifacts/keys.ts';
+import { readMfModel, readMfVectors } from '../artifacts/mf.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import { topKIndices } from '../core/topk.ts';
-import { HybridMF, type MfBuffers } from '../mf/model.ts';
-import { KEYS } from '../pipeline/keys.ts';
+import { HybridMF } from '../mf/model.ts';
 import type { DenseMatrix, VersionReader } from '../store/store.ts';
 
 export type DenseMode = 'ann' | 'exact';
@@ -144,27 +146,7 @@ export class DenseModel {
    * @throws SimrecError ARTIFACT_MISSING without mf/items, ARTIFACT_CORRUPT when shapes disagree
    */
   static async load(reader: VersionReader, maps: { users?: IdMap; items?: IdMap } = {}): Promise<DenseModel> {
-    for (const key of [KEYS.mfItems, KEYS.users, KEYS.items])
-      if (!reader.has(key))
-        throw new SimrecError(
-          'ARTIFACT_MISSING',
-          `version ${reader.id} has no ${key}: it holds no MF vectors to serve`,
-          { field: key },
-        );
-    const users = maps.users ?? (await reader.idMap(KEYS.users));
-    const items = maps.items ?? (await reader.idMap(KEYS.items));
-    const itemVectors = await reader.dense(KEYS.mfItems);
-    const corrupt = (key: string, what: string) =>
-      new SimrecError('ARTIFACT_CORRUPT', `version ${reader.id}: ${key} ${what}`, { field: key });
-    if (itemVectors.rows !== items.size)
-      throw corrupt(KEYS.mfItems, `has ${itemVectors.rows} rows for ${items.size} items`);
-    if (itemVectors.dim < 3) throw corrupt(KEYS.mfItems, `has dimension ${itemVectors.dim} (< 3)`);
-    const userVectors = reader.has(KEYS.mfUsers) ? await reader.dense(KEYS.mfUsers) : null;
-    if (userVectors && (userVectors.rows !== users.size || userVectors.dim !== itemVectors.dim))
-      throw corrupt(
-        KEYS.mfUsers,
-        `is ${userVectors.rows} × ${userVectors.dim}, expected ${users.size} × ${itemVectors.dim}`,
-      );
+    const { users, items, itemVectors, userVectors } = await readMfVectors(reader, maps);
     return new DenseModel(
       reader,
       users,
@@ -342,17 +324,13 @@ export class DenseModel {
   /** The MF model, read on the first fold-in; a failed read is not cached. */
   private foldInModel(): Promise<HybridMF> {
     if (this.model) return this.model;
-    const keys = this.reader.keys(KEYS.mfModelPrefix);
-    if (keys.length === 0)
-      return Promise.reject(
-        new SimrecError(
+    const pending = (async () => {
+      const bufs = await readMfModel(this.reader);
+      if (!bufs)
+        throw new SimrecError(
           'ARTIFACT_MISSING',
           `version ${this.version} has no MF model (${KEYS.mfModelPrefix}*): a user it does not know cannot be folded in`,
-        ),
-      );
-    const pending = (async () => {
-      const bufs: MfBuffers = {};
-      for (const key of keys) bufs[key.slice(KEYS.mfModelPrefix.length)] = await this.reader.blob(key);
+        );
       // Fold-in reads only item parameters: the known users' rows (with their optimiser state, the bulk of
       // the model for a large user base) are not loaded; the users have their folded vectors in mf/users.
       const model = HybridMF.fromBuffers(bufs, { userRows: false });
@@ -391,9 +369,7 @@ export class DenseModel {
   }
 
   private async engaged(u: number): Promise<Int32Array> {
-    const e = this.reader.entry(KEYS.engagements);
-    if (!e || u >= e.shape[0]) return new Int32Array(0);
-    return (await this.reader.sparseRow(KEYS.engagements, u)).ids;
+    return readEngagedItems(this.reader, u);
   }
 
   /** Known item indices of ids, plus `extra`; unknown ids are skipped. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
 import { ServingModel } from './model.ts';
 import { assertError, assertRanked } from './test-assertions.ts';
@@ -328,7 +328,7 @@ test('metrics count dense queries by source kind and mode', async () => {
 });
 
 test('ServingModel: the MF part is loaded with the version, its index on the first ANN request', async () => {
-  const store = new LmdbArtifactStore(join(root, 'hnsw'));
+  const store = openArtifactStore(join(root, 'hnsw'));
   const reader = await store.openVersion();
   try {
     const m = await ServingModel.load(reader);

@@ -24,8 +24,8 @@
 import { getHeapStatistics } from 'node:v8';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SimrecFastify } from './app.ts';
 import { make } from './errors.ts';
+import type { SimrecFastify } from './route-context.ts';
 
 /** When to shed load instead of queueing it. */
 export interface PressureOptions {

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KEYS } from '../pipeline/keys.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { KEYS } from '../artifacts/keys.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { LiveModel, ServingModel } from './model.ts';
 import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
 
@@ -22,7 +22,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 async function withModel(spec: TestArtifactSpec, fn: (m: ServingModel) => Promise<void>): Promise<void> {
   await withDir(async (dir) => {
     await writeTestArtifacts(dir, spec);
-    const store = new LmdbArtifactStore(dir);
+    const store = openArtifactStore(dir);
     const reader = await store.openVersion();
     try {
       await fn(await ServingModel.load(reader));
@@ -148,7 +148,7 @@ test('raw embeddings are checked against k, each cluster once, scores finite as 
 test('a version without SimClusters outputs does not load', () =>
   withDir(async (dir) => {
     await writeTestArtifacts(dir, { ...SMALL_FIXTURE, omit: [KEYS.simclustersMeta] });
-    const store = new LmdbArtifactStore(dir);
+    const store = openArtifactStore(dir);
     const reader = await store.openVersion();
     try {
       await assert.rejects(ServingModel.load(reader), err('ARTIFACT_MISSING', KEYS.simclustersMeta));
@@ -172,7 +172,7 @@ test('LiveModel: waits for a first version, switches on refresh, pins a model fo
   withDir(async (dir) => {
     const switches: [string | null, string][] = [];
     const errors: unknown[] = [];
-    const live = new LiveModel(new LmdbArtifactStore(dir), {
+    const live = new LiveModel(openArtifactStore(dir), {
       pollMs: 0,
       onSwitch: (from, to) => switches.push([from, to]),
       onError: (e) => errors.push(e),
@@ -236,7 +236,8 @@ test('LiveModel: waits for a first version, switches on refresh, pins a model fo
     );
   }));
 
-test('LiveModel: polling picks up a new version without being asked', () =>
+// The loop is held open below, so a poll that never switches must end the test some other way.
+test('LiveModel: polling picks up a new version without being asked', { timeout: 60_000 }, () =>
   withDir(async (dir) => {
     await writeTestArtifacts(dir, SMALL_FIXTURE);
     const seen: string[] = [];
@@ -244,7 +245,7 @@ test('LiveModel: polling picks up a new version without being asked', () =>
     const switched = new Promise<void>((r) => {
       resolveSwitch = r;
     });
-    const live = new LiveModel(new LmdbArtifactStore(dir), {
+    const live = new LiveModel(openArtifactStore(dir), {
       pollMs: 10,
       onSwitch: (_from, to) => {
         seen.push(to);
@@ -254,9 +255,17 @@ test('LiveModel: polling picks up a new version without being asked', () =>
     try {
       await live.start();
       const b = await writeTestArtifacts(dir, DAVE_LIKES_C3);
-      await switched;
+      // The poll timer is unref'd (a server must be free to exit), so once the write has settled nothing else
+      // may keep the event loop alive until the next poll: the runner then cancels the test mid-wait.
+      const hold = setInterval(() => {}, 60_000);
+      try {
+        await switched;
+      } finally {
+        clearInterval(hold);
+      }
       assert.equal(live.current?.version, b);
     } finally {
       await live.close();
     }
-  }));
+  }),
+);

@@ -7,6 +7,7 @@
  * back only when its last request has finished. A new version is loaded completely before it is swapped in, so a
  * request sees either the old model or the new one, never a half-loaded one, and none fails during a switch.
  */
+
 import {
   type AnnParams,
   type AnnResult,
@@ -15,10 +16,20 @@ import {
   type SimClustersIndex,
   type SourceVector,
 } from '../ann/simclusters.ts';
-import { loadSimClustersIndex } from '../ann/simclusters-artifacts.ts';
+import { readDataTime, readEngagedItems } from '../artifacts/inputs.ts';
+import { interestedInKey, KEYS } from '../artifacts/keys.ts';
+import { hasMfVectors } from '../artifacts/mf.ts';
+import {
+  hasSimClusters,
+  loadSimClustersIndex,
+  readKnownFor,
+  readProducers,
+  readSimClustersMeta,
+  readTopList,
+} from '../artifacts/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
-import { interestedInKey, KEYS } from '../pipeline/keys.ts';
+import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { type ReaderLease, ReloadingReader } from '../store/reloading-reader.ts';
 import type { ArtifactStore, SparseRow, VersionReader } from '../store/store.ts';
@@ -87,18 +98,7 @@ export interface ClusterView {
 
 const EMPTY_LIST: RankedList = { ids: new Int32Array(0), scores: new Float32Array(0) };
 
-interface SimClustersMeta {
-  k: number;
-  case: 'social' | 'catalogue';
-  now?: number | null;
-}
-
-interface RankedCsr {
-  indptr: Int32Array;
-  ids: Int32Array;
-  scores: Float32Array;
-  nRows: number;
-}
+type RankedCsr = Pick<ClusterTopList, 'nClusters' | 'indptr' | 'ids' | 'scores'>;
 
 /** One artifact version, loaded for serving. Read-only after load; safe to share between requests. */
 export class ServingModel {
@@ -152,15 +152,15 @@ export class ServingModel {
       throw new SimrecError('CONFIG_INVALID', `unknown InterestedIn score '${userScore}'`, {
         field: 'userScore',
       });
-    const hasSimClusters = reader.has(KEYS.simclustersMeta);
-    if (!hasSimClusters && !reader.has(KEYS.mfItems))
+    const withSimClusters = hasSimClusters(reader);
+    if (!withSimClusters && !hasMfVectors(reader))
       throw new SimrecError(
         'ARTIFACT_MISSING',
         `version ${reader.id} has no ${KEYS.simclustersMeta} and no ${KEYS.mfItems}: it holds neither ` +
           'SimClusters outputs nor MF item vectors to serve',
         { field: KEYS.simclustersMeta },
       );
-    const required = hasSimClusters
+    const required = withSimClusters
       ? [KEYS.users, KEYS.items, KEYS.producers, KEYS.knownForCluster]
       : [KEYS.users, KEYS.items];
     for (const key of required) {
@@ -173,12 +173,12 @@ export class ServingModel {
     const items = await reader.idMap(KEYS.items);
     // A version built with simclusters.enabled false (MF only) serves the dense routes; its SimClusters
     // parts stay empty and every method that needs them says so (needSimClusters).
-    const sc = hasSimClusters ? await loadSimClustersParts(reader, users, items) : NO_SIMCLUSTERS;
-    const dense = reader.has(KEYS.mfItems) ? await DenseModel.load(reader, { users, items }) : null;
-    const dataTime = await versionDataTime(reader);
+    const sc = withSimClusters ? await loadSimClustersParts(reader, users, items) : NO_SIMCLUSTERS;
+    const dense = hasMfVectors(reader) ? await DenseModel.load(reader, { users, items }) : null;
+    const dataTime = await readDataTime(reader);
     return new ServingModel(
       reader,
-      hasSimClusters,
+      withSimClusters,
       sc.k,
       sc.social,
       sc.builtNow,
@@ -323,7 +323,7 @@ export class ServingModel {
 
   /** Items a user already engaged with (dense indices), empty when the version keeps no engagements. */
   async engagedItems(u: number): Promise<Int32Array> {
-    return (await this.row(KEYS.engagements, u)).ids;
+    return readEngagedItems(this.reader, u);
   }
 
   // ---- candidates ------------------------------------------------------------------------------------------
@@ -554,7 +554,7 @@ const NO_SIMCLUSTERS: SimClustersParts = {
   topics: null,
   producerEntity: new Int32Array(0),
   entityProducer: new Int32Array(0),
-  knownFor: { indptr: new Int32Array(1), ids: new Int32Array(0), scores: new Float32Array(0), nRows: 0 },
+  knownFor: { indptr: new Int32Array(1), ids: new Int32Array(0), scores: new Float32Array(0), nClusters: 0 },
   clusterProducers: null,
   clusterTopics: null,
   ann: null,
@@ -567,39 +567,17 @@ async function loadSimClustersParts(
   users: IdMap,
   items: IdMap,
 ): Promise<SimClustersParts> {
-  const meta = await reader.json<SimClustersMeta>(KEYS.simclustersMeta);
-  if (!Number.isInteger(meta.k) || meta.k < 1 || (meta.case !== 'social' && meta.case !== 'catalogue'))
-    throw new SimrecError('ARTIFACT_CORRUPT', `version ${reader.id}: ${KEYS.simclustersMeta} is malformed`, {
-      field: KEYS.simclustersMeta,
-    });
-  const social = meta.case === 'social';
+  const meta = await readSimClustersMeta(reader);
   const topics = reader.has(KEYS.topics) ? await reader.idMap(KEYS.topics) : null;
-  const producerEntity = await reader.typedArray(KEYS.producers, 'int32');
-  const space = social ? users.size : items.size;
-  const entityProducer = new Int32Array(space).fill(-1);
-  for (let p = 0; p < producerEntity.length; p++) {
-    const e = producerEntity[p];
-    if (e < 0 || e >= space)
-      throw new SimrecError(
-        'ARTIFACT_CORRUPT',
-        `version ${reader.id}: producer ${p} maps outside the id map`,
-        {
-          field: KEYS.producers,
-        },
-      );
-    entityProducer[e] = p;
-  }
-  const kfCluster = await reader.typedArray(KEYS.knownForCluster, 'int32');
-  const kfScore = reader.has(KEYS.knownForScore)
-    ? await reader.typedArray(KEYS.knownForScore, 'float32')
-    : new Float32Array(kfCluster.length).fill(1);
-  const knownFor = groupByCluster(kfCluster, kfScore, meta.k);
-  const clusterProducers = reader.has(KEYS.clusterProducers)
-    ? rankedCsr(await reader.csr(KEYS.clusterProducers))
-    : null;
-  const clusterTopics = reader.has(KEYS.clusterTopics)
-    ? rankedCsr(await reader.csr(KEYS.clusterTopics))
-    : null;
+  const producers = await readProducers(reader, meta, { users, items });
+  const social = producers.social;
+  const producerEntity = producers.entity;
+  const entityProducer = new Int32Array(producers.entityIds.size).fill(-1);
+  for (let p = 0; p < producerEntity.length; p++) entityProducer[producerEntity[p]] = p;
+  const kf = await readKnownFor(reader);
+  const knownFor = groupByCluster(kf.cluster, kf.score, meta.k);
+  const clusterProducers = await readTopList(reader, KEYS.clusterProducers);
+  const clusterTopics = await readTopList(reader, KEYS.clusterTopics);
   let annIndex: SimClustersIndex | null = null;
   let ann: SimClustersAnn | null = null;
   if (reader.has(KEYS.itemEmbeddings) && reader.has(KEYS.clusterItems)) {
@@ -615,7 +593,7 @@ async function loadSimClustersParts(
   return {
     k: meta.k,
     social,
-    builtNow: typeof meta.now === 'number' ? meta.now : null,
+    builtNow: meta.now,
     topics,
     producerEntity,
     entityProducer,
@@ -627,40 +605,13 @@ async function loadSimClustersParts(
   };
 }
 
-/** See ServingModel.dataTime. The manifest field is read defensively: older builds do not write it. */
-async function versionDataTime(reader: VersionReader): Promise<number | null> {
-  const recorded = (reader.manifest as { dataTime?: unknown }).dataTime;
-  if (typeof recorded === 'number' && Number.isFinite(recorded)) return recorded;
-  let latest = Number.NEGATIVE_INFINITY;
-  for (const key of [KEYS.engagementTs, KEYS.itemCreatedTs]) {
-    if (!reader.has(key)) continue;
-    const ts = await reader.typedArray(key, 'float64');
-    for (let j = 0; j < ts.length; j++) if (ts[j] > latest) latest = ts[j];
-  }
-  return Number.isFinite(latest) ? latest : null;
-}
-
 function known(i: number, what: string, id: string, field: string): number {
   if (i < 0) throw new SimrecError('NOT_FOUND', `unknown ${what} '${id}'`, { field });
   return i;
 }
 
-function rankedCsr(m: {
-  nRows: number;
-  indptr: Int32Array;
-  indices: Int32Array;
-  values: Float32Array | null;
-}): RankedCsr {
-  return {
-    nRows: m.nRows,
-    indptr: m.indptr,
-    ids: m.indices,
-    scores: m.values ?? new Float32Array(m.indices.length).fill(1),
-  };
-}
-
 function slice(list: RankedCsr, c: number, limit: number): RankedList {
-  if (c >= list.nRows) return EMPTY_LIST;
+  if (c >= list.nClusters) return EMPTY_LIST;
   const start = list.indptr[c];
   const end = Math.min(list.indptr[c + 1], start + limit);
   return { ids: list.ids.subarray(start, end), scores: list.scores.subarray(start, end) };
@@ -681,7 +632,7 @@ function groupByCluster(cluster: Int32Array, score: Float32Array, k: number): Ra
     ids.subarray(indptr[c], indptr[c + 1]).sort((a, b) => score[b] - score[a] || a - b);
   const scores = new Float32Array(ids.length);
   for (let j = 0; j < ids.length; j++) scores[j] = score[ids[j]];
-  return { nRows: k, indptr, ids, scores };
+  return { nClusters: k, indptr, ids, scores };
 }
 
 // ---- hot reload ----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { clampCosine, SimClustersAnn } from '../ann/simclusters.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { exportArtifacts } from '../pipeline/export.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import { buildApp } from './app.ts';
 import { type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
 
@@ -77,7 +77,7 @@ test('cluster top items and the exported cluster index are ranked by the score t
       { itemId: 'i3', score: 0.7 },
       { itemId: 'i2', score: 0.5 },
     ]);
-    const store = new LmdbArtifactStore(dir);
+    const store = openArtifactStore(dir);
     const reader = await store.openVersion();
     try {
       const file = join(dir, 'index.csv');

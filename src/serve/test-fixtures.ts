@@ -6,13 +6,15 @@
  */
 import { buildDenseIndex } from '../ann/dense/build.ts';
 import { saveDenseIndex } from '../ann/dense/persist.ts';
+import { interestedInKey, KEYS } from '../artifacts/keys.ts';
+import { writeMfModel } from '../artifacts/mf.ts';
+import { topListAsCsr, writeSimClustersMeta } from '../artifacts/simclusters.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { IdMap } from '../core/id-map.ts';
 import type { HybridMF } from '../mf/model.ts';
-import { interestedInKey, KEYS } from '../pipeline/keys.ts';
 import { type ClusterTopList, clusterTopFromEmbeddings } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
-import { LmdbArtifactStore } from '../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../store/open.ts';
 import type { VersionWriter } from '../store/store.ts';
 
 /** Every key of a version's SimClusters outputs: omitted, a spec with `mf` is what an MF-only build writes. */
@@ -69,7 +71,7 @@ export interface TestArtifactSpec {
   clusterTop?: { items?: number; producers?: number; topics?: number };
   /** Hybrid MF vectors and indexes (mf/*), as the build's MF stage writes them. */
   mf?: TestMfSpec;
-  /** Keys not to write, to test what a server does without them. */
+  /** Keys not to write, to test what a server does without them (`KEYS.mfModelPrefix`: the whole MF model). */
   omit?: readonly string[];
 }
 
@@ -102,7 +104,7 @@ export async function writeTestArtifacts(
   spec: TestArtifactSpec,
   options: WriteTestArtifactsOptions = {},
 ): Promise<string> {
-  const store = new LmdbArtifactStore(dir);
+  const store = openArtifactStore(dir);
   const w = await store.createVersion();
   try {
     const omit = new Set(spec.omit ?? []);
@@ -145,7 +147,10 @@ export async function writeTestArtifacts(
     await put(KEYS.producerEmbeddings, () => w.putSparseRows(KEYS.producerEmbeddings, producerEmb));
     const top = spec.clusterTop ?? {};
     await put(KEYS.clusterProducers, () =>
-      w.putCsr(KEYS.clusterProducers, ranked(clusterTopFromEmbeddings(producerEmb, top.producers ?? 300, 0))),
+      w.putCsr(
+        KEYS.clusterProducers,
+        topListAsCsr(clusterTopFromEmbeddings(producerEmb, top.producers ?? 300, 0)),
+      ),
     );
 
     if (spec.itemEmbeddings) {
@@ -157,13 +162,13 @@ export async function writeTestArtifacts(
       const index = spec.clusterItems
         ? givenIndex(spec.clusterItems, items, k)
         : clusterTopFromEmbeddings(itemEmb, top.items ?? 1600, 0);
-      await put(KEYS.clusterItems, () => w.putCsr(KEYS.clusterItems, ranked(index)));
+      await put(KEYS.clusterItems, () => w.putCsr(KEYS.clusterItems, topListAsCsr(index)));
     }
     if (spec.topicEmbeddings) {
       const topicEmb = embedding(spec.topicEmbeddings, topics, k, 'topic');
       await put(KEYS.topicEmbeddings, () => w.putSparseRows(KEYS.topicEmbeddings, topicEmb));
       await put(KEYS.clusterTopics, () =>
-        w.putCsr(KEYS.clusterTopics, ranked(clusterTopFromEmbeddings(topicEmb, top.topics ?? 100, 0))),
+        w.putCsr(KEYS.clusterTopics, topListAsCsr(clusterTopFromEmbeddings(topicEmb, top.topics ?? 100, 0))),
       );
     }
     if (spec.engagements) {
@@ -193,7 +198,7 @@ export async function writeTestArtifacts(
     }
     if (spec.mf) await writeMf(w, spec.mf, users, items, put);
     await put(KEYS.simclustersMeta, () =>
-      w.putJson(KEYS.simclustersMeta, {
+      writeSimClustersMeta(w, {
         k,
         case: social ? 'social' : 'catalogue',
         now: spec.now ?? null,
@@ -260,9 +265,8 @@ async function writeMf(
       buildDenseIndex(ids, parts, dim, { metric: 'cosine', kind }).index,
     ),
   );
-  if (spec.model)
-    for (const [name, bytes] of Object.entries(spec.model.toBuffers()))
-      await put(`${KEYS.mfModelPrefix}${name}`, () => w.putBlob(`${KEYS.mfModelPrefix}${name}`, bytes));
+  const model = spec.model;
+  if (model) await put(KEYS.mfModelPrefix, () => writeMfModel(w, model.toBuffers()));
 }
 
 function indexOf(map: IdMap, id: string, what: string): number {
@@ -291,10 +295,6 @@ function embedding(rows: Readonly<Record<string, Pairs>>, ids: IdMap, k: number,
     }
   }
   return CsrMatrix.fromCoo(Int32Array.from(r), Int32Array.from(c), Float32Array.from(v), ids.size, k, 'sum');
-}
-
-function ranked(list: ClusterTopList): CsrMatrix {
-  return new CsrMatrix(list.nClusters, list.nEntities, list.indptr, list.ids, list.scores);
 }
 
 /**

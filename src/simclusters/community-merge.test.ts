@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nmi } from '../eval/clustering.ts';
+import { nmi } from '../core/clustering-agreement.ts';
 import { compactClusters, mergeByObjective, mergeCommunities, modularity } from './community-merge.ts';
 import { graphFromEdges } from './graph.ts';
 import { knownFor } from './known-for.ts';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { nmi } from '../core/clustering-agreement.ts';
 import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import { Rng } from '../core/prng.ts';
-import { nmi } from '../eval/clustering.ts';
 import { graphFromEdges } from './graph.ts';
 import {
   candidateObjectives,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { SimrecError } from '../../core/errors.ts';
 import { Rng } from '../../core/prng.ts';
-import { LmdbArtifactStore } from '../../store/lmdb/lmdb-store.ts';
+import { openArtifactStore } from '../../store/open.ts';
 import { ExactIndex } from '../exact.ts';
 import { encodeEnvelope } from './envelope.ts';
 import { HnswIndex } from './hnsw/hnsw-index.ts';
@@ -37,7 +37,7 @@ test('both backends are saved with an artifact version and load lazily to identi
     hnsw.remove(3);
     const exact = new ExactIndex(DIM, 'ip');
     exact.add(d.ids, d.vectors);
-    const store = new LmdbArtifactStore(root);
+    const store = openArtifactStore(root);
     const w = await store.createVersion();
     await saveDenseIndex(w, 'ann/dense/items', hnsw);
     await saveDenseIndex(w, 'ann/exact/items', exact);

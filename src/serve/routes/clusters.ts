@@ -1,5 +1,5 @@
-import type { RouteContext, SimrecFastify } from '../app.ts';
 import type { RankedList } from '../model.ts';
+import type { RouteContext, SimrecFastify } from '../route-context.ts';
 import { ClusterParams, ClusterQuery, ClusterResponse, ErrorResponse } from '../schemas.ts';
 import { f32 } from './format.ts';
 

@@ -1,4 +1,4 @@
-import type { RouteContext, SimrecFastify } from '../app.ts';
+import type { RouteContext, SimrecFastify } from '../route-context.ts';
 import {
   EmbeddingResponse,
   ErrorResponse,

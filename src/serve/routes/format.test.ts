@@ -36,14 +36,14 @@ test('f32 gives a decimal of the fewest digits (from 6) that parses back to the 
 test('candidatesJsonText parses to exactly the answer candidatesJson builds', async () => {
   const { ServingModel } = await import('../model.ts');
   const { writeTestArtifacts, SMALL_FIXTURE } = await import('../test-fixtures.ts');
-  const { LmdbArtifactStore } = await import('../../store/lmdb/lmdb-store.ts');
+  const { openArtifactStore } = await import('../../store/open.ts');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const root = mkdtempSync(join(tmpdir(), 'simrec-format-'));
   try {
     await writeTestArtifacts(root, SMALL_FIXTURE);
-    const store = new LmdbArtifactStore(root);
+    const store = openArtifactStore(root);
     const m = await ServingModel.load(await store.openVersion());
     for (const source of [{ userId: 'dave' }, { topic: 'dogs' }] as const) {
       const r = await m.candidates(source, { limit: 10 }, { maxAgeHours: 1e6, now: 2e9 });

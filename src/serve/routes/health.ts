@@ -1,5 +1,5 @@
-import type { RouteContext, SimrecFastify } from '../app.ts';
 import { toHttpError } from '../errors.ts';
+import type { RouteContext, SimrecFastify } from '../route-context.ts';
 import { ErrorResponse, StatusResponse } from '../schemas.ts';
 
 /**

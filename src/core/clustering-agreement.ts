@@ -8,7 +8,7 @@
  * an open-addressing hash table over typed arrays, so the cost is O(n) time and O(distinct labels + distinct
  * cells) memory however large the label values are.
  */
-import { SimrecError } from '../core/errors.ts';
+import { SimrecError } from './errors.ts';
 
 /** The label that marks an item no cluster was assigned to. */
 export const UNASSIGNED = -1;

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SimrecError } from '../core/errors.ts';
-import { Rng } from '../core/prng.ts';
 import {
   adjustedRandIndex,
   clusteringAgreement,
   nmi,
   pairPrecisionRecall,
   type UnassignedMode,
-} from './clustering.ts';
+} from './clustering-agreement.ts';
+import { SimrecError } from './errors.ts';
+import { Rng } from './prng.ts';
 
 const L = (xs: number[]) => Int32Array.from(xs);
 const close = (actual: number, expected: number, what = '') =>
