@@ -1,0 +1,102 @@
+/**
+ * The stages of `simrec build` after the ingest, in data-flow order. runBuild runs each one the build asks for;
+ * a new stage is a BuildStage (build-stage.ts) and a line here.
+ */
+import { resolve } from 'node:path';
+import { writeInputs } from '../artifacts/inputs.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { openArtifactStore } from '../store/open.ts';
+import type { BuildContext, BuildStage } from './build-stage.ts';
+import type { BuildConfig } from './config.ts';
+import { mfStage } from './mf-stage.ts';
+import { simclustersStage } from './simclusters-stage.ts';
+
+/** The dataset's id maps, matrices and metadata, as every later reader expects them. */
+export const STORE_INPUTS: BuildStage = {
+  name: 'store-inputs',
+  enabled: () => true,
+  run: async (ctx) => {
+    await ctx.timed('store-inputs', () => writeInputs(ctx.writer, ctx.dataset));
+  },
+};
+
+/** DESIGN §3: similarity → KnownFor → embeddings → indexes; records its own sub-stages. */
+export const SIMCLUSTERS: BuildStage = {
+  name: 'simclusters',
+  enabled: (ctx) => ctx.config.simclusters.enabled,
+  run: async (ctx) => {
+    const { options, dataset } = ctx;
+    const warm = options.warmStart
+      ? openArtifactStore(options.warmStart, { field: 'warm-start' })
+      : undefined;
+    try {
+      const sc = await simclustersStage(dataset, withDataTime(ctx.config, dataset), ctx.writer, {
+        dataDir: resolve(options.data),
+        warmStart: warm,
+        onProgress: options.onProgress,
+        onStage: (stage, seconds, detail) => ctx.stageDone(stage, seconds, detail),
+      });
+      ctx.outputs.simclusters = sc;
+      Object.assign(ctx.counts, {
+        clusters: sc.k,
+        simclustersProducers: sc.producers,
+        producersWithKnownFor: sc.producersWithKnownFor,
+        usersWithInterestedIn: sc.output.interestedIn.stats.usersWithEmbedding,
+        itemsWithEmbedding: sc.output.items?.stats.itemsWithEmbedding ?? 0,
+      });
+      ctx.extra.simclustersCase = sc.case;
+      ctx.extra.clusters = sc.clusters;
+      if (sc.truth) ctx.extra.truth = sc.truth;
+    } finally {
+      await warm?.close();
+    }
+  },
+};
+
+/** DESIGN §5–6: hybrid MF and its dense indexes, from the engagements. */
+export const MF: BuildStage = {
+  name: 'mf',
+  enabled: (ctx) => ctx.config.mf.enabled && ctx.dataset.engagements !== null,
+  run: async (ctx) => {
+    const mf = await ctx.timed(
+      'mf',
+      () =>
+        mfStage(ctx.dataset, ctx.config.mf, ctx.writer, {
+          seed: ctx.config.seed,
+          threads: ctx.config.threads,
+          onProgress: ctx.options.onProgress,
+        }),
+      (m) => ({
+        fitSeconds: m.fitSeconds,
+        denseKind: m.dense.kind,
+        recallAt10: m.dense.recall?.recallAtK,
+        similarRecallAt10: m.similarDense.recall?.recallAtK,
+      }),
+    );
+    ctx.outputs.mf = mf;
+    ctx.counts.mfUsers = mf.users;
+    ctx.counts.mfItems = mf.items;
+    ctx.extra.mf = { fitSeconds: mf.fitSeconds, dense: mf.dense, similarDense: mf.similarDense };
+  },
+};
+
+export const BUILD_STAGES: readonly BuildStage[] = [STORE_INPUTS, SIMCLUSTERS, MF];
+
+/**
+ * The config with the data time as "now" of every decaying SimClusters stage that does not set its own, when
+ * the engagements carry timestamps (without them nothing decays, and the stages keep their own rule).
+ */
+function withDataTime(config: BuildConfig, d: Dataset): BuildConfig {
+  if (d.dataTime === null || !d.engagements || !d.engagements.ts.some((t) => !Number.isNaN(t))) return config;
+  const now = d.dataTime;
+  const sc = config.simclusters;
+  return {
+    ...config,
+    simclusters: {
+      ...sc,
+      interestedIn: { ...sc.interestedIn, now: sc.interestedIn?.now ?? now },
+      itemEmbeddings: { ...sc.itemEmbeddings, now: sc.itemEmbeddings?.now ?? now },
+      topicEmbeddings: { ...sc.topicEmbeddings, now: sc.topicEmbeddings?.now ?? now },
+    },
+  };
+}
