@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { writeInputs } from '../artifacts/inputs.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { openArtifactStore } from '../store/open.ts';
-import type { BuildContext, BuildStage } from './build-stage.ts';
+import type { BuildStage } from './build-stage.ts';
 import type { BuildConfig } from './config.ts';
 import { mfStage } from './mf-stage.ts';
 import { simclustersStage } from './simclusters-stage.ts';
