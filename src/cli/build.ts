@@ -20,6 +20,8 @@ options:
   --skip-bad-rows     count and skip bad input rows instead of failing
   --warm-start LOC    initialise KnownFor from that store's current version (cluster ids stay stable)
   --json              print the manifest as JSON on stdout
+  --quiet             no progress bars or log lines, only warnings and the summary
+  --log-file FILE     also append every JSON log line (progress, stage details) to FILE
   -h, --help          this help
 `;
 
@@ -29,6 +31,8 @@ export const buildCommand: Command = {
   help: HELP,
   async run(argv) {
     const v = parseOptions(argv, {
+      quiet: { type: 'boolean' },
+      'log-file': { type: 'string' },
       data: { type: 'string' },
       out: { type: 'string' },
       format: { type: 'string' },
@@ -51,7 +55,10 @@ export const buildCommand: Command = {
         skipBadRows: v['skip-bad-rows'] ? true : undefined,
       },
     });
-    const reporter = createReporter();
+    const reporter = createReporter({
+      quiet: Boolean(v.quiet),
+      logFile: v['log-file'] as string | undefined,
+    });
     try {
       const result = await runBuild({
         data,

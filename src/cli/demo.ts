@@ -31,6 +31,8 @@ options:
   --host H        address to serve on (default 127.0.0.1)
   --port P        port to serve on (default 8080; 0 picks a free one)
   --build-only    stop after the build instead of serving
+  --quiet             no progress bars or log lines, only warnings and the summary
+  --log-file FILE     also append every JSON log line (progress, stage details) to FILE
   -h, --help      this help
 `;
 
@@ -46,6 +48,8 @@ export const demoCommand: Command = {
   help: HELP,
   async run(argv) {
     const v = parseOptions(argv, {
+      quiet: { type: 'boolean' },
+      'log-file': { type: 'string' },
       dir: { type: 'string', default: '.simrec-demo' },
       preset: { type: 'string', default: 'social' },
       seed: { type: 'string' },
@@ -67,7 +71,10 @@ export const demoCommand: Command = {
     const data = join(dir, 'data');
     const artifacts = join(dir, 'artifacts');
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-    const reporter = createReporter();
+    const reporter = createReporter({
+      quiet: Boolean(v.quiet),
+      logFile: v['log-file'] as string | undefined,
+    });
     const out = process.stdout;
     out.write(`simrec demo: ${preset} preset, seed ${seed}, in ${dir}\n\n1. generate\n`);
     const gen = await generateSynthetic({ preset, outDir: data, seed, onProgress: reporter.progress });

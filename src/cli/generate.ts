@@ -34,6 +34,8 @@ options:
                   degrees and rates stay as they are
   --gzip          write .csv.gz files
   --json          print the summary as JSON on stdout
+  --quiet             no progress bars or log lines, only warnings and the summary
+  --log-file FILE     also append every JSON log line (progress, stage details) to FILE
   -h, --help      this help
 `;
 
@@ -43,6 +45,8 @@ export const generateCommand: Command = {
   help: HELP,
   async run(argv: string[]): Promise<number> {
     const v = parseOptions(argv, {
+      quiet: { type: 'boolean' },
+      'log-file': { type: 'string' },
       preset: { type: 'string' },
       out: { type: 'string' },
       seed: { type: 'string' },
@@ -71,7 +75,10 @@ export const generateCommand: Command = {
         field: 'scale',
       });
     }
-    const reporter = createReporter();
+    const reporter = createReporter({
+      quiet: Boolean(v.quiet),
+      logFile: v['log-file'] as string | undefined,
+    });
     let summary: GeneratorSummary;
     try {
       summary = await generateSynthetic({
