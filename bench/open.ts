@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ServingModel } from '../src/serve/model.ts';
+import { ServingModel } from '../src/query/serving-model.ts';
 import { openArtifactStore } from '../src/store/open.ts';
 import { machine, type Row, table } from './lib.ts';
 

@@ -123,9 +123,6 @@ export {
 export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.ts';
 export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
 export { EXPORT_KINDS, type ExportKind, exportArtifacts } from './pipeline/export.ts';
-// serve: the HTTP server (DESIGN §10)
-export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
-export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';
 export {
   type CandidateFilters,
   type CandidateResult,
@@ -135,7 +132,10 @@ export {
   type LiveModelOptions,
   ServingModel,
   type ServingModelOptions,
-} from './serve/model.ts';
+} from './query/serving-model.ts';
+// serve: the HTTP server (DESIGN §10)
+export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
+export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';
 export { type RunningServer, type ServerOptions, startServer, untilSignalled } from './serve/server.ts';
 // simclusters: the offline stages (DESIGN §3)
 export {

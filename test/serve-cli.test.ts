@@ -10,7 +10,7 @@ import {
   SIMCLUSTERS_KEYS,
   SMALL_FIXTURE,
   writeTestArtifacts,
-} from '../src/serve/test-fixtures.ts';
+} from '../src/query/test-fixtures.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 

@@ -56,7 +56,7 @@ export const KEYS = {
   mfItemIndex: 'mf/items-index',
   /**
    * The dense ANN index over the embedding part of mfItems (the first dim − 2 columns, no biases) by cosine,
-   * one blob: item → item similarity (serve/dense-model.ts says why cosine).
+   * one blob: item → item similarity (query/dense-model.ts says why cosine).
    */
   mfItemSimilarIndex: 'mf/items-similar-index',
   /** JSON: params, epochs, fit seconds, dense index report (recall@k against exact). */

@@ -1,7 +1,7 @@
 import { type AnnParams, DEFAULT_ANN_PARAMS } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
-import type { DenseParams, DenseSource } from '../serve/dense-model.ts';
-import { type CandidateSource, ServingModel } from '../serve/model.ts';
+import type { DenseParams, DenseSource } from '../query/dense-model.ts';
+import { type CandidateSource, ServingModel } from '../query/serving-model.ts';
 import {
   type CandidatesJson,
   candidatesJson,

@@ -12,7 +12,7 @@ import { createModels, MODEL_FACTORIES, modelNames } from '../eval/models.ts';
 import { renderHtml, renderTable } from '../eval/report.ts';
 import { evaluateServed, readTestPairs } from '../eval/served.ts';
 import { SPLIT_KINDS } from '../eval/splits.ts';
-import { ServingModel } from '../serve/model.ts';
+import { ServingModel } from '../query/serving-model.ts';
 import { openArtifactStore } from '../store/open.ts';
 import { type Command, intOption, numberOption, parseOptions } from './command.ts';
 import { createReporter } from './progress.ts';

@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { KEYS } from '../artifacts/keys.ts';
 import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
-import type { ServingModel } from '../serve/model.ts';
+import type { ServingModel } from '../query/serving-model.ts';
 import type { VersionReader } from '../store/store.ts';
 import { type EvalReport, flattenMetrics, type ModelMetrics, tiedAt } from './evaluate.ts';
 import { itemPopularity, normalizeKs, RankingEvaluator } from './metrics.ts';

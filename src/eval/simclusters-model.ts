@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
 import { runBuild } from '../pipeline/build.ts';
 import { type BuildConfig, resolveBuildConfig } from '../pipeline/config.ts';
-import { ServingModel } from '../serve/model.ts';
+import { ServingModel } from '../query/serving-model.ts';
 import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore, VersionReader } from '../store/store.ts';
 import type { FitOptions, Recommender, TrainData } from './recommender.ts';

@@ -98,7 +98,7 @@ export async function mfStage(
   });
   await saveDenseIndex(w, KEYS.mfItemIndex, index);
 
-  // Item → item: cosine over the embedding part alone (see serve/dense-model.ts for the measurement).
+  // Item → item: cosine over the embedding part alone (see query/dense-model.ts for the measurement).
   const dim = items.dim - 2;
   const parts = new Float32Array(d.items.size * dim);
   for (let i = 0; i < d.items.size; i++)

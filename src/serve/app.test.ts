@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { KEYS } from '../artifacts/keys.ts';
+import { SMALL_FIXTURE, writeTestArtifacts } from '../query/test-fixtures.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
 import { assertError, assertRanked } from './test-assertions.ts';
-import { SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 // One server over the hand-sized fixture (answers worked out in test-fixtures.ts) for the whole file.
 let root: string;

@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { isSimrecError } from '../core/errors.ts';
 import { CODE_VERSION } from '../core/version.ts';
+import { LiveModel } from '../query/serving-model.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore } from '../store/store.ts';
@@ -21,7 +22,6 @@ import {
 } from './errors.ts';
 import { type PressureOptions, registerLoadShedding } from './load-shedding.ts';
 import { createMetrics } from './metrics.ts';
-import { LiveModel } from './model.ts';
 import type { RouteContext, SimrecFastify } from './route-context.ts';
 import { registerCandidateRoutes } from './routes/candidates.ts';
 import { registerClusterRoutes } from './routes/clusters.ts';

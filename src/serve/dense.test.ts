@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { ServingModel } from '../query/serving-model.ts';
+import { MF_FIXTURE, SIMCLUSTERS_KEYS, SMALL_FIXTURE, writeTestArtifacts } from '../query/test-fixtures.ts';
 import { openArtifactStore } from '../store/open.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
-import { ServingModel } from './model.ts';
 import { assertError, assertRanked } from './test-assertions.ts';
-import { MF_FIXTURE, SIMCLUSTERS_KEYS, SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 // Servers over MF_FIXTURE (answers worked out in test-fixtures.ts) with exact and with HNSW item indexes,
 // one over SMALL_FIXTURE, which has no MF vectors, and one over MF_FIXTURE without its SimClusters outputs

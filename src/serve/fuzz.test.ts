@@ -7,8 +7,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { CsrMatrix } from '../core/csr.ts';
 import { Rng } from '../core/prng.ts';
 import { HybridMF } from '../mf/model.ts';
+import { MF_FIXTURE, writeTestArtifacts } from '../query/test-fixtures.ts';
 import { buildApp, type SimrecFastify } from './app.ts';
-import { MF_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 let root: string;
 let app: SimrecFastify;

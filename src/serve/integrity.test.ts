@@ -11,11 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import {
+  MF_FIXTURE,
+  SMALL_FIXTURE,
+  type TestArtifactSpec,
+  writeTestArtifacts,
+} from '../query/test-fixtures.ts';
 import { encodeSparseRowInto, sparseRowBytes } from '../store/codec.ts';
 import { buildApp } from './app.ts';
 import { REQUEST_LIMITS } from './schemas.ts';
 import { assertError } from './test-assertions.ts';
-import { MF_FIXTURE, SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
 
 const B: TestArtifactSpec = { ...SMALL_FIXTURE, interestedIn: { dave: [[3, 1]] }, interestedInByKind: {} };
 const ANSWER_A = ['i0', 'i4', 'i2'];

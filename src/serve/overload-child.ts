@@ -4,8 +4,9 @@
  * loop for BURN_MS per request, so a handful of client connections are several times its capacity. Prints
  * `{"port": …}` once listening; exits on SIGTERM.
  */
+
+import { SMALL_FIXTURE, writeTestArtifacts } from '../query/test-fixtures.ts';
 import { buildApp } from './app.ts';
-import { SMALL_FIXTURE, writeTestArtifacts } from './test-fixtures.ts';
 
 const [dir = '.', burn = '10'] = process.argv.slice(2);
 const burnMs = Number(burn);

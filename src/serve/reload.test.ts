@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from '../query/test-fixtures.ts';
 import { buildApp } from './app.ts';
-import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
 
 // Version b moves dave's interest to cluster 3, so every answer says which version it came from.
 const B: TestArtifactSpec = { ...SMALL_FIXTURE, interestedIn: { dave: [[3, 1]] }, interestedInByKind: {} };

@@ -11,8 +11,8 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import type { LiveModel } from '../query/serving-model.ts';
 import type { ServeMetrics } from './metrics.ts';
-import type { LiveModel } from './model.ts';
 
 export type SimrecFastify = FastifyInstance<
   RawServerDefault,

@@ -5,8 +5,8 @@
  */
 import Type from 'typebox';
 import { ANN_LIMITS } from '../ann/simclusters.ts';
+import { DENSE_LIMITS } from '../query/dense-model.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
-import { DENSE_LIMITS } from './dense-model.ts';
 
 /**
  * Caps of what a request may send. Where the model's own limits (ANN_LIMITS, DENSE_LIMITS) allow more, the HTTP

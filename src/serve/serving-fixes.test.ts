@@ -10,9 +10,9 @@ import { test } from 'node:test';
 import { clampCosine, SimClustersAnn } from '../ann/simclusters.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { exportArtifacts } from '../pipeline/export.ts';
+import { type TestArtifactSpec, writeTestArtifacts } from '../query/test-fixtures.ts';
 import { openArtifactStore } from '../store/open.ts';
 import { buildApp } from './app.ts';
-import { type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
 
 /** 2024-06-01T00:00:00Z: generated data lives in the past, so the wall clock is far from its events. */
 const T = 1717200000;

@@ -1,8 +1,13 @@
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { AnnParams } from '../../ann/simclusters.ts';
-import type { DenseFilters, DenseResult, DenseSource } from '../dense-model.ts';
-import type { CandidateFilters, CandidateResult, CandidateSource, ServingModel } from '../model.ts';
+import type { DenseFilters, DenseResult, DenseSource } from '../../query/dense-model.ts';
+import type {
+  CandidateFilters,
+  CandidateResult,
+  CandidateSource,
+  ServingModel,
+} from '../../query/serving-model.ts';
 import type { RouteContext, SimrecFastify } from '../route-context.ts';
 import {
   CandidatesBody,

@@ -1,4 +1,4 @@
-import type { RankedList } from '../model.ts';
+import type { RankedList } from '../../query/serving-model.ts';
 import type { RouteContext, SimrecFastify } from '../route-context.ts';
 import { ClusterParams, ClusterQuery, ClusterResponse, ErrorResponse } from '../schemas.ts';
 import { f32 } from './format.ts';

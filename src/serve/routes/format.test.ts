@@ -34,8 +34,8 @@ test('f32 gives a decimal of the fewest digits (from 6) that parses back to the 
 });
 
 test('candidatesJsonText parses to exactly the answer candidatesJson builds', async () => {
-  const { ServingModel } = await import('../model.ts');
-  const { writeTestArtifacts, SMALL_FIXTURE } = await import('../test-fixtures.ts');
+  const { ServingModel } = await import('../../query/serving-model.ts');
+  const { writeTestArtifacts, SMALL_FIXTURE } = await import('../../query/test-fixtures.ts');
   const { openArtifactStore } = await import('../../store/open.ts');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

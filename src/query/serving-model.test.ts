@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { KEYS } from '../artifacts/keys.ts';
 import { openArtifactStore } from '../store/open.ts';
-import { LiveModel, ServingModel } from './model.ts';
+import { LiveModel, ServingModel } from './serving-model.ts';
 import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from './test-fixtures.ts';
 
 const err = (code: string, field?: string) => (field === undefined ? { code } : { code, detail: { field } });
