@@ -1,13 +1,13 @@
 import { type AnnParams, DEFAULT_ANN_PARAMS } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
-import type { DenseParams, DenseSource } from '../query/dense-model.ts';
-import { type CandidateSource, ServingModel } from '../query/serving-model.ts';
 import {
   type CandidatesJson,
   candidatesJson,
   type DenseCandidatesJson,
   denseCandidatesJson,
-} from '../serve/routes/format.ts';
+} from '../query/answers.ts';
+import type { DenseParams, DenseSource } from '../query/dense-model.ts';
+import { type CandidateSource, ServingModel } from '../query/serving-model.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { openArtifactStore } from '../store/open.ts';
 import { type Command, intOption, numberOption, parseOptions, required } from './command.ts';

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { AnnParams } from '../../ann/simclusters.ts';
+import { candidatesJsonText, denseCandidatesJson } from '../../query/answers.ts';
 import type { DenseFilters, DenseResult, DenseSource } from '../../query/dense-model.ts';
 import type {
   CandidateFilters,
@@ -18,7 +19,6 @@ import {
   ItemParams,
   SimilarQuery,
 } from '../schemas.ts';
-import { candidatesJsonText, denseCandidatesJson } from './format.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

@@ -1,7 +1,7 @@
+import { f32 } from '../../query/answers.ts';
 import type { RankedList } from '../../query/serving-model.ts';
 import type { RouteContext, SimrecFastify } from '../route-context.ts';
 import { ClusterParams, ClusterQuery, ClusterResponse, ErrorResponse } from '../schemas.ts';
-import { f32 } from './format.ts';
 
 const DEFAULT_LIMIT = 20;
 

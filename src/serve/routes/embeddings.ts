@@ -1,3 +1,4 @@
+import { pairs } from '../../query/answers.ts';
 import type { RouteContext, SimrecFastify } from '../route-context.ts';
 import {
   EmbeddingResponse,
@@ -9,7 +10,6 @@ import {
   UserEmbeddingQuery,
   UserParams,
 } from '../schemas.ts';
-import { pairs } from './format.ts';
 
 const RESPONSES = { 200: EmbeddingResponse, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse };
 

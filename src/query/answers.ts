@@ -1,11 +1,11 @@
 /**
- * JSON shapes shared by the routes. Scores are float32 in the artifacts; printed as doubles they would read
- * 0.30000001192092896, so each is written with the fewest digits that still parse back to the same float32.
+ * The JSON shapes of the engine's answers, shared by the HTTP routes and the CLI. Scores are float32 in the
+ * artifacts; printed as doubles they would read 0.30000001192092896, so each is written with the fewest digits that still parse back to the same float32.
  */
-import type { AnnParams, AnnStats } from '../../ann/simclusters.ts';
-import type { DenseParams, DenseResult, DenseStats } from '../../query/dense-model.ts';
-import type { CandidateFilters, CandidateResult, ServingModel } from '../../query/serving-model.ts';
-import type { SparseRow } from '../../store/store.ts';
+import type { AnnParams, AnnStats } from '../ann/simclusters.ts';
+import type { SparseRow } from '../store/store.ts';
+import type { DenseParams, DenseResult, DenseStats } from './dense-model.ts';
+import type { CandidateFilters, CandidateResult, ServingModel } from './serving-model.ts';
 
 /**
  * A decimal with the fewest significant digits (6 to 9) that rounds to the same float32 as v. Arithmetic

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../../core/prng.ts';
-import { candidatesJson, candidatesJsonText, f32 } from './format.ts';
+import { Rng } from '../core/prng.ts';
+import { candidatesJson, candidatesJsonText, f32 } from './answers.ts';
 
 /** The definition: the fewest significant digits (from 6) whose decimal rounds to the same float32. */
 function digitsNeeded(v: number): number {
@@ -34,9 +34,9 @@ test('f32 gives a decimal of the fewest digits (from 6) that parses back to the 
 });
 
 test('candidatesJsonText parses to exactly the answer candidatesJson builds', async () => {
-  const { ServingModel } = await import('../../query/serving-model.ts');
-  const { writeTestArtifacts, SMALL_FIXTURE } = await import('../../query/test-fixtures.ts');
-  const { openArtifactStore } = await import('../../store/open.ts');
+  const { ServingModel } = await import('./serving-model.ts');
+  const { writeTestArtifacts, SMALL_FIXTURE } = await import('./test-fixtures.ts');
+  const { openArtifactStore } = await import('../store/open.ts');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
