@@ -1,6 +1,7 @@
 /**
  * The JSON shapes of the engine's answers, shared by the HTTP routes and the CLI. Scores are float32 in the
- * artifacts; printed as doubles they would read 0.30000001192092896, so each is written with the fewest digits that still parse back to the same float32.
+ * artifacts; printed as doubles they would read 0.30000001192092896, so each is written with the fewest digits
+ * that still parse back to the same float32.
  */
 import type { AnnParams, AnnStats } from '../ann/simclusters.ts';
 import type { SparseRow } from '../store/store.ts';
