@@ -31,7 +31,7 @@ import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
-import { type ReaderLease, ReloadingReader } from '../store/reloading-reader.ts';
+import { ReloadingReader } from '../store/reloading-reader.ts';
 import type { ArtifactStore, SparseRow, VersionReader } from '../store/store.ts';
 import {
   type DenseFilters,
@@ -646,25 +646,15 @@ export interface LiveModelOptions extends ServingModelOptions {
   onError?: (error: unknown) => void;
 }
 
-interface Slot {
-  model: ServingModel;
-  lease: ReaderLease;
-  inFlight: number;
-  retired: boolean;
-}
-
 /**
  * The model of a store's current version, kept current: the store's `current` pointer is polled (and checked
- * on `refresh()`, which a server calls on SIGHUP); a new version is loaded in full beside the old one, then
- * swapped in. Requests run through `use`, which pins the model they started with.
+ * on `refresh()`, which a server calls on SIGHUP); a new version's model is built beside the old one while its
+ * checksum is checked, then swapped in. Requests run through `use`, which pins the model they started with.
+ * The one live-version mechanism is the store's ReloadingReader: its `prepare` builds each version's model, and
+ * its leases keep a version (reader and model) alive until the last request on it ends.
  */
 export class LiveModel {
   private readonly readers: ReloadingReader;
-  private slot: Slot | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private opened = false;
-  /** A version that failed to load is not retried until `current` moves on. */
-  private failed: string | null = null;
   private retry: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private reportedFailure: unknown;
@@ -675,7 +665,13 @@ export class LiveModel {
   ) {
     this.readers = new ReloadingReader(store, {
       pollMs: options.pollMs ?? 1000,
-      onSwitch: () => this.schedule(),
+      onSwitch: (from, to) => {
+        try {
+          this.options.onSwitch?.(from, to);
+        } catch (e) {
+          this.report(e);
+        }
+      },
       onError: (e) => this.report(e),
       // The model is built while the version's checksum is checked on another thread.
       prepare: (reader) => ServingModel.load(reader, this.options),
@@ -684,11 +680,11 @@ export class LiveModel {
 
   /** The model serving now, or null before the first version was loaded. */
   get current(): ServingModel | null {
-    return this.slot?.model ?? null;
+    return (this.readers.currentPrepared as ServingModel | undefined) ?? null;
   }
 
   get ready(): boolean {
-    return this.slot !== undefined;
+    return this.readers.versionId !== null;
   }
 
   /**
@@ -718,12 +714,10 @@ export class LiveModel {
    */
   async refresh(): Promise<boolean> {
     if (this.closed) return false;
-    const before = this.slot?.model.version ?? null;
+    const before = this.readers.versionId;
     try {
-      if (!this.opened) {
-        (await this.readers.acquire()).release();
-        this.opened = true;
-      } else await this.readers.refresh();
+      if (!this.ready) (await this.readers.acquire()).release();
+      else await this.readers.refresh();
     } catch (e) {
       // A version that failed its check or could not be loaded is reported and the previous one keeps serving;
       // only "no version at all" (or an I/O error) reaches the caller.
@@ -733,13 +727,11 @@ export class LiveModel {
       this.reportedFailure = e;
       return false;
     }
-    this.schedule();
-    await this.chain;
     if (this.ready && this.retry) {
       clearInterval(this.retry);
       this.retry = undefined;
     }
-    return (this.slot?.model.version ?? null) !== before;
+    return this.readers.versionId !== before;
   }
 
   /**
@@ -747,18 +739,16 @@ export class LiveModel {
    * happens meanwhile. @throws ARTIFACT_MISSING before the first version was loaded
    */
   async use<T>(fn: (model: ServingModel) => T | Promise<T>): Promise<T> {
-    const slot = this.slot;
-    if (!slot)
+    if (this.closed || !this.ready)
       throw new SimrecError(
         'ARTIFACT_MISSING',
         'no artifact version is loaded yet (the server is not ready)',
       );
-    slot.inFlight++;
+    const lease = await this.readers.acquire();
     try {
-      return await fn(slot.model);
+      return await fn(lease.prepared as ServingModel);
     } finally {
-      slot.inFlight--;
-      if (slot.retired && slot.inFlight === 0) slot.lease.release();
+      lease.release();
     }
   }
 
@@ -768,64 +758,7 @@ export class LiveModel {
     this.closed = true;
     if (this.retry) clearInterval(this.retry);
     this.retry = undefined;
-    await this.chain;
-    const slot = this.slot;
-    this.slot = undefined;
-    if (slot) this.retire(slot);
     await this.readers.close();
-  }
-
-  private schedule(): void {
-    this.chain = this.chain.then(
-      () => this.loadLatest(),
-      () => this.loadLatest(),
-    );
-    this.chain.catch(() => undefined);
-  }
-
-  private async loadLatest(): Promise<void> {
-    if (this.closed) return;
-    let lease: ReaderLease;
-    try {
-      lease = await this.readers.acquire();
-    } catch (e) {
-      this.report(e);
-      return;
-    }
-    const id = lease.reader.id;
-    if (this.slot?.model.version === id || this.failed === id) {
-      lease.release();
-      return;
-    }
-    let model: ServingModel;
-    try {
-      model =
-        lease.prepared instanceof ServingModel && lease.prepared.version === id
-          ? lease.prepared
-          : await ServingModel.load(lease.reader, this.options);
-    } catch (e) {
-      lease.release();
-      this.failed = id;
-      this.report(e);
-      return;
-    }
-    if (this.closed) {
-      lease.release();
-      return;
-    }
-    const old = this.slot;
-    this.slot = { model, lease, inFlight: 0, retired: false };
-    if (old) this.retire(old);
-    try {
-      this.options.onSwitch?.(old ? old.model.version : null, model.version);
-    } catch (e) {
-      this.report(e);
-    }
-  }
-
-  private retire(slot: Slot): void {
-    slot.retired = true;
-    if (slot.inFlight === 0) slot.lease.release();
   }
 
   private report(e: unknown): void {

@@ -62,6 +62,11 @@ export class ReloadingReader {
     return this.slot?.reader.id ?? null;
   }
 
+  /** What `prepare` made of the version served now (undefined before first use or without `prepare`). */
+  get currentPrepared(): unknown {
+    return this.slot?.prepared;
+  }
+
   /** Why `current` is not being served (it failed to open), or null. */
   get failure(): { id: string; error: unknown } | null {
     return this.failed && this.failed.id !== this.slot?.reader.id ? this.failed : null;
