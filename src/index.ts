@@ -126,10 +126,10 @@ export { EXPORT_KINDS, type ExportKind, exportArtifacts } from './pipeline/expor
 export {
   type CandidateFilters,
   type CandidateResult,
-  type CandidateSource,
   type ClusterView,
   LiveModel,
   type LiveModelOptions,
+  type QuerySubject,
   ServingModel,
   type ServingModelOptions,
 } from './query/serving-model.ts';

@@ -7,7 +7,7 @@ import {
   denseCandidatesJson,
 } from '../query/answers.ts';
 import type { DenseParams, DenseSource } from '../query/dense-model.ts';
-import { type CandidateSource, ServingModel } from '../query/serving-model.ts';
+import { type QuerySubject, ServingModel } from '../query/serving-model.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { openArtifactStore } from '../store/open.ts';
 import { type Command, intOption, numberOption, parseOptions, required } from './command.ts';
@@ -98,7 +98,7 @@ export const candidatesCommand: Command = {
         field: 'user',
       });
     const id = v[given[0]] as string;
-    const source: CandidateSource =
+    const source: QuerySubject =
       given[0] === 'user'
         ? { userId: id }
         : given[0] === 'item'
@@ -138,7 +138,7 @@ export const candidatesCommand: Command = {
 export async function queryCandidates(
   artifacts: string,
   version: string | undefined,
-  source: CandidateSource,
+  source: QuerySubject,
   params: Partial<AnnParams>,
   userScore?: InterestedInScore,
 ): Promise<CandidatesJson> {

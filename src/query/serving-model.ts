@@ -49,8 +49,8 @@ export interface ServingModelOptions {
   userScore?: InterestedInScore;
 }
 
-/** A candidate source (DESIGN §10): an entity whose embedding is looked up, or a raw embedding. */
-export type CandidateSource =
+/** What a query asks about (the request's `source`, DESIGN §10): an entity whose embedding is looked up, or a raw embedding. */
+export type QuerySubject =
   | { userId: string }
   | { itemId: string }
   | { producerId: string }
@@ -335,7 +335,7 @@ export class ServingModel {
    *   ARTIFACT_MISSING when the version has no item index
    */
   async candidates(
-    source: CandidateSource,
+    source: QuerySubject,
     params: Partial<AnnParams> = {},
     filters: CandidateFilters = {},
   ): Promise<CandidateResult> {
@@ -395,7 +395,7 @@ export class ServingModel {
   }
 
   private async resolveSource(
-    source: CandidateSource,
+    source: QuerySubject,
   ): Promise<{ vector: SourceVector; exclude: ArrayLike<number> | null; kind: string }> {
     if ('userId' in source) {
       const u = this.userIndex(source.userId, 'source.userId');

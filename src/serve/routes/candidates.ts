@@ -6,7 +6,7 @@ import type { DenseFilters, DenseResult, DenseSource } from '../../query/dense-m
 import type {
   CandidateFilters,
   CandidateResult,
-  CandidateSource,
+  QuerySubject,
   ServingModel,
 } from '../../query/serving-model.ts';
 import type { RouteContext, SimrecFastify } from '../route-context.ts';
@@ -123,14 +123,14 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
   );
 }
 
-/** The request's source object (the schema admits exactly one key) as a CandidateSource. */
+/** The request's source object (the schema admits exactly one key) as a QuerySubject. */
 function toSource(s: {
   userId?: string;
   itemId?: string;
   producerId?: string;
   topic?: string;
   embedding?: number[][];
-}): CandidateSource {
+}): QuerySubject {
   if (s.userId !== undefined) return { userId: s.userId };
   if (s.itemId !== undefined) return { itemId: s.itemId };
   if (s.producerId !== undefined) return { producerId: s.producerId };
