@@ -49,7 +49,10 @@ export interface ServingModelOptions {
   userScore?: InterestedInScore;
 }
 
-/** What a query asks about (the request's `source`, DESIGN §10): an entity whose embedding is looked up, or a raw embedding. */
+/**
+ * What a query asks about (the request's `source`, DESIGN §10): an entity whose embedding is looked up, or a raw
+ * embedding.
+ */
 export type QuerySubject =
   | { userId: string }
   | { itemId: string }
