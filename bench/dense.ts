@@ -396,7 +396,7 @@ export async function run(argv: string[]): Promise<void> {
         ['deny 5,000 ids (graph walk)', { deny: sample(5000) }],
       ];
       const wants = filters.map(([, filter]) =>
-        Array.from({ length: fq }, (_, i) => exact.search(q(i), k, filter).ids),
+        Array.from({ length: fq }, (_, i) => exact.search(q(i), k, { filter }).ids),
       );
       const fIds = new Int32Array(k);
       const fScores = new Float32Array(k);
@@ -409,13 +409,13 @@ export async function run(argv: string[]): Promise<void> {
         for (let fi = 0; fi < filters.length; fi++) {
           const [what, filter] = filters[fi];
           const t = time(() => {
-            for (let i = 0; i < fq; i++) loaded.value.searchInto(q(i), k, fIds, fScores, filter);
+            for (let i = 0; i < fq; i++) loaded.value.searchInto(q(i), k, fIds, fScores, { filter });
           });
           let hits = 0;
           let total = 0;
           for (let i = 0; i < fq; i++) {
             const want = wants[fi][i];
-            const got = loaded.value.search(q(i), k, filter).ids;
+            const got = loaded.value.search(q(i), k, { filter }).ids;
             for (const id of got) if (want.includes(id)) hits++;
             total += want.length;
           }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { SimrecError } from '../core/errors.ts';
 import { Rng } from '../core/prng.ts';
 import type { DenseMetric } from './dense/dense-index.ts';
-import { ExactIndex, exactTopK } from './exact.ts';
+import { ExactIndex, ExactScan, exactTopK } from './exact.ts';
 
 /** Row-major matrix of small integers: every dot product is exact in float64, whatever the summation order. */
 function intMatrix(rng: Rng, rows: number, dim: number): Float32Array {
@@ -187,24 +187,24 @@ test('ExactIndex filters: allow (repeats, unknown and removed ids ignored), deny
   const q = intMatrix(rng, 1, dim);
   const allow = [3, 7, 9, 9, 150, 1000, -1, 2.5, 42, 3];
   const allowSet = new Set([3, 9, 150, 42]);
-  let got = index.search(q, 3, { allow });
+  let got = index.search(q, 3, { filter: { allow } });
   let want = bruteForce(m, dim, q, 'ip', 3, (id) => allowSet.has(id));
   assert.deepEqual([...got.ids], want.ids);
   assert.deepEqual([...got.scores], want.scores);
-  got = index.search(q, 10, { allow });
+  got = index.search(q, 10, { filter: { allow } });
   assert.equal(got.ids.length, 4);
 
   const deny = Int32Array.from(bruteForce(m, dim, q, 'ip', 5).ids);
-  got = index.search(q, 10, { deny });
+  got = index.search(q, 10, { filter: { deny } });
   want = bruteForce(m, dim, q, 'ip', 10, (id) => id !== 7 && !deny.includes(id));
   assert.deepEqual([...got.ids], want.ids);
 
-  got = index.search(q, 10, { allow, deny: [9, 3] });
+  got = index.search(q, 10, { filter: { allow, deny: [9, 3] } });
   want = bruteForce(m, dim, q, 'ip', 10, (id) => id === 150 || id === 42);
   assert.deepEqual([...got.ids], want.ids);
 
-  assert.equal(index.search(q, 10, { allow: [] }).ids.length, 0);
-  assert.equal(index.search(q, 10, { deny: [] }).ids.length, 10);
+  assert.equal(index.search(q, 10, { filter: { allow: [] } }).ids.length, 0);
+  assert.equal(index.search(q, 10, { filter: { deny: [] } }).ids.length, 10);
 });
 
 test('ExactIndex under cosine normalises vectors and queries; zero vectors score 0', () => {
@@ -343,10 +343,114 @@ test('short and long candidate lists rank alike (insertion vs heap), exact ties 
       const set = new Set(allow);
       for (const k of [1, 5, 50]) {
         const want = bruteForce(m, dim, q, 'ip', k, (id) => set.has(id));
-        const got = index.search(q, k, { allow });
+        const got = index.search(q, k, { filter: { allow } });
         assert.deepEqual([...got.ids], want.ids);
         assert.deepEqual([...got.scores], want.scores);
       }
     }
   }
+});
+
+/** Columns [0, width) of a row-major matrix of the given stride. */
+function prefix(m: Float32Array, stride: number, width: number): Float32Array {
+  const rows = m.length / stride;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(m.subarray(r * stride, r * stride + width), r * width);
+  return out;
+}
+
+test('ExactScan over strided rows: ip over whole rows, cosine over a prefix, filters; equals brute force', () => {
+  const rng = new Rng(21);
+  const stride = 6;
+  const rows = 90;
+  const m = intMatrix(rng, rows, stride);
+  // Rows 10 and 11 repeat row 3 (exact ties, smaller row first); row 12's prefix is zero (cosine 0).
+  for (const r of [10, 11]) m.copyWithin(r * stride, 3 * stride, 4 * stride);
+  m.fill(0, 12 * stride, 12 * stride + 4);
+  m[12 * stride + 4] = 5;
+  const scan = new ExactScan(m, rows, stride);
+  const ids = new Int32Array(rows);
+  const scores = new Float32Array(rows);
+  const denyList = [7, 3, 3, -1, 500, 2.5, 40];
+  const denied = new Set([7, 3, 40]);
+  const longAllow = Array.from({ length: 70 }, (_, i) => (i * 7) % rows).concat([5, 5, 95]);
+  const shortAllow = [11, 10, 3, 12, 60, 60, 7, -4];
+  const cases: { filter?: { allow?: number[]; deny?: number[] }; keep: (r: number) => boolean }[] = [
+    { keep: () => true },
+    { filter: { deny: denyList }, keep: (r) => !denied.has(r) },
+    { filter: { allow: longAllow, deny: denyList }, keep: (r) => longAllow.includes(r) && !denied.has(r) },
+    { filter: { allow: shortAllow }, keep: (r) => shortAllow.includes(r) },
+    { filter: { allow: [] }, keep: () => false },
+  ];
+  for (let t = 0; t < 12; t++) {
+    const q = intMatrix(rng, 1, stride);
+    if (t === 0) q.set(m.subarray(3 * stride, 4 * stride));
+    for (const { filter, keep } of cases) {
+      const qualifying = Array.from({ length: rows }, (_, r) => r).filter(keep).length;
+      for (const k of [1, 5, rows]) {
+        // ip over whole rows: integer data, so the sums are exact and the answer is the full sort's, verbatim.
+        const n = scan.searchInto(q, stride, 'ip', k, ids, scores, filter);
+        const want = bruteForce(m, stride, q, 'ip', k, keep);
+        assert.deepEqual([...ids.subarray(0, n)], want.ids, `ip t ${t} k ${k} ${JSON.stringify(filter)}`);
+        assert.deepEqual([...scores.subarray(0, n)], want.scores);
+        assert.equal(scan.scored, qualifying);
+        // cosine over the first 4 values: the prefix rows' cosines.
+        const qc = q.subarray(0, 4);
+        const c = scan.searchInto(qc, 4, 'cosine', k, ids, scores, filter);
+        const pm = prefix(m, stride, 4);
+        assertSameTopK(
+          { ids: ids.slice(0, c), scores: scores.slice(0, c) },
+          bruteForce(pm, 4, qc, 'cosine', k, keep),
+          bruteForce(pm, 4, qc, 'cosine', rows, keep),
+        );
+        assert.equal(scan.scored, qualifying);
+      }
+    }
+  }
+  // The query equal to row 3: its repeats tie with it under cosine, smaller row first; the zero prefix is 0.
+  const q3 = m.slice(3 * stride, 3 * stride + 4);
+  const top = scan.searchInto(q3, 4, 'cosine', rows, ids, scores);
+  assert.deepEqual([...ids.subarray(0, 3)], [3, 10, 11]);
+  assert.ok(Math.abs(scores[0] - 1) < 1e-6 && scores[1] === scores[0] && scores[2] === scores[0]);
+  assert.equal(scores[[...ids.subarray(0, top)].indexOf(12)], 0);
+  // Cosine at another width recomputes the norms: the whole rows' cosines, as exactTopK gives them.
+  const whole = scan.searchInto(m.slice(0, stride), stride, 'cosine', 8, ids, scores);
+  const ref = new Int32Array(8);
+  const refScores = new Float32Array(8);
+  exactTopK(m, stride, m.slice(0, stride), 8, 'cosine', new Float32Array(rows), ref, refScores);
+  // exactTopK keeps 1/‖row‖ in float64, the scan in float32: the same rows, scores an ulp or so apart.
+  assert.deepEqual(ids.slice(0, whole), ref);
+  for (let j = 0; j < whole; j++) assert.ok(Math.abs(scores[j] - refScores[j]) < 1e-6);
+});
+
+test('ExactScan and search options: bad widths, queries and shapes, bad ef and a bare filter are refused', () => {
+  const code = (field: string) => (e: unknown) =>
+    e instanceof SimrecError && e.code === 'CONFIG_INVALID' && e.detail.field === field;
+  assert.throws(() => new ExactScan(new Float32Array(7), 2, 4), code('matrix'));
+  const scan = new ExactScan(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3);
+  const ids = new Int32Array(2);
+  const scores = new Float32Array(2);
+  assert.throws(() => scan.searchInto(Float32Array.of(1, 2, 3, 4), 4, 'ip', 1, ids, scores), code('width'));
+  assert.throws(() => scan.searchInto(Float32Array.of(1), 0, 'ip', 1, ids, scores), code('width'));
+  assert.throws(() => scan.searchInto(Float32Array.of(1, 2, 3), 2, 'ip', 1, ids, scores), code('query'));
+  assert.throws(
+    () => scan.searchInto(Float32Array.of(1, 2), 2, 'ip', 3, ids.subarray(0, 1), scores),
+    code('out'),
+  );
+  assert.equal(scan.searchInto(Float32Array.of(0, 1), 2, 'ip', 2, ids, scores), 2);
+  assert.deepEqual([...ids], [1, 0]);
+  // The exact backend ignores ef (there is no search list), but still refuses a malformed one.
+  const index = new ExactIndex(2, 'ip');
+  index.add(Int32Array.of(0, 1, 2), Float32Array.of(1, 0, 0, 1, 1, 1));
+  const q = Float32Array.of(1, 2);
+  assert.equal(index.ef, undefined);
+  assert.deepEqual(index.search(q, 2, { ef: 1 }), index.search(q, 2));
+  assert.deepEqual(
+    index.search(q, 3, { ef: 7, filter: { deny: [2] } }),
+    index.search(q, 3, { filter: { deny: [2] } }),
+  );
+  assert.throws(() => index.search(q, 2, { ef: 0 }), code('ef'));
+  assert.throws(() => index.search(q, 2, { ef: Number.NaN }), code('ef'));
+  assert.throws(() => index.search(q, 2, { allow: [1] } as never), code('allow'));
+  assert.throws(() => index.searchInto(q, 2, ids, scores, { deny: [1] } as never), code('deny'));
 });

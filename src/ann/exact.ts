@@ -3,8 +3,12 @@
  * the k best are selected with the bounded heap of core/topk (never a full sort). Used for small catalogues,
  * for queries whose allow list is short, and as the baseline approximate indexes are measured against.
  *
- * Two entry points: {@link exactTopK} over a plain row-major matrix (row index = id), and {@link ExactIndex},
- * the mutable {@link DenseIndex} backend that HnswIndex also uses as its copy of the vectors.
+ * Three entry points: {@link exactTopK} over a plain row-major matrix (row index = id), {@link ExactScan}
+ * over a fixed matrix whose rows may hold more than the part scored (the MF vectors a served version maps,
+ * scored whole by inner product or by the cosine of their embedding prefix), and {@link ExactIndex}, the
+ * mutable {@link DenseIndex} backend that HnswIndex also uses as its copy of the vectors. All three run the
+ * same kernels (scoreRows, collectAllowed, scoreCandidates, selectScored below), so every exact answer in
+ * simrec is scored, filtered and ranked one way: scores float64 sums rounded to float32, ties by smaller id.
  */
 import { SimrecError } from '../core/errors.ts';
 import { insertRanked, topKIndices } from '../core/topk.ts';
@@ -13,10 +17,12 @@ import {
   checkDim,
   checkK,
   checkMetric,
+  checkSearchOptions,
   DENSE_MAX_ID,
   type DenseFilter,
   type DenseIndex,
   type DenseMetric,
+  type DenseSearchOptions,
   type DenseSearchResult,
 } from './dense/dense-index.ts';
 import { corrupt, decodeEnvelope, encodeEnvelope, headerInt, typedView } from './dense/envelope.ts';
@@ -68,15 +74,118 @@ export function exactTopK(
       field: 'invNorms',
     });
   const q = prepareQuery(query, dim, metric, new Float64Array(dim));
-  for (let r = 0, off = 0; r < rows; r++, off += dim) {
-    const s = dot(matrix, off, q, dim);
-    if (metric === 'ip') scores[r] = s;
-    else {
-      const inv = invNorms ? invNorms[r] : invNorm(matrix, off, dim);
-      scores[r] = s * inv;
-    }
-  }
+  const cosine = metric === 'cosine';
+  scoreRows(matrix, dim, dim, q, rows, scores, null, null, 0, cosine ? (invNorms ?? null) : null, cosine);
   return topKIndices(scores, k, outIds, outScores);
+}
+
+/**
+ * Exact top-k over the rows of a fixed row-major matrix whose rows may be wider than the part scored: row r
+ * starts at r·stride and a query of length `width` scores its first `width` values. Under 'ip' the score is
+ * the plain dot product; under 'cosine' it is the cosine of the query and the row's prefix (1/‖prefix‖ of
+ * every row computed once, on the first cosine search of that width, and kept; a zero prefix scores 0).
+ * Buffers are allocated once, at construction, and reused: a search allocates nothing, so one scan must not
+ * be shared by searches that could interleave (searches are synchronous, so callers of one thread cannot).
+ * The matrix is read, never written, and may view a memory map.
+ */
+export class ExactScan {
+  readonly rows: number;
+  readonly stride: number;
+  private readonly data: Float32Array;
+  private readonly scores: Float32Array;
+  private readonly cand: Int32Array;
+  private readonly marks = new FilterMarks();
+  private readonly q: Float64Array;
+  private inv: Float32Array | null = null;
+  private invWidth = 0;
+  private nScored = 0;
+
+  /** @throws SimrecError CONFIG_INVALID when data does not hold rows × stride values */
+  constructor(data: Float32Array, rows: number, stride: number) {
+    checkDim(stride);
+    if (!Number.isInteger(rows) || rows < 0 || data.length !== rows * stride)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `matrix of ${data.length} values is not ${rows} rows of stride ${stride}`,
+        { field: 'matrix' },
+      );
+    this.data = data;
+    this.rows = rows;
+    this.stride = stride;
+    this.scores = new Float32Array(rows);
+    this.cand = new Int32Array(rows);
+    this.marks.ensure(rows);
+    this.q = new Float64Array(stride);
+  }
+
+  /** Rows given a score by the last search: not denied and, with an allow list, on it (each once). */
+  get scored(): number {
+    return this.nScored;
+  }
+
+  /**
+   * The k best rows for query (length width) into outIds/outScores, best first, ties by smaller row; returns
+   * the count written, min(k, rows scored). Filter ids outside [0, rows) are ignored.
+   * @throws SimrecError CONFIG_INVALID when width is not in [1, stride], k is not a non-negative integer, the
+   *   query is not a finite Float32Array of length width, or the outputs hold fewer than min(k, rows) entries
+   */
+  searchInto(
+    query: Float32Array,
+    width: number,
+    metric: DenseMetric,
+    k: number,
+    outIds: Int32Array,
+    outScores: Float32Array,
+    filter?: DenseFilter,
+  ): number {
+    if (!Number.isInteger(width) || width < 1 || width > this.stride)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `width must be an integer in [1, ${this.stride}], got ${width}`,
+        {
+          field: 'width',
+        },
+      );
+    checkMetric(metric);
+    checkK(k);
+    checkOut(outIds, outScores, Math.min(k, this.rows));
+    const q = prepareQuery(query, width, metric, this.q);
+    const inv = metric === 'cosine' ? this.invNorms(width) : null;
+    const marks = this.marks;
+    if (filter) marks.begin(filter.allow, filter.deny, this.rows);
+    if (filter?.allow) {
+      const count = collectAllowed(filter.allow, this.rows, null, marks, this.cand);
+      this.nScored = count;
+      scoreCandidates(this.data, this.stride, width, q, this.cand, count, this.scores, inv);
+      return selectScored(this.scores, this.cand, count, k, outIds, outScores);
+    }
+    const deny = filter ? marks.denyStamps : null;
+    const n = scoreRows(
+      this.data,
+      this.stride,
+      width,
+      q,
+      this.rows,
+      this.scores,
+      null,
+      deny,
+      marks.currentEpoch,
+      inv,
+      false,
+    );
+    this.nScored = n;
+    return topKIndices(this.scores, Math.min(k, n), outIds, outScores);
+  }
+
+  /** 1/‖prefix of width‖ of every row (0 for a zero prefix), kept for the last width asked. */
+  private invNorms(width: number): Float32Array {
+    if (this.inv && this.invWidth === width) return this.inv;
+    const inv = this.inv ?? new Float32Array(this.rows);
+    for (let r = 0, off = 0; r < this.rows; r++, off += this.stride) inv[r] = invNorm(this.data, off, width);
+    this.inv = inv;
+    this.invWidth = width;
+    return inv;
+  }
 }
 
 /** 1/‖row‖, or 0 for a zero row (so it scores 0 under cosine). */
@@ -102,6 +211,8 @@ export class ExactIndex implements DenseIndex {
   private cand: Int32Array = new Int32Array(0);
   private readonly q: Float64Array;
   private readonly marks = new FilterMarks();
+  /** Exact backends have no search list: {@link DenseSearchOptions.ef} is ignored. */
+  readonly ef = undefined;
   private nLive = 0;
   private nSlots = 0;
   private limit = 0;
@@ -228,12 +339,12 @@ export class ExactIndex implements DenseIndex {
     for (let id = 0; id < this.limit; id++) if (this.state[id] === LIVE) fn(id, this.vectors, id * this.dim);
   }
 
-  search(query: Float32Array, k: number, filter?: DenseFilter): DenseSearchResult {
+  search(query: Float32Array, k: number, options?: DenseSearchOptions): DenseSearchResult {
     checkK(k);
     const cap = Math.min(k, this.nLive);
     const ids = new Int32Array(cap);
     const scores = new Float32Array(cap);
-    const n = this.searchInto(query, k, ids, scores, filter);
+    const n = this.searchInto(query, k, ids, scores, options);
     return n === cap ? { ids, scores } : { ids: ids.slice(0, n), scores: scores.slice(0, n) };
   }
 
@@ -242,31 +353,36 @@ export class ExactIndex implements DenseIndex {
     k: number,
     outIds: Int32Array,
     outScores: Float32Array,
-    filter?: DenseFilter,
+    options?: DenseSearchOptions,
   ): number {
+    const filter = checkSearchOptions(options);
     checkK(k);
     checkOut(outIds, outScores, Math.min(k, this.nLive));
-    this.prepare(query);
+    const q = this.prepare(query);
     if (k === 0 || this.nLive === 0) return 0;
-    if (filter?.allow) {
-      this.marks.begin(filter.allow, filter.deny, this.limit);
-      return this.selectAmong(this.collectAllowed(filter.allow), k, outIds, outScores);
-    }
     const dim = this.dim;
-    const v = this.vectors;
-    const st = this.state;
-    const scores = this.scores;
-    const q = this.q;
-    for (let id = 0, off = 0; id < this.limit; id++, off += dim)
-      scores[id] = st[id] === LIVE ? dot(v, off, q, dim) : Number.NaN;
-    const deny = filter?.deny;
-    if (deny)
-      for (let i = 0; i < deny.length; i++) {
-        const id = deny[i];
-        if (id >= 0 && id < this.limit && Number.isInteger(id)) scores[id] = Number.NaN;
-      }
-    // At most nLive entries are not NaN, so the output never needs more room than that.
-    return topKIndices(this.scanView, Math.min(k, this.nLive), outIds, outScores);
+    const marks = this.marks;
+    if (filter) marks.begin(filter.allow, filter.deny, this.limit);
+    if (filter?.allow) {
+      const count = collectAllowed(filter.allow, this.limit, this.state, marks, this.cand);
+      scoreCandidates(this.vectors, dim, dim, q, this.cand, count, this.scores, null);
+      return selectScored(this.scores, this.cand, count, k, outIds, outScores);
+    }
+    const deny = filter ? marks.denyStamps : null;
+    const n = scoreRows(
+      this.vectors,
+      dim,
+      dim,
+      q,
+      this.limit,
+      this.scores,
+      this.state,
+      deny,
+      marks.currentEpoch,
+      null,
+      false,
+    );
+    return topKIndices(this.scanView, Math.min(k, n), outIds, outScores);
   }
 
   /**
@@ -288,76 +404,6 @@ export class ExactIndex implements DenseIndex {
   /** @internal the marks of the last {@link beginFilter}, for a filter evaluated natively */
   get filterMarks(): FilterMarks {
     return this.marks;
-  }
-
-  /** The distinct present, non-denied ids of an allow list, in a reused buffer (its first `count` entries). */
-  private collectAllowed(allow: ArrayLike<number>): { ids: Int32Array; count: number } {
-    const cand = this.cand;
-    const st = this.state;
-    const marks = this.marks;
-    let n = 0;
-    for (let i = 0; i < allow.length; i++) {
-      const id = allow[i];
-      if (!(id >= 0 && id < this.limit && Number.isInteger(id)) || st[id] !== LIVE) continue;
-      if (marks.denied(id) || !marks.claim(id)) continue;
-      cand[n++] = id;
-    }
-    return { ids: cand, count: n };
-  }
-
-  /**
-   * Exact scores of candidate ids (distinct, present) against the prepared query, and the k best of them,
-   * best first, ties by smaller id. Returns the count written.
-   */
-  private selectAmong(
-    candidates: { ids: Int32Array; count: number },
-    k: number,
-    outIds: Int32Array,
-    outScores: Float32Array,
-  ): number {
-    const { ids, count } = candidates;
-    const dim = this.dim;
-    const v = this.vectors;
-    const scores = this.scores;
-    const q = this.q;
-    if (count <= SMALL_SELECT) return this.insertionSelect(ids, count, k, outIds, outScores);
-    for (let t = 0; t < count; t++) {
-      const id = ids[t];
-      scores[id] = dot(v, id * dim, q, dim);
-    }
-    return topKIndices(scores, k, outIds, outScores, ids, count);
-  }
-
-  /**
-   * {@link selectAmong} for a handful of candidates (a short allow list): insertion into the output, in
-   * the same order and float32 rounding as the heap, without the heap's indirection.
-   */
-  private insertionSelect(
-    ids: Int32Array,
-    count: number,
-    k: number,
-    outIds: Int32Array,
-    outScores: Float32Array,
-  ): number {
-    const cap = Math.min(k, count);
-    if (outIds.length < cap || outScores.length < cap)
-      throw new SimrecError('INTERNAL', `selectAmong: output buffers hold fewer than ${cap} entries`);
-    const dim = this.dim;
-    const v = this.vectors;
-    const q = this.q;
-    let n = 0;
-    for (let t = 0; t < count && cap > 0; t++) {
-      const id = ids[t];
-      const s = Math.fround(dot(v, id * dim, q, dim));
-      if (n === cap) {
-        const ls = outScores[cap - 1];
-        if (!(s > ls || (s === ls && id < outIds[cap - 1]))) continue;
-        n--;
-      }
-      insertRanked(outIds, outScores, n, id, s);
-      n++;
-    }
-    return n;
   }
 
   toBytes(): Uint8Array {
@@ -436,6 +482,107 @@ function checkOut(outIds: Int32Array, outScores: Float32Array, need: number): vo
       `output buffers hold ${Math.min(outIds.length, outScores.length)} entries, need ${need}`,
       { field: 'out' },
     );
+}
+
+/**
+ * Scores rows [0, rows) of data (row r at r·stride, its first width values) against q into scores[r]; a row
+ * that is not live (live given and live[r] ≠ LIVE) or is denied (deny[r] = epoch) gets NaN, which top-k
+ * selection skips. Under cosine pass inv (1/‖row‖ per row) or computeNorms to compute it per row; q must be
+ * normalised already. Returns the rows scored.
+ */
+function scoreRows(
+  data: Float32Array,
+  stride: number,
+  width: number,
+  q: Float64Array,
+  rows: number,
+  scores: Float32Array,
+  live: Uint8Array | null,
+  deny: Uint32Array | null,
+  epoch: number,
+  inv: Float32Array | null,
+  computeNorms: boolean,
+): number {
+  let n = 0;
+  for (let r = 0, off = 0; r < rows; r++, off += stride) {
+    if ((live !== null && live[r] !== LIVE) || (deny !== null && deny[r] === epoch)) {
+      scores[r] = Number.NaN;
+      continue;
+    }
+    const s = dot(data, off, q, width);
+    scores[r] = inv !== null ? s * inv[r] : computeNorms ? s * invNorm(data, off, width) : s;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * The distinct allowed ids of the current query (marks begun with its lists) that are below limit, live
+ * (when live is given) and not denied, into cand in list order; returns their count.
+ */
+function collectAllowed(
+  allow: ArrayLike<number>,
+  limit: number,
+  live: Uint8Array | null,
+  marks: FilterMarks,
+  cand: Int32Array,
+): number {
+  let n = 0;
+  for (let i = 0; i < allow.length; i++) {
+    const id = allow[i];
+    if (!(id >= 0 && id < limit && Number.isInteger(id)) || (live !== null && live[id] !== LIVE)) continue;
+    if (marks.denied(id) || !marks.claim(id)) continue;
+    cand[n++] = id;
+  }
+  return n;
+}
+
+/** {@link scoreRows} for the rows cand[0, count) only. */
+function scoreCandidates(
+  data: Float32Array,
+  stride: number,
+  width: number,
+  q: Float64Array,
+  cand: Int32Array,
+  count: number,
+  scores: Float32Array,
+  inv: Float32Array | null,
+): void {
+  for (let t = 0; t < count; t++) {
+    const id = cand[t];
+    const s = dot(data, id * stride, q, width);
+    scores[id] = inv !== null ? s * inv[id] : s;
+  }
+}
+
+/**
+ * The k best of the scored candidates cand[0, count) into outIds/outScores, best first, ties by smaller id;
+ * returns the count written. A handful (a short allow list) are ranked by insertion, in the same order and
+ * float32 rounding as the heap, without the heap's indirection.
+ */
+function selectScored(
+  scores: Float32Array,
+  cand: Int32Array,
+  count: number,
+  k: number,
+  outIds: Int32Array,
+  outScores: Float32Array,
+): number {
+  if (count > SMALL_SELECT) return topKIndices(scores, k, outIds, outScores, cand, count);
+  const cap = Math.min(k, count);
+  let n = 0;
+  for (let t = 0; t < count && cap > 0; t++) {
+    const id = cand[t];
+    const s = scores[id];
+    if (n === cap) {
+      const ls = outScores[cap - 1];
+      if (!(s > ls || (s === ls && id < outIds[cap - 1]))) continue;
+      n--;
+    }
+    insertRanked(outIds, outScores, n, id, s);
+    n++;
+  }
+  return n;
 }
 
 /** Σ m[off+d]·q[d] in float64, four independent sums so the additions pipeline. */

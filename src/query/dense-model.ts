@@ -16,16 +16,15 @@
  * p_i·p_j + b_j 92.2% and 209. An inner product rewards long vectors, which belong to popular items; the
  * cosine asks only for the same direction of taste.
  */
-import type { DenseFilter, DenseIndex } from '../ann/dense/dense-index.ts';
-import { HnswIndex } from '../ann/dense/hnsw/hnsw-index.ts';
+import type { DenseFilter } from '../ann/dense/dense-index.ts';
 import { type LazyDenseIndex, lazyDenseIndex } from '../ann/dense/persist.ts';
+import { ExactScan } from '../ann/exact.ts';
 import { ANN_LIMITS, clampCosine } from '../ann/simclusters.ts';
 import { readEngagedItems } from '../artifacts/inputs.ts';
 import { KEYS } from '../artifacts/keys.ts';
 import { readMfModel, readMfVectors } from '../artifacts/mf.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
-import { topKIndices } from '../core/topk.ts';
 import { HybridMF } from '../mf/model.ts';
 import type { DenseMatrix, VersionReader } from '../store/store.ts';
 
@@ -115,15 +114,11 @@ export class DenseModel {
   private readonly n: number;
   /** Width of a folded vector: components + 2. */
   readonly dim: number;
-  // Exact-scan buffers, allocated on the first scan and reused: a scan runs synchronously, so requests
-  // never share them concurrently.
-  private scores: Float32Array | null = null;
-  private cand: Int32Array | null = null;
-  private marks: Uint8Array | null = null;
-  private invNorms: Float32Array | null = null;
+  // The exact scan over the item vectors and its output buffers, allocated on the first scan and reused: a
+  // scan runs synchronously, so requests never share them concurrently.
+  private exactScan: ExactScan | null = null;
   private outIds = new Int32Array(0);
   private outScores = new Float32Array(0);
-  private readonly q: Float64Array;
   private model: Promise<HybridMF> | undefined;
 
   private constructor(
@@ -137,7 +132,6 @@ export class DenseModel {
   ) {
     this.n = itemVectors.rows;
     this.dim = itemVectors.dim;
-    this.q = new Float64Array(this.dim);
   }
 
   /**
@@ -222,12 +216,12 @@ export class DenseModel {
         `version ${this.version}: ${query.cosine ? KEYS.mfItemSimilarIndex : KEYS.mfItemIndex} is a ${index.metric} index of dimension ${index.dim}, expected ${query.cosine ? 'cosine' : 'ip'} ${want}`,
       );
     const filter: DenseFilter = allow ? { deny, allow } : { deny };
-    const r = search(index, query.vector, limit, filter, params.ef);
+    const r = index.search(query.vector, limit, { ef: params.ef, filter });
     out.items = r.ids;
     out.scores = query.cosine ? clampCosines(r.scores) : r.scores;
     out.stats.index = index.kind;
     out.stats.indexSize = index.size;
-    if (index instanceof HnswIndex) out.params.ef = params.ef ?? index.ef;
+    if (index.ef !== undefined) out.params.ef = params.ef ?? index.ef;
     return out;
   }
 
@@ -389,11 +383,10 @@ export class DenseModel {
     return w === n ? out : out.slice(0, w);
   }
 
-  // ---- exact scan ------------------------------------------------------------------------------------------
-
   /**
-   * Exact top-k over the stored vectors: inner product over the folded vectors, or cosine over the embedding
-   * parts. Writes outIds/outScores; returns the count and the items scored.
+   * Exact top-k over the stored vectors (ann/exact.ts's scan): inner product over the folded vectors, or
+   * cosine over the embedding parts (the first dim − 2 values of each row). Writes outIds/outScores; returns
+   * the count and the items scored.
    */
   private scan(
     query: Query,
@@ -401,80 +394,23 @@ export class DenseModel {
     deny: Int32Array,
     allow: Int32Array | undefined,
   ): { n: number; scored: number } {
-    const n = this.n;
-    const D = this.dim;
-    const width = query.cosine ? D - 2 : D;
-    if (!this.scores || !this.cand || !this.marks) {
-      this.scores = new Float32Array(n);
-      this.cand = new Int32Array(n);
-      this.marks = new Uint8Array(n);
-    }
-    const cap = Math.min(k, n);
+    this.exactScan ??= new ExactScan(this.itemVectors.data, this.n, this.dim);
+    const cap = Math.min(k, this.n);
     if (this.outIds.length < cap) {
       this.outIds = new Int32Array(cap);
       this.outScores = new Float32Array(cap);
     }
-    const scores = this.scores;
-    const cand = this.cand;
-    const marks = this.marks;
-    const data = this.itemVectors.data;
-    const q = this.q;
-    let qq = 0;
-    for (let d = 0; d < width; d++) {
-      q[d] = query.vector[d];
-      qq += q[d] * q[d];
-    }
-    const inv = query.cosine ? this.norms() : null;
-    if (inv && qq > 0) {
-      const s = 1 / Math.sqrt(qq);
-      for (let d = 0; d < width; d++) q[d] *= s;
-    }
-    for (let j = 0; j < deny.length; j++) marks[deny[j]] = 1;
-    let count = 0;
-    if (allow) {
-      for (let j = 0; j < allow.length; j++) {
-        const i = allow[j];
-        if (marks[i] !== 0) continue;
-        marks[i] = 2;
-        cand[count++] = i;
-      }
-      for (let t = 0; t < count; t++) {
-        const i = cand[t];
-        const s = dot(data, i * D, q, width);
-        scores[i] = inv ? s * inv[i] : s;
-      }
-    } else {
-      for (let i = 0, off = 0; i < n; i++, off += D) {
-        if (marks[i] !== 0) {
-          scores[i] = Number.NaN;
-          continue;
-        }
-        const s = dot(data, off, q, width);
-        scores[i] = inv ? s * inv[i] : s;
-        count++;
-      }
-    }
-    const written = allow
-      ? topKIndices(scores, k, this.outIds, this.outScores, cand, count)
-      : topKIndices(scores, Math.min(k, count), this.outIds, this.outScores);
-    for (let j = 0; j < deny.length; j++) marks[deny[j]] = 0;
-    for (let t = 0; allow && t < count; t++) marks[cand[t]] = 0;
-    return { n: written, scored: count };
-  }
-
-  /** 1/‖p_i‖ of every item's embedding part (0 for a zero vector), computed on the first cosine scan. */
-  private norms(): Float32Array {
-    if (this.invNorms) return this.invNorms;
-    const D = this.dim;
-    const inv = new Float32Array(this.n);
-    const data = this.itemVectors.data;
-    for (let i = 0; i < this.n; i++) {
-      let s = 0;
-      for (let d = 0; d < D - 2; d++) s += data[i * D + d] * data[i * D + d];
-      inv[i] = s > 0 ? 1 / Math.sqrt(s) : 0;
-    }
-    this.invNorms = inv;
-    return inv;
+    const width = query.cosine ? this.dim - 2 : this.dim;
+    const n = this.exactScan.searchInto(
+      query.vector,
+      width,
+      query.cosine ? 'cosine' : 'ip',
+      k,
+      this.outIds,
+      this.outScores,
+      allow ? { deny, allow } : { deny },
+    );
+    return { n, scored: this.exactScan.scored };
   }
 }
 
@@ -502,37 +438,6 @@ function unknownIds(ids: readonly string[], items: IdMap): number {
 function clampCosines(scores: Float32Array): Float32Array {
   for (let j = 0; j < scores.length; j++) scores[j] = clampCosine(scores[j]);
   return scores;
-}
-
-/** index.search with a request's ef in effect for this one (synchronous) search. */
-function search(
-  index: DenseIndex,
-  query: Float32Array,
-  k: number,
-  filter: DenseFilter,
-  ef: number | undefined,
-): { ids: Int32Array; scores: Float32Array } {
-  if (ef === undefined || !(index instanceof HnswIndex)) return index.search(query, k, filter);
-  const before = index.ef;
-  index.ef = ef;
-  try {
-    return index.search(query, k, filter);
-  } finally {
-    index.ef = before;
-  }
-}
-
-/** Σ m[off+d]·q[d] in float64. */
-function dot(m: Float32Array, off: number, q: Float64Array, width: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let d = 0;
-  for (; d + 1 < width; d += 2) {
-    s0 += m[off + d] * q[d];
-    s1 += m[off + d + 1] * q[d + 1];
-  }
-  if (d < width) s0 += m[off + d] * q[d];
-  return s0 + s1;
 }
 
 function checkInt(v: number, field: string, lo: number, hi: number): void {

@@ -27,6 +27,23 @@ export interface DenseFilter {
   deny?: ArrayLike<number>;
 }
 
+/** Largest search list size (ef) an HNSW index accepts, as its default or for one search. */
+export const MAX_EF = 1 << 20;
+
+/**
+ * Per-query options of {@link DenseIndex.search}. They apply to that one search only: nothing about the index
+ * changes, so callers sharing an index never see each other's options.
+ */
+export interface DenseSearchOptions {
+  /**
+   * HNSW: the search list size for this search (raised to k when k is larger) instead of the index's default
+   * {@link DenseIndex.ef}. Backends that search exactly ignore it, as HNSW does when it answers a short allow
+   * list exactly; it is still validated, so a bad value fails the same way on every backend.
+   */
+  ef?: number;
+  filter?: DenseFilter;
+}
+
 /** The k best ids and their scores, best first; fewer than k when fewer vectors qualify. */
 export interface DenseSearchResult {
   ids: Int32Array;
@@ -40,6 +57,8 @@ export interface DenseIndex {
   readonly metric: DenseMetric;
   /** Vectors currently searchable (added and not removed). */
   readonly size: number;
+  /** HNSW: the default search list size, used when a search gives none; undefined for exact backends. */
+  readonly ef?: number;
   /**
    * Adds vectors, row i of `vectors` (row-major, ids.length × dim) under ids[i]. An id already present is
    * updated in place; a removed id is brought back. The whole batch is validated before anything changes.
@@ -57,10 +76,10 @@ export interface DenseIndex {
   vector(id: number, out?: Float32Array): Float32Array | undefined;
   /**
    * The k best ids for query. Allocates only the result arrays.
-   * @throws SimrecError CONFIG_INVALID when k is not a non-negative integer or the query has the wrong length
-   *   or a non-finite value
+   * @throws SimrecError CONFIG_INVALID when k is not a non-negative integer, the query has the wrong length
+   *   or a non-finite value, or the options are malformed (see {@link checkSearchOptions})
    */
-  search(query: Float32Array, k: number, filter?: DenseFilter): DenseSearchResult;
+  search(query: Float32Array, k: number, options?: DenseSearchOptions): DenseSearchResult;
   /**
    * {@link search} into caller-owned buffers (each at least min(k, size) long); returns the count written.
    * Nothing is allocated per call beyond what the backend's native code does.
@@ -70,7 +89,7 @@ export interface DenseIndex {
     k: number,
     outIds: Int32Array,
     outScores: Float32Array,
-    filter?: DenseFilter,
+    options?: DenseSearchOptions,
   ): number;
   /** The whole index as one self-describing blob (for `VersionWriter.putBlob`); see ./persist.ts. */
   toBytes(): Uint8Array;
@@ -138,6 +157,29 @@ export function checkMetric(metric: string): asserts metric is DenseMetric {
     throw new SimrecError('CONFIG_INVALID', `dense metric must be 'cosine' or 'ip', got '${metric}'`, {
       field: 'metric',
     });
+}
+
+/**
+ * Validates per-query options and returns their filter. A filter passed where the options belong (the
+ * `search(q, k, { allow, deny })` of earlier versions) is refused rather than silently ignored.
+ * @throws SimrecError CONFIG_INVALID naming the field: `ef` not an integer in [1, MAX_EF], or `allow`/`deny`
+ *   given beside the options instead of inside `filter`
+ */
+export function checkSearchOptions(options: DenseSearchOptions | undefined): DenseFilter | undefined {
+  if (options === undefined) return undefined;
+  const ef = options.ef;
+  if (ef !== undefined && (typeof ef !== 'number' || !Number.isInteger(ef) || ef < 1 || ef > MAX_EF))
+    throw new SimrecError('CONFIG_INVALID', `ef must be an integer in [1, ${MAX_EF}], got ${String(ef)}`, {
+      field: 'ef',
+    });
+  const loose = options as { allow?: unknown; deny?: unknown };
+  if (loose.allow !== undefined || loose.deny !== undefined)
+    throw new SimrecError(
+      'CONFIG_INVALID',
+      'search options take allow/deny lists inside filter: search(q, k, { filter: { allow, deny } })',
+      { field: loose.allow !== undefined ? 'allow' : 'deny' },
+    );
+  return options.filter;
 }
 
 export function checkK(k: number): void {

@@ -42,8 +42,8 @@ function recall(
   const nq = queries.length / DIM;
   for (let q = 0; q < nq; q++) {
     const qv = queries.subarray(q * DIM, (q + 1) * DIM);
-    const want = exact.search(qv, k, filter?.(q));
-    const got = approx.search(qv, k, filter?.(q));
+    const want = exact.search(qv, k, { filter: filter?.(q) });
+    const got = approx.search(qv, k, { filter: filter?.(q) });
     if (want.ids.length === 0) {
       sum += got.ids.length === 0 ? 1 : 0;
       continue;
@@ -157,7 +157,10 @@ test('save/load round trip answers identically, keeps removals, and the loaded i
     for (let q = 0; q < 40; q++) {
       const qv = data.queries.subarray(q * DIM, (q + 1) * DIM);
       assert.deepEqual(b.search(qv, 10), a.search(qv, 10));
-      assert.deepEqual(b.search(qv, 5, { deny: [1, 2, 3] }), a.search(qv, 5, { deny: [1, 2, 3] }));
+      assert.deepEqual(
+        b.search(qv, 5, { filter: { deny: [1, 2, 3] } }),
+        a.search(qv, 5, { filter: { deny: [1, 2, 3] } }),
+      );
     }
     // Mutations after load: revive removed id 7 with row 0's vector (id 0 itself is removed), add id 1500
     // beyond the loaded capacity with row 1's.
@@ -235,7 +238,10 @@ test('deletions: removed ids never come back, revive in place, compact reclaims 
   assert.ok(recall(index, exact, data.queries, 10) >= 0.95);
   index.add(Int32Array.of(5), data.vectors.slice(5 * DIM, 6 * DIM));
   assert.equal(index.stats().slots, 2000, 'revived in its old slot');
-  assert.equal(index.search(data.vectors.subarray(5 * DIM, 6 * DIM), 1, { allow: [5, 6] }).ids[0], 5);
+  assert.equal(
+    index.search(data.vectors.subarray(5 * DIM, 6 * DIM), 1, { filter: { allow: [5, 6] } }).ids[0],
+    5,
+  );
   exact.add(Int32Array.of(5), data.vectors.slice(5 * DIM, 6 * DIM));
   assert.equal(index.compact(), 399);
   assert.deepEqual(index.stats().slots, 1601);
@@ -253,15 +259,17 @@ test('filters: short allow lists are exact, long ones filter inside the graph wa
   // Exact path: identical to brute force over the allow list.
   for (let q = 0; q < nq; q++) {
     const qv = data.queries.subarray(q * DIM, (q + 1) * DIM);
-    assert.deepEqual(hnsw.search(qv, 10, { allow: short }), exact.search(qv, 10, { allow: short }));
+    assert.deepEqual(
+      hnsw.search(qv, 10, { filter: { allow: short } }),
+      exact.search(qv, 10, { filter: { allow: short } }),
+    );
   }
   const even = Int32Array.from({ length: 1500 }, (_, i) => 2 * i);
   const walk = HnswIndex.fromBytes(hnsw.toBytes());
   walk.exactAllowMax = 0;
   for (let q = 0; q < nq; q++) {
     const r = walk.search(data.queries.subarray(q * DIM, (q + 1) * DIM), 10, {
-      allow: even,
-      deny: [0, 2, 4],
+      filter: { allow: even, deny: [0, 2, 4] },
     });
     assert.equal(r.ids.length, 10);
     for (const id of r.ids) assert.ok(id % 2 === 0 && id > 4);
@@ -275,16 +283,73 @@ test('filters: short allow lists are exact, long ones filter inside the graph wa
       return { deny: pad ? Int32Array.from([...top, ...padding]) : top };
     };
     for (let q = 0; q < nq; q++) {
-      const r = hnsw.search(data.queries.subarray(q * DIM, (q + 1) * DIM), 10, denyOf(q));
+      const r = hnsw.search(data.queries.subarray(q * DIM, (q + 1) * DIM), 10, { filter: denyOf(q) });
       assert.equal(r.ids.length, 10);
       for (const id of r.ids) assert.ok(!denyOf(q).deny.includes(id));
     }
     assert.ok(recall(hnsw, exact, data.queries, 10, denyOf) >= 0.95);
   }
   const q0 = data.queries.subarray(0, DIM);
-  assert.equal(hnsw.search(q0, 10, { allow: [] }).ids.length, 0);
-  assert.equal(walk.search(q0, 10, { allow: [] }).ids.length, 0);
-  assert.deepEqual([...walk.search(q0, 10, { allow: [17, 17, 5000, -3] }).ids], [17]);
+  assert.equal(hnsw.search(q0, 10, { filter: { allow: [] } }).ids.length, 0);
+  assert.equal(walk.search(q0, 10, { filter: { allow: [] } }).ids.length, 0);
+  assert.deepEqual([...walk.search(q0, 10, { filter: { allow: [17, 17, 5000, -3] } }).ids], [17]);
+});
+
+test('a per-query ef applies to that search only: the index default stays, the answer is the one that ef gives', () => {
+  const { hnsw, exact, data } = build('cosine');
+  assert.equal(hnsw.ef, 48);
+  const nq = data.queries.length / DIM;
+  const query = (q: number) => data.queries.subarray(q * DIM, (q + 1) * DIM);
+  const baseline = Array.from({ length: nq }, (_, q) => hnsw.search(query(q), 10));
+  // k = 10 raises ef 1 to 10, the shortest list a walk for 10 can keep, and ef ≥ n makes the walk exact.
+  const narrow = Array.from({ length: nq }, (_, q) => hnsw.search(query(q), 10, { ef: 1 }));
+  const wide = Array.from({ length: nq }, (_, q) => hnsw.search(query(q), 10, { ef: 3000 }));
+  assert.equal(hnsw.ef, 48);
+  assert.equal(hnsw.stats().ef, 48);
+  for (let q = 0; q < nq; q++) assert.deepEqual(hnsw.search(query(q), 10), baseline[q]);
+  // Each per-query answer is the answer of the index with that default, so the ef reached the graph.
+  let narrowHits = 0;
+  let wideHits = 0;
+  for (const [ef, got] of [
+    [10, narrow],
+    [3000, wide],
+  ] as const) {
+    hnsw.ef = ef;
+    for (let q = 0; q < nq; q++) {
+      assert.deepEqual(hnsw.search(query(q), 10), got[q], `ef ${ef} query ${q}`);
+      const want = exact.search(query(q), 10).ids;
+      const hits = [...got[q].ids].filter((id) => want.includes(id)).length;
+      if (ef === 10) narrowHits += hits;
+      else wideHits += hits;
+    }
+  }
+  hnsw.ef = 48;
+  assert.equal(wideHits, nq * 10);
+  assert.ok(narrowHits < wideHits, `ef 10 found ${narrowHits} of ${wideHits}`);
+  // A filtered walk and searchInto take it too; a short allow list is answered exactly, whatever the ef.
+  const deny = { deny: [...exact.search(query(0), 3).ids] };
+  const ids = new Int32Array(10);
+  const scores = new Float32Array(10);
+  assert.equal(hnsw.searchInto(query(0), 10, ids, scores, { ef: 3000, filter: deny }), 10);
+  const truth = exact.search(query(0), 10, { filter: deny });
+  // hnswlib's float32 SIMD dot product is a few ulps from the exact one.
+  assert.deepEqual(ids, truth.ids);
+  for (let j = 0; j < 10; j++) assert.ok(Math.abs(scores[j] - truth.scores[j]) < 1e-6);
+  const allow = { allow: [5, 6, 7, 8] };
+  assert.deepEqual(
+    hnsw.search(query(1), 2, { ef: 1, filter: allow }),
+    exact.search(query(1), 2, { filter: allow }),
+  );
+  assert.equal(hnsw.ef, 48);
+  // Bad options fail before the graph is touched, and leave the default as it was.
+  const invalid = (field: string) => (e: unknown) =>
+    e instanceof SimrecError && e.code === 'CONFIG_INVALID' && e.detail.field === field;
+  assert.throws(() => hnsw.search(query(0), 10, { ef: 0 }), invalid('ef'));
+  assert.throws(() => hnsw.search(query(0), 10, { ef: 2.5 }), invalid('ef'));
+  assert.throws(() => hnsw.search(Float32Array.of(1), 10, { ef: 500 }), invalid('query'));
+  assert.throws(() => hnsw.search(query(0), 10, { deny: [1] } as never), invalid('deny'));
+  assert.equal(hnsw.ef, 48);
+  assert.deepEqual(hnsw.search(query(0), 10), baseline[0]);
 });
 
 test('k beyond the size, k = 0, reused output buffers', () => {
@@ -538,7 +603,10 @@ test("ip layout 'raw': add after build, removal, filters, exact fallback, compac
   const same = (a: HnswIndex, f: DenseFilter) => {
     for (let q = 0; q < 20; q++) {
       const qv = queries.subarray(q * dim, (q + 1) * dim);
-      assert.deepEqual([...a.search(qv, 10, f).ids], [...exact.search(qv, 10, f).ids]);
+      assert.deepEqual(
+        [...a.search(qv, 10, { filter: f }).ids],
+        [...exact.search(qv, 10, { filter: f }).ids],
+      );
     }
   };
   for (const f of filters) same(index, f);

@@ -71,13 +71,16 @@ import {
   checkDim,
   checkK,
   checkMetric,
+  checkSearchOptions,
   DEFAULT_HNSW_PARAMS,
   type DenseFilter,
   type DenseIndex,
   type DenseMetric,
+  type DenseSearchOptions,
   type DenseSearchResult,
   type HnswIpLayout,
   type HnswParams,
+  MAX_EF,
 } from '../dense-index.ts';
 import { corrupt, decodeEnvelope, encodeEnvelope, headerInt } from '../envelope.ts';
 import { parseHnswlibFile } from './hnswlib-format.ts';
@@ -171,13 +174,16 @@ export class HnswIndex implements DenseIndex {
     return { ...this.p };
   }
 
-  /** Search-time candidate list size (raised to k by hnswlib when k is larger). */
+  /**
+   * Default search-time candidate list size (raised to k by hnswlib when k is larger). Setting it changes
+   * every later search that gives no ef of its own; a search's {@link DenseSearchOptions.ef} leaves it alone.
+   */
   get ef(): number {
     return this.p.ef;
   }
 
   set ef(ef: number) {
-    checkPositive('ef', ef, 1 << 20);
+    checkPositive('ef', ef, MAX_EF);
     this.p.ef = ef;
     this.graph.setEf(ef);
   }
@@ -312,12 +318,12 @@ export class HnswIndex implements DenseIndex {
     return this.table.vector(id, out);
   }
 
-  search(query: Float32Array, k: number, filter?: DenseFilter): DenseSearchResult {
+  search(query: Float32Array, k: number, options?: DenseSearchOptions): DenseSearchResult {
     checkK(k);
     const cap = Math.min(k, this.size);
     const ids = new Int32Array(cap);
     const scores = new Float32Array(cap);
-    const n = this.searchInto(query, k, ids, scores, filter);
+    const n = this.searchInto(query, k, ids, scores, options);
     return n === cap ? { ids, scores } : { ids: ids.slice(0, n), scores: scores.slice(0, n) };
   }
 
@@ -326,13 +332,14 @@ export class HnswIndex implements DenseIndex {
     k: number,
     outIds: Int32Array,
     outScores: Float32Array,
-    filter?: DenseFilter,
+    options?: DenseSearchOptions,
   ): number {
+    const filter = checkSearchOptions(options);
     checkK(k);
     const allow = filter?.allow;
     // Few allowed ids: scoring just them is exact and cheaper than a graph walk that skips most nodes.
     if (allow && allow.length <= this.p.exactAllowMax)
-      return this.table.searchInto(query, k, outIds, outScores, filter);
+      return this.table.searchInto(query, k, outIds, outScores, options);
     const need = Math.min(k, this.size);
     if (outIds.length < need || outScores.length < need)
       throw new SimrecError(
@@ -351,21 +358,19 @@ export class HnswIndex implements DenseIndex {
       this.outLabels = new Int32Array(want);
       this.outDist = new Float32Array(want);
     }
+    const ef = options?.ef;
     let found: number;
-    if (filtered) {
-      // The lists are tested inside the walk, in C++, on the stamps the table marks (FilterMarks' rule).
-      const marks = this.table.filterMarks;
-      this.table.beginFilter(filter);
-      found = this.graph.search(
-        arr,
-        want,
-        this.outLabels,
-        this.outDist,
-        marks.allowStamps,
-        marks.denyStamps,
-        marks.currentEpoch,
-      );
-    } else found = this.graph.search(arr, want, this.outLabels, this.outDist);
+    if (ef === undefined || ef === this.p.ef) found = this.walk(arr, want, filtered ? filter : undefined);
+    else {
+      // The graph holds one ef for every search: set it for this walk and put the default back even when the
+      // walk throws. The walk is synchronous, so no other search can run while the graph holds this ef.
+      this.graph.setEf(ef);
+      try {
+        found = this.walk(arr, want, filtered ? filter : undefined);
+      } finally {
+        this.graph.setEf(this.p.ef);
+      }
+    }
     // hnswlib's inner-product distance is 1 − dot in float32, so the score comes back without touching the
     // vectors again (re-scoring from the JS copy cost ~1.5 µs a query in cache misses). Its order is by
     // distance; ties are re-ordered by id, as every backend orders them.
@@ -373,6 +378,23 @@ export class HnswIndex implements DenseIndex {
     const dist = this.outDist;
     for (let j = 0; j < found; j++) insertRanked(outIds, outScores, j, labels[j], Math.fround(1 - dist[j]));
     return found;
+  }
+
+  /** The graph's nearest labels for the prepared query into outLabels/outDist; returns how many. */
+  private walk(arr: Float32Array, want: number, filter: DenseFilter | undefined): number {
+    if (!filter) return this.graph.search(arr, want, this.outLabels, this.outDist);
+    // The lists are tested inside the walk, in C++, on the stamps the table marks (FilterMarks' rule).
+    const marks = this.table.filterMarks;
+    this.table.beginFilter(filter);
+    return this.graph.search(
+      arr,
+      want,
+      this.outLabels,
+      this.outDist,
+      marks.allowStamps,
+      marks.denyStamps,
+      marks.currentEpoch,
+    );
   }
 
   /**
@@ -575,7 +597,7 @@ function checkParams(p: HnswParams): HnswParams {
   checkPositive('m', p.m, 2048);
   if (p.m < 2) throw new SimrecError('CONFIG_INVALID', `m must be at least 2, got ${p.m}`, { field: 'm' });
   checkPositive('efConstruction', p.efConstruction, 1 << 20);
-  checkPositive('ef', p.ef, 1 << 20);
+  checkPositive('ef', p.ef, MAX_EF);
   if (typeof p.seed !== 'number' || !Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffffffff)
     throw new SimrecError('CONFIG_INVALID', `seed must be an integer in [0, 2^32), got ${String(p.seed)}`, {
       field: 'seed',
