@@ -14,7 +14,7 @@
  *
  *   npm run bench -- http [--seed 1] [--duration 10] [--connections 32] [--workers 2] [--dense]
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
@@ -25,7 +25,7 @@ import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
 import { openArtifactStore } from '../src/store/open.ts';
-import { machine, type Row, table } from './lib.ts';
+import { machine, type Row, spawnServe, table } from './lib.ts';
 
 /** The part of autocannon's API used here (it ships no types). */
 interface AutocannonRequest {
@@ -92,24 +92,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const { users, items } = await sampleIds(artifacts, seed);
 
-  const server = spawn(
-    process.execPath,
-    [
-      'bin/simrec.js',
-      'serve',
-      '--artifacts',
-      artifacts,
-      '--port',
-      '0',
-      '--workers',
-      String(workers),
-      '--log-level',
-      'warn',
-      '--poll-ms',
-      '0',
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const server = spawnServe(REPO, artifacts, workers, 'warn');
   try {
     const url = await listening(server);
     await waitUntilReady(url, 120_000);

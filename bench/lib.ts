@@ -2,6 +2,7 @@
  * Shared benchmark helpers: wall-clock timing, peak RSS, and a plain-text table. Benchmarks print figures and a
  * ratio against a baseline measured in the same run; they never assert on time.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 
 export interface Row {
@@ -49,4 +50,33 @@ export function table(rows: Row[]): string {
 export function machine(): string {
   const c = cpus();
   return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+/** `simrec serve` of `artifacts` on a free port in a child process (stdout piped: it prints the address). */
+export function spawnServe(
+  repo: string,
+  artifacts: string,
+  workers: number,
+  logLevel: 'warn' | 'error',
+  extra: string[] = [],
+): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      'bin/simrec.js',
+      'serve',
+      '--artifacts',
+      artifacts,
+      '--port',
+      '0',
+      '--workers',
+      String(workers),
+      '--log-level',
+      logLevel,
+      '--poll-ms',
+      '0',
+      ...extra,
+    ],
+    { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
 }

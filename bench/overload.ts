@@ -25,7 +25,7 @@ import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
 import { openArtifactStore } from '../src/store/open.ts';
-import { machine, type Row, table } from './lib.ts';
+import { machine, type Row, spawnServe, table } from './lib.ts';
 
 interface AutocannonRequest {
   method?: string;
@@ -270,25 +270,7 @@ async function withServer(
   extra: string[],
   fn: (url: string, server: ChildProcess) => Promise<void>,
 ): Promise<void> {
-  const server = spawn(
-    process.execPath,
-    [
-      'bin/simrec.js',
-      'serve',
-      '--artifacts',
-      artifacts,
-      '--port',
-      '0',
-      '--workers',
-      String(workers),
-      '--log-level',
-      'error',
-      '--poll-ms',
-      '0',
-      ...extra,
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const server = spawnServe(REPO, artifacts, workers, 'error', extra);
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
