@@ -123,6 +123,12 @@ export {
 export { type BuildOptions, type BuildResult, runBuild } from './pipeline/build.ts';
 export { type BuildConfig, BuildConfigSchema, resolveBuildConfig } from './pipeline/config.ts';
 export { EXPORT_KINDS, type ExportKind, exportArtifacts } from './pipeline/export.ts';
+export type {
+  CandidateFilter,
+  CandidateList,
+  CandidateSource,
+  CandidateSubject,
+} from './query/candidate-source.ts';
 export {
   type CandidateFilters,
   type CandidateResult,
@@ -133,6 +139,7 @@ export {
   ServingModel,
   type ServingModelOptions,
 } from './query/serving-model.ts';
+export { candidateSources, SOURCE_FACTORIES } from './query/sources/registry.ts';
 // serve: the HTTP server (DESIGN §10)
 export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
 export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';
