@@ -14,27 +14,25 @@
  *
  *   npm run bench -- http [--seed 1] [--duration 10] [--connections 32] [--workers 2] [--dense]
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
-import { openArtifactStore } from '../src/store/open.ts';
-import { machine, type Row, spawnServe, table } from './lib.ts';
+import {
+  type AutocannonRequest,
+  machine,
+  type Row,
+  sampleIds,
+  serveAddress,
+  spawnServe,
+  table,
+} from './lib.ts';
 
-/** The part of autocannon's API used here (it ships no types). */
-interface AutocannonRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
-}
 interface AutocannonResult {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number; average: number; max: number };
@@ -52,7 +50,6 @@ type Autocannon = (opts: {
 }) => Promise<AutocannonResult>;
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-const SAMPLE = 2000;
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -94,7 +91,7 @@ export async function run(argv: string[]): Promise<void> {
 
   const server = spawnServe(REPO, artifacts, workers, 'warn');
   try {
-    const url = await listening(server);
+    const url = await serveAddress(server);
     await waitUntilReady(url, 120_000);
     const rng = new Rng(seed);
     const pick = (ids: string[]) => ids[rng.int(ids.length)];
@@ -180,48 +177,4 @@ export async function run(argv: string[]): Promise<void> {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
   }
-}
-
-/** Users with an InterestedIn and items with an embedding, a seeded sample of each. */
-async function sampleIds(artifacts: string, seed: number): Promise<{ users: string[]; items: string[] }> {
-  const store = openArtifactStore(artifacts);
-  try {
-    const r = await store.openVersion();
-    const userMap = await r.idMap(KEYS.users);
-    const itemMap = await r.idMap(KEYS.items);
-    const ii = await r.csr(interestedInKey('logFavScoreClusterNormalized'));
-    const emb = await r.csr(KEYS.itemEmbeddings);
-    const sample = (n: number, has: (i: number) => boolean, name: (i: number) => string) => {
-      const pool: number[] = [];
-      for (let i = 0; i < n; i++) if (has(i)) pool.push(i);
-      const order = new Rng(seed).permutation(pool.length);
-      return Array.from(order.subarray(0, SAMPLE), (j) => name(pool[j]));
-    };
-    const users = sample(
-      ii.nRows,
-      (u) => ii.indptr[u + 1] > ii.indptr[u],
-      (u) => userMap.id(u),
-    );
-    const items = sample(
-      emb.nRows,
-      (i) => emb.indptr[i + 1] > emb.indptr[i],
-      (i) => itemMap.id(i),
-    );
-    await r.close();
-    return { users, items };
-  } finally {
-    await store.close();
-  }
-}
-
-function listening(server: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout?.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+?)[ ;(]/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    server.once('exit', (code) => reject(new Error(`simrec serve exited (${code}): ${out}`)));
-  });
 }

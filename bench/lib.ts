@@ -4,6 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
+import { Rng } from '../src/core/prng.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 
 export interface Row {
   [column: string]: string | number;
@@ -79,4 +82,62 @@ export function spawnServe(
     ],
     { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+}
+
+/** The part of autocannon's request API the benchmarks use (it ships no types). */
+export interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
+}
+
+/** The address a `simrec serve` child prints once it listens; rejects if it exits first. */
+export function serveAddress(server: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout?.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+?)[ ;(]/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.once('exit', (code) => reject(new Error(`simrec serve exited (${code}): ${out}`)));
+  });
+}
+
+/** Users with an InterestedIn and items with an embedding, a seeded sample of each. */
+export async function sampleIds(
+  artifacts: string,
+  seed: number,
+  size = 2000,
+): Promise<{ users: string[]; items: string[] }> {
+  const store = openArtifactStore(artifacts);
+  try {
+    const r = await store.openVersion();
+    const userMap = await r.idMap(KEYS.users);
+    const itemMap = await r.idMap(KEYS.items);
+    const ii = await r.csr(interestedInKey('logFavScoreClusterNormalized'));
+    const emb = await r.csr(KEYS.itemEmbeddings);
+    const sample = (n: number, has: (i: number) => boolean, name: (i: number) => string) => {
+      const pool: number[] = [];
+      for (let i = 0; i < n; i++) if (has(i)) pool.push(i);
+      const order = new Rng(seed).permutation(pool.length);
+      return Array.from(order.subarray(0, size), (j) => name(pool[j]));
+    };
+    const users = sample(
+      ii.nRows,
+      (u) => ii.indptr[u + 1] > ii.indptr[u],
+      (u) => userMap.id(u),
+    );
+    const items = sample(
+      emb.nRows,
+      (i) => emb.indptr[i + 1] > emb.indptr[i],
+      (i) => itemMap.id(i),
+    );
+    await r.close();
+    return { users, items };
+  } finally {
+    await store.close();
+  }
 }

@@ -21,19 +21,18 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
-import { openArtifactStore } from '../src/store/open.ts';
-import { machine, type Row, spawnServe, table } from './lib.ts';
+import {
+  type AutocannonRequest,
+  machine,
+  type Row,
+  sampleIds,
+  serveAddress,
+  spawnServe,
+  table,
+} from './lib.ts';
 
-interface AutocannonRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
-}
 interface AutocannonResult {
   requests: { average: number; total: number };
   latency: { p99: number; max: number };
@@ -86,7 +85,7 @@ export async function run(argv: string[]): Promise<void> {
       });
       if (r.status !== 0) throw new Error(`simrec ${args[0]} failed (${r.status})`);
     }
-  const users = await sampleUsers(artifacts, seed);
+  const { users } = await sampleIds(artifacts, seed);
   const rng = new Rng(seed);
   const request: AutocannonRequest = {
     method: 'POST',
@@ -272,36 +271,11 @@ async function withServer(
 ): Promise<void> {
   const server = spawnServe(REPO, artifacts, workers, 'error', extra);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout?.on('data', (d) => {
-        out += d;
-        const m = /listening on (http:\/\/\S+?)[ ;(]/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      server.once('exit', (code) => reject(new Error(`simrec serve exited (${code}): ${out}`)));
-    });
+    const url = await serveAddress(server);
     await waitUntilReady(url, 120_000);
     await fn(url, server);
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
-  }
-}
-
-/** Users with an InterestedIn, a seeded sample of 2,000. */
-async function sampleUsers(artifacts: string, seed: number): Promise<string[]> {
-  const store = openArtifactStore(artifacts);
-  const r = await store.openVersion();
-  try {
-    const userMap = await r.idMap(KEYS.users);
-    const ii = await r.csr(interestedInKey('logFavScoreClusterNormalized'));
-    const pool: number[] = [];
-    for (let u = 0; u < ii.nRows; u++) if (ii.indptr[u + 1] > ii.indptr[u]) pool.push(u);
-    const order = new Rng(seed).permutation(pool.length);
-    return Array.from(order.subarray(0, 2000), (j) => userMap.id(pool[j]));
-  } finally {
-    await r.close();
-    await store.close();
   }
 }
