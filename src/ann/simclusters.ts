@@ -128,7 +128,11 @@ export class SimClustersAnn {
   private readonly heaps = new Map<number, TopK>();
   private readonly top = { ids: new Int32Array(0), scores: new Float32Array(0), count: 0 };
 
+  /** DEFAULT_ANN_PARAMS with this version's shrinkage. */
+  private readonly defaults: Readonly<AnnParams>;
+
   constructor(private readonly index: SimClustersIndex) {
+    this.defaults = { ...DEFAULT_ANN_PARAMS, shrinkage: index.defaultShrinkage ?? 0 };
     const { itemEmbeddings, clusterItems } = index;
     this.nItems = itemEmbeddings.nRows;
     this.nClusters = Math.max(itemEmbeddings.nCols, clusterItems.nClusters);
@@ -161,8 +165,17 @@ export class SimClustersAnn {
     return this.itemNorms[item];
   }
 
+  /** The parameters a query with `params` runs with: the defaults, this version's shrinkage, then `params`. */
+  effectiveParams(params: Partial<AnnParams> = {}): AnnParams {
+    return effectiveAnnParams(params, this.defaults);
+  }
+
   query(source: SourceVector, params: Partial<AnnParams> = {}, filters: AnnFilters = {}): AnnResult {
-    const p = effectiveAnnParams(params, { shrinkage: this.index.defaultShrinkage ?? 0 });
+    return this.run(source, this.effectiveParams(params), filters);
+  }
+
+  /** {@link query} with parameters already resolved by {@link effectiveParams}. */
+  run(source: SourceVector, p: Readonly<AnnParams>, filters: AnnFilters = {}): AnnResult {
     const excludedEpoch = this.prepareFilters(filters);
     return p.mode === 'exact'
       ? this.exactQuery(source, p, excludedEpoch)
@@ -436,9 +449,9 @@ export const ANN_LIMITS = {
  */
 export function effectiveAnnParams(
   params: Partial<AnnParams> = {},
-  defaults: Partial<AnnParams> = {},
+  base: Readonly<AnnParams> = DEFAULT_ANN_PARAMS,
 ): AnnParams {
-  const p: AnnParams = { ...DEFAULT_ANN_PARAMS, ...defaults };
+  const p: AnnParams = { ...base };
   for (const [key, v] of Object.entries(params))
     if (v !== undefined) (p as unknown as Record<string, unknown>)[key] = v;
   validateParams(p);

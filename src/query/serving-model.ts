@@ -11,7 +11,6 @@
 import {
   type AnnParams,
   type AnnResult,
-  effectiveAnnParams,
   SimClustersAnn,
   type SimClustersIndex,
   type SourceVector,
@@ -357,8 +356,8 @@ export class ServingModel {
     let result: AnnResult;
     let effective: AnnParams;
     try {
-      effective = effectiveAnnParams(params, { shrinkage: this.annIndex?.defaultShrinkage ?? 0 });
-      result = ann.query(vector, effective, {
+      effective = ann.effectiveParams(params);
+      result = ann.run(vector, effective, {
         exclude: excluded,
         allow,
         minAgeHours: filters.minAgeHours,
