@@ -1,7 +1,7 @@
 /**
  * The build's SimClusters stage: maps a Dataset onto the inputs of src/simclusters (choosing the social or the
- * catalogue case), runs it, stores every output (artifacts/simclusters.ts), and — when the data carries planted ground truth —
- * records how well KnownFor recovered it.
+ * catalogue case), runs it, stores every output (artifacts/simclusters.ts), and — when the data carries planted
+ * ground truth — records how well KnownFor recovered it.
  */
 import { SimClustersAnn } from '../ann/simclusters.ts';
 import {
@@ -26,8 +26,6 @@ import type { BuildConfig } from './config.ts';
 /** What the build keeps beside the stored outputs: producer ids and the truth comparison. */
 export interface SimClustersSummary {
   case: 'social' | 'catalogue';
-  /** The graph the communities were found on, and why it was chosen. */
-  graph: GraphChoice;
   k: number;
   /** What the build reports about the communities (summary and manifest). */
   clusters: ClusterReport;
@@ -51,6 +49,7 @@ export interface ClusterReport {
    */
   coverage: number;
   extended: number;
+  /** The graph the communities were found on, and why it was chosen. */
   graph: GraphChoice;
   /**
    * Sampled users with an InterestedIn, asked for their top 10 as `simrec serve` answers them by default (ANN
@@ -251,14 +250,9 @@ export async function simclustersStage(
   let withFollowers = 0;
   for (let p = 0; p < followed.length; p++) if (followed[p] > 0) withFollowers++;
   const clusters = clusterReport(out, graph, withKf, withFollowers, d);
-  if (clusters.top10.sampled > 0 && clusters.top10.fullyTied > 0.05)
-    clusters.warnings.push(
-      `${(100 * clusters.top10.fullyTied).toFixed(1)}% of sampled users get a top 10 of equal scores`,
-    );
   return {
     clusters,
     case: out.case,
-    graph,
     k: out.knownFor.k,
     producers: producers.length,
     producersWithKnownFor: withKf,
@@ -293,8 +287,11 @@ function clusterReport(
     warnings.push('InterestedIn is empty: no user has an embedding');
   if (d.engagements && d.engagements.matrix.nnz > 0 && out.items && out.items.stats.itemsWithEmbedding === 0)
     warnings.push(`item embeddings are empty although there are ${d.engagements.matrix.nnz} engagements`);
+  const top10 = top10Ties(out, d);
+  if (top10.sampled > 0 && top10.fullyTied > 0.05)
+    warnings.push(`${(100 * top10.fullyTied).toFixed(1)}% of sampled users get a top 10 of equal scores`);
   return {
-    top10: top10Ties(out, d),
+    top10,
     kMode: kf.diagnostics.kMode,
     k: kf.k,
     nonEmpty: nonEmpty.length,
