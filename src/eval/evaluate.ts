@@ -38,6 +38,14 @@ export interface EvalCounts {
   itemFeatures: number;
 }
 
+/** What every evaluation here measures the same way (the split evaluation and the served one). */
+export const PROTOCOL_RULES = {
+  catalogue: 'items with a train or test positive',
+  trainPositivesExcluded: true,
+  averagedOver: 'users with at least one test positive',
+  ties: 'ranked list: by item index; auc: ½',
+} as const;
+
 export interface EvalReport {
   dataset: string;
   split: string;
@@ -269,10 +277,7 @@ export async function evaluateModels(
     dataset: names.dataset,
     split: names.split,
     protocol: {
-      catalogue: 'items with a train or test positive',
-      trainPositivesExcluded: true,
-      averagedOver: 'users with at least one test positive',
-      ties: 'ranked list: by item index; auc: ½',
+      ...PROTOCOL_RULES,
       ks,
       sampledNegatives: opts.sampledNegatives ?? null,
       seed: fit.seed,

@@ -18,7 +18,7 @@ import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { ServingModel } from '../query/serving-model.ts';
 import type { VersionReader } from '../store/store.ts';
-import { type EvalReport, flattenMetrics, type ModelMetrics, tiedAt } from './evaluate.ts';
+import { type EvalReport, flattenMetrics, type ModelMetrics, PROTOCOL_RULES, tiedAt } from './evaluate.ts';
 import { itemPopularity, normalizeKs, RankingEvaluator } from './metrics.ts';
 
 /** Test pairs by external id, each distinct pair once, in file order. */
@@ -281,10 +281,7 @@ export async function evaluateServed(
     dataset: `version ${reader.id}`,
     split: `served, test ${test.file}`,
     protocol: {
-      catalogue: 'items with a train or test positive',
-      trainPositivesExcluded: true,
-      averagedOver: 'users with at least one test positive',
-      ties: 'ranked list: by item index; auc: ½',
+      ...PROTOCOL_RULES,
       ks,
       sampledNegatives: null,
       seed: manifest.seed ?? config.seed ?? Number.NaN,
