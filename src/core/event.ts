@@ -70,3 +70,18 @@ export type LoggedRecord = LogRecord & { offset: number };
 export function isItemEvent(r: LogRecord): r is ItemEvent {
   return r.action === 'item_upsert' || r.action === 'item_delete';
 }
+
+/**
+ * What a user action is to the item embeddings and the build: `fav` and the build config's declared engagement
+ * actions are engagements (they add the user's InterestedIn to the item, DESIGN §3.5), `unfav` undoes them;
+ * clicks, impressions and hides are signals the live counters and filters use, not engagements, so a feed that
+ * logs every impression does not turn views into interest.
+ */
+export function engagementKind(
+  action: string,
+  engagementActions: readonly string[] = [],
+): 'positive' | 'unfav' | null {
+  if (action === 'fav') return 'positive';
+  if (action === 'unfav') return 'unfav';
+  return engagementActions.includes(action) ? 'positive' : null;
+}

@@ -205,13 +205,13 @@ export function buildDataset(
   };
 }
 
-function countNonEmptyRows(m: CsrMatrix): number {
+export function countNonEmptyRows(m: CsrMatrix): number {
   let n = 0;
   for (let r = 0; r < m.nRows; r++) if (m.indptr[r + 1] > m.indptr[r]) n++;
   return n;
 }
 
-function countNonEmptyCols(m: CsrMatrix): number {
+export function countNonEmptyCols(m: CsrMatrix): number {
   const seen = new Uint8Array(m.nCols);
   let n = 0;
   for (let k = 0; k < m.nnz; k++) {
