@@ -123,6 +123,26 @@ export const MfSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const EventsSchema = Type.Object(
+  {
+    absorb: Type.Union([Type.Literal('auto'), Type.Boolean()], {
+      default: 'auto',
+      description:
+        "Read the output location's event log as input together with the data: 'auto' when the location has one.",
+    }),
+    engagementActions: Type.Array(
+      Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_]*$' }),
+      {
+        default: [],
+        maxItems: 32,
+        description:
+          'Event actions that count as engagements besides fav (e.g. share, purchase); the server accepts them in POST /v1/events.',
+      },
+    ),
+  },
+  { ...closed, default: {} },
+);
+
 export const BuildConfigSchema = Type.Object(
   {
     seed: Type.Integer({ default: 1, description: 'Seed of every randomised stage.' }),
@@ -135,6 +155,7 @@ export const BuildConfigSchema = Type.Object(
     ingest: IngestSchema,
     simclusters: SimClustersSchema,
     mf: MfSchema,
+    events: EventsSchema,
   },
   closed,
 );
