@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../core/prng.ts';
-import { candidatesJson, candidatesJsonText, f32 } from './answers.ts';
+import { candidatesJson, candidatesJsonText, f32, f32Text } from './answers.ts';
 
 /** The definition: the fewest significant digits (from 6) whose decimal rounds to the same float32. */
 function digitsNeeded(v: number): number {
@@ -30,6 +30,36 @@ test('f32 gives a decimal of the fewest digits (from 6) that parses back to the 
     if (Number.isInteger(v)) continue; // integers are written as they are
     const digits = String(Math.abs(out)).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').length;
     assert.ok(digits <= Math.max(6, digitsNeeded(v)), `f32(${v}) printed ${out}: ${digits} digits`);
+  }
+});
+
+test('f32Text is JSON text of the same double f32 gives, over many magnitudes and signs', () => {
+  for (const v of [
+    0.5,
+    0.1,
+    Math.fround(0.3),
+    1e-7,
+    Math.fround(1e-7),
+    0.99999999,
+    123456.5,
+    1e30,
+    -0.25,
+    7,
+    0,
+  ]) {
+    assert.equal(JSON.parse(f32Text(v)), f32(v), String(v));
+    assert.doesNotMatch(f32Text(v), /^-?0\d|\.$|\.\d*0$/, `${v} → ${f32Text(v)}`);
+  }
+  assert.equal(f32Text(Number.NaN), 'null');
+  assert.equal(f32Text(Number.POSITIVE_INFINITY), 'null');
+  assert.equal(f32Text(Math.fround(0.8875)), '0.8875');
+  assert.equal(f32Text(Math.fround(-0.02)), '-0.02');
+  assert.equal(f32Text(Math.fround(12.5)), '12.5');
+  const rng = new Rng(11);
+  for (let i = 0; i < 50_000; i++) {
+    const magnitude = 10 ** (Math.floor(rng.next() * 40) - 30);
+    const v = Math.fround((rng.next() * 2 - 1) * magnitude);
+    assert.equal(JSON.parse(f32Text(v)), f32(v), `f32Text(${v}) = ${f32Text(v)}`);
   }
 });
 

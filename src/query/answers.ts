@@ -107,10 +107,44 @@ export function candidatesJsonText(m: ServingModel, r: CandidateResult, filters:
   return `${out}],"params":${JSON.stringify(answerParams(r, filters))},"stats":${JSON.stringify(stats)}}`;
 }
 
-/** A float32 score as JSON (JSON has no NaN or Infinity: null, as JSON.stringify writes them). */
-function num(v: number): string {
-  return Number.isFinite(v) ? String(f32(v)) : 'null';
+/**
+ * {@link f32}'s decimal as JSON text (null for NaN and ±Infinity, as JSON.stringify writes them), built from the
+ * integer N of N / 10^shift: an integer's digits are cheap to produce, whereas String() of a double runs the
+ * shortest-round-trip search on every distinct score (a candidates answer has two per item, all distinct once
+ * scores stop tying). The text parses to the double f32 returns: both are the double nearest the same decimal.
+ */
+export function f32Text(v: number): string {
+  if (!Number.isFinite(v)) return 'null';
+  if (Number.isInteger(v)) return String(v);
+  const target = Math.fround(v);
+  const exponent = Math.floor(Math.log10(Math.abs(v)));
+  for (let digits = 6; digits < 10; digits++) {
+    const shift = digits - 1 - exponent;
+    // Whole-number parts beyond N's digits, and tiny values, take the general route.
+    if (shift < 1 || shift > 22) break;
+    const scale = POW10[shift];
+    // The same rounding as f32 (Math.round of the signed value), so both pick the same decimal.
+    const n = Math.round(v * scale);
+    if (Math.fround(n / scale) === target) return decimalText(Math.abs(n), shift, n < 0);
+  }
+  return String(f32(v));
 }
+
+/** N · 10^−shift in plain decimal notation, trailing zeros dropped. */
+function decimalText(n: number, shift: number, negative: boolean): string {
+  while (shift > 0 && n % 10 === 0) {
+    n /= 10;
+    shift--;
+  }
+  let s = String(n);
+  if (shift > 0) {
+    if (s.length <= shift) s = '0'.repeat(shift - s.length + 1) + s;
+    s = `${s.slice(0, s.length - shift)}.${s.slice(s.length - shift)}`;
+  }
+  return negative ? `-${s}` : s;
+}
+
+const num = f32Text;
 
 export interface DenseCandidatesJson {
   version: string;
