@@ -102,11 +102,8 @@ test('ids: non-empty strings of at most the id length limit', () => {
   assert.equal(validateEvent({ ...fav, userId: long }, opts).userId, long);
   rejects(() => validateEvents([{ ...fav, userId: `${long}y` }], opts), 'events[0].userId', 'at most 1024');
   rejects(() => validateEvents([{ ...fav, userId: '' }], opts), 'events[0].userId', 'must not be empty');
-  rejects(
-    () => validateEvents([{ action: 'fav', itemId: 'i' }], opts),
-    'events[0].userId',
-    'must be a string',
-  );
+  rejects(() => validateEvents([{ action: 'fav', itemId: 'i' }], opts), 'events[0].userId', 'is required');
+  rejects(() => validateEvents([{ userId: 'u', itemId: 'i' }], opts), 'events[0].action', 'is required');
   rejects(() => validateEvents([{ ...fav, userId: 42 }], opts), 'events[0].userId', 'number 42');
   rejects(() => validateEvents([{ ...fav, itemId: '' }], opts), 'events[0].itemId', 'must not be empty');
   rejects(() => validateEvents([{ ...fav, eventId: '' }], opts), 'events[0].eventId', 'must not be empty');
@@ -189,7 +186,7 @@ test('item upserts and deletes', () => {
       ts: NOW,
     },
   );
-  rejects(() => validateItemUpsert({}, opts), 'itemId', 'must be a string');
+  rejects(() => validateItemUpsert({}, opts), 'itemId', 'is required');
   rejects(() => validateItemUpsert({ itemId: 'n', author: 'a' }, opts), 'author', 'not a known field');
   rejects(
     () => validateItemUpsert({ itemId: 'n', createdTs: NOW + 2 * 86400 }, opts),

@@ -105,6 +105,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${shown(v)}`;
@@ -121,6 +122,7 @@ function checkId(v: unknown, field: string, numericIds: boolean): string {
     if (Number.isInteger(v) && Math.abs(v) <= 2 ** 53) return String(v);
     fail(field, `must be a string or a whole number (at most 2^53 in magnitude), got ${v}`);
   }
+  if (v === undefined) fail(field, 'is required');
   if (typeof v !== 'string') fail(field, `must be a string, got ${describe(v)}`);
   if (v.length === 0) fail(field, 'must not be empty');
   if (v.length > EVENT_LIMITS.idLength)
@@ -148,6 +150,7 @@ function userEvent(raw: unknown, at: string, r: Rules): UserEvent {
   checkUnknownFields(raw, USER_EVENT_FIELDS, at);
   const userId = checkId(raw.userId, `${at}userId`, r.numericIds);
   const action = raw.action;
+  if (action === undefined) fail(`${at}action`, 'is required');
   if (typeof action !== 'string') fail(`${at}action`, `must be a string, got ${describe(action)}`);
   const target = r.targets.get(action);
   if (target === undefined)
