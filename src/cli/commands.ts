@@ -34,6 +34,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./versions.ts')).versionsCommand,
   },
   {
+    name: 'events',
+    summary: 'import events into the event log, compact it, or show its size',
+    load: async () => (await import('./events.ts')).eventsCommand,
+  },
+  {
     name: 'export',
     summary: 'write embeddings and indexes as CSV or JSONL',
     load: async () => (await import('./export.ts')).exportCommand,
