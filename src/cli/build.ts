@@ -1,3 +1,4 @@
+import type { AbsorbStats } from '../data/absorb-events.ts';
 import { isoTime } from '../data/validate.ts';
 import { type BuildResult, runBuild } from '../pipeline/build.ts';
 import { resolveBuildConfig } from '../pipeline/config.ts';
@@ -19,6 +20,9 @@ options:
   --min-rating R      MovieLens: keep ratings >= R as positives (default: all)
   --skip-bad-rows     count and skip bad input rows instead of failing
   --warm-start LOC    initialise KnownFor from that store's current version (cluster ids stay stable)
+  --events LOC        also read that location's event log as input (default: the --out location's
+                      log when it has one; config events.absorb); --no-events reads none
+  --no-events         ignore every event log
   --json              print the manifest as JSON on stdout
   --quiet             no progress bars or log lines, only warnings and the summary
   --log-file FILE     also append every JSON log line (progress, stage details) to FILE
@@ -42,6 +46,8 @@ export const buildCommand: Command = {
       'min-rating': { type: 'string' },
       'skip-bad-rows': { type: 'boolean' },
       'warm-start': { type: 'string' },
+      events: { type: 'string' },
+      'no-events': { type: 'boolean' },
       json: { type: 'boolean' },
     });
     const data = required(v, 'data');
@@ -65,6 +71,7 @@ export const buildCommand: Command = {
         out,
         config,
         warmStart: v['warm-start'],
+        events: v['no-events'] ? false : (v.events as string | undefined),
         onWarning: (m) => reporter.warn(m),
         onProgress: reporter.progress,
         onStage: (stage, seconds, detail) =>
@@ -98,6 +105,13 @@ export function summarize(result: BuildResult, out: string): string {
     ([, n]) => n > 0,
   );
   if (skipped.length) lines.push(`  skipped bad rows: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const ev = m.extra.events as AbsorbStats | undefined;
+  if (ev)
+    lines.push(
+      `  event log absorbed: offsets [${ev.fromOffset}, ${ev.toOffset}): ${ev.engagements} engagements, ${ev.unfavs} unfavs, ` +
+        `${ev.followsAdded} follows added, ${ev.followsRemoved} removed, ${ev.itemsUpserted} item upserts, ` +
+        `${ev.itemsDeleted} deletes, ${ev.signalsOnly} live-only signals`,
+    );
   const sc = result.simclusters;
   if (sc) {
     const o = sc.output;

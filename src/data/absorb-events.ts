@@ -43,7 +43,8 @@ export interface AbsorbStats {
 
 /**
  * The dataset with the records folded in. `records` must be in offset order; `toOffset` is the log's end when it
- * was read (records may be fewer after compaction). The input dataset's id maps are not modified.
+ * was read (records may be fewer after compaction). The input dataset's id maps are not modified; its `inputs`
+ * are kept as they are (the caller, which read the log, describes it).
  */
 export function absorbEvents(
   dataset: Dataset,
@@ -229,17 +230,6 @@ export function absorbEvents(
       itemCreatedTs,
       itemTags,
       topicFollows,
-      inputs: [
-        ...dataset.inputs,
-        {
-          kind: 'events',
-          path: `event log [${stats.fromOffset}, ${toOffset})`,
-          bytes: 0,
-          sha256: '',
-          rows: records.length,
-          skippedRows: 0,
-        },
-      ],
       stats: {
         ...dataset.stats,
         users: nUsers,

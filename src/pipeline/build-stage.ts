@@ -23,6 +23,11 @@ export interface BuildOptions {
   store?: ArtifactStore;
   /** Artifact location of a previous build whose KnownFor initialises this one (stable cluster ids). */
   warmStart?: string;
+  /**
+   * Artifact location whose event log is read as input with the data (`--events`); default: `out`, when
+   * `events.absorb` is 'auto' and it has a log. false: no log.
+   */
+  events?: string | false;
   /** Notices about the run that are not errors (e.g. threads capped to the CPU count). */
   onWarning?: (message: string) => void;
 }

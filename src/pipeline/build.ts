@@ -5,10 +5,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import type { AbsorbStats } from '../data/absorb-events.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
 import { openArtifactStore } from '../store/open.ts';
 import type { Manifest } from '../store/store.ts';
+import { absorbLog, logLocation } from './absorb-log.ts';
 import type { BuildContext, BuildOptions, BuildOutputs } from './build-stage.ts';
 import type { BuildConfig } from './config.ts';
 import { BUILD_STAGES } from './stages.ts';
@@ -61,7 +63,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     if (!options.store) await store.close();
     throw e;
   };
-  const dataset = await timed(
+  let dataset = await timed(
     'ingest',
     () =>
       loadDataset(resolve(options.data), {
@@ -84,13 +86,27 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     }),
   ).catch(abandon);
 
+  let absorbedEvents: AbsorbStats | null = null;
+  const events = await Promise.resolve()
+    .then(() => logLocation(config, options.out, options.events))
+    .catch(abandon);
+  if (events !== null) {
+    const absorbed = await timed(
+      'events',
+      () => absorbLog(dataset, events, config),
+      (a) => ({ ...a.stats }),
+    ).catch(abandon);
+    dataset = absorbed.dataset;
+    absorbedEvents = absorbed.stats;
+  }
+
   const ctx: BuildContext = {
     options,
     config,
     writer,
     dataset,
     counts: statCounts(dataset),
-    extra: {},
+    extra: absorbedEvents ? { events: absorbedEvents } : {},
     outputs: { simclusters: null, mf: null },
     stageDone,
     timed,

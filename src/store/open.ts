@@ -4,10 +4,12 @@
  * backend (DESIGN: Redis for scale-out), which does not exist yet, so it is refused by name rather than
  * mistaken for a relative directory called `redis:`.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimrecError } from '../core/errors.ts';
 import type { EventLog } from './event-log.ts';
+import { DATA_FILE, EVENTS_DIR } from './lmdb/layout.ts';
 import { LmdbEventLog } from './lmdb/lmdb-event-log.ts';
 import { LmdbArtifactStore, type LmdbStoreOptions } from './lmdb/lmdb-store.ts';
 import type { ArtifactStore } from './store.ts';
@@ -33,6 +35,11 @@ export function openArtifactStore(location: string, options: OpenArtifactStoreOp
  * @throws SimrecError CONFIG_INVALID for a location openArtifactStore refuses; ARTIFACT_IO when it cannot be
  *   opened
  */
+/** Whether the location holds an event log (something was ever sent or imported into it). */
+export function hasEventLog(location: string, options: { field?: string } = {}): boolean {
+  return existsSync(join(localStoreDirectory(location, options.field), EVENTS_DIR, DATA_FILE));
+}
+
 export function openEventLog(location: string, options: { field?: string } = {}): EventLog {
   return new LmdbEventLog(localStoreDirectory(location, options.field));
 }
