@@ -167,8 +167,7 @@ export function readCheckpoint(
     } else if (Array.isArray(target)) {
       target.length = 0;
       for (const x of v as unknown[]) target.push(x);
-    }
-    else if (target && typeof target === 'object') Object.assign(target, v);
+    } else if (target && typeof target === 'object') Object.assign(target, v);
     else state[f] = v;
   }
 }
