@@ -34,6 +34,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./versions.ts')).versionsCommand,
   },
   {
+    name: 'replay',
+    summary: 'measure live updates against a frozen version: hit-rate@k and MRR over later events',
+    load: async () => (await import('./replay.ts')).replayCommand,
+  },
+  {
     name: 'events',
     summary: 'import events into the event log, compact it, or show its size',
     load: async () => (await import('./events.ts')).eventsCommand,
