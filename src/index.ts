@@ -140,6 +140,56 @@ export {
   type ServingModelOptions,
 } from './query/serving-model.ts';
 export { candidateSources, SOURCE_FACTORIES } from './query/sources/registry.ts';
+// ranking: features, ranker, metrics, exploration, merge and filters (DESIGN §7)
+export { ArrayCounters, type EngagementCounters } from './ranking/counters.ts';
+export { ExampleSet } from './ranking/examples.ts';
+export {
+  ageWindow,
+  allowOnly,
+  capPerAuthor,
+  DROP,
+  type DropReason,
+  diversityDiscount,
+  excludeItems,
+  excludeOwn,
+  excludeSeen,
+} from './ranking/filters.ts';
+export {
+  FeatureBuilder,
+  FeatureSpec,
+  type FeatureSpecInit,
+  FeatureVector,
+  MAX_HASH_BITS,
+  murmur3Bytes,
+  murmur3Pair,
+  murmur3String,
+} from './ranking/hashing.ts';
+export {
+  LogisticModel,
+  type LogisticOptions,
+  type LogisticTrainingReport,
+  trainLogistic,
+} from './ranking/logistic.ts';
+export { CandidateMerger, MAX_SOURCES, type Provenance, RRF_K } from './ranking/merge.ts';
+export { auc, type Calibration, calibration, logloss, type ReliabilityBin } from './ranking/metrics.ts';
+export type { FeatureContribution, Ranker } from './ranking/ranker.ts';
+export {
+  DEFAULT_SIMULATION,
+  type ExplorationOutcome,
+  type ExplorationPolicy,
+  type ExplorationSimulation,
+  simulateExploration,
+} from './ranking/simulate.ts';
+export { StampCounts, StampSet } from './ranking/stamps.ts';
+export {
+  DEFAULT_EXPLORE_SHARE,
+  type ExploreOptions,
+  Explorer,
+  explorationSlots,
+  explore,
+  sampleBeta,
+  sampleGamma,
+} from './ranking/thompson.ts';
 // serve: the HTTP server (DESIGN §10)
 export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
 export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';

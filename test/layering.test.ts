@@ -18,11 +18,12 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
  * `simclusters/`, whose outputs it stores, and below everything that writes or reads a version. `query/` (the
  * query engine: a version's serving model, independent of HTTP) sits between ann and pipeline/eval, so eval
  * scores models through the same queries the server answers. The package entry `src/index.ts` is above
- * everything and imported by nothing.
+ * everything and imported by nothing. `ranking/` (feature hashing, the ranker, metrics, exploration, merge and
+ * filters: pure functions over typed arrays) needs only core, so the query engine and the build can both use it.
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['core'],
-  ['data', 'store', 'mf'],
+  ['data', 'store', 'mf', 'ranking'],
   ['simclusters'],
   ['artifacts'],
   ['ann'],
