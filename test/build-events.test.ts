@@ -9,6 +9,7 @@ import { SimrecError } from '../src/core/errors.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
 import { resolveBuildConfig } from '../src/pipeline/config.ts';
+import { ServingModel } from '../src/query/serving-model.ts';
 import { openArtifactStore, openEventLog } from '../src/store/open.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'simrec-build-events-'));
@@ -49,11 +50,16 @@ test('the next build absorbs the log and records the offsets; without a log or w
   const reader = await store.openVersion();
   assert.ok((await reader.idMap('ids/items')).has('brand-new'));
   assert.ok((await reader.idMap('ids/users')).has('newcomer'));
+  const model = await ServingModel.load(reader);
+  assert.equal(model.absorbedOffset, 3, 'the overlay applies from offset 4 on');
+  assert.deepEqual(model.engagementActions, []);
   await reader.close();
-  await store.close();
 
   const off = await runBuild({ data, out, config, events: false });
   assert.equal(off.manifest.extra.events, undefined);
+  const offReader = await store.openVersion(off.manifest.id);
+  assert.equal((await ServingModel.load(offReader)).absorbedOffset, -1);
+  await offReader.close();
   assert.equal(off.manifest.counts.items, items0);
   const offByConfig = await runBuild({
     data,
@@ -61,6 +67,7 @@ test('the next build absorbs the log and records the offsets; without a log or w
     config: resolveBuildConfig(undefined, { seed: 2, events: { absorb: false } }),
   });
   assert.equal(offByConfig.manifest.counts.items, items0);
+  await store.close();
 
   await assert.rejects(
     runBuild({ data, out: join(root, 'other'), config, events: join(root, 'nowhere') }),

@@ -16,7 +16,13 @@ import {
   type SimClustersIndex,
   type SourceVector,
 } from '../ann/simclusters.ts';
-import { readDataTime, readEngagedItems, readItemPopularity } from '../artifacts/inputs.ts';
+import {
+  absorbedOffset,
+  engagementActions,
+  readDataTime,
+  readEngagedItems,
+  readItemPopularity,
+} from '../artifacts/inputs.ts';
 import { interestedInKey, KEYS } from '../artifacts/keys.ts';
 import { hasMfVectors } from '../artifacts/mf.ts';
 import {
@@ -358,6 +364,16 @@ export class ServingModel {
 
   get version(): string {
     return this.reader.id;
+  }
+
+  /** The last event-log offset the version absorbed (−1: none): a live overlay applies the records after it. */
+  get absorbedOffset(): number {
+    return absorbedOffset(this.reader);
+  }
+
+  /** Engagement actions beyond `fav` the version was built with: the events routes accept them too. */
+  get engagementActions(): string[] {
+    return engagementActions(this.reader);
   }
 
   get hasItemIndex(): boolean {
