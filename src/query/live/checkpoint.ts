@@ -46,7 +46,7 @@ export function writeCheckpoint(
   const add = (name: string, arrays: NumericArray[]) => {
     const dtype = (arrays[0]?.constructor.name ?? 'Float64Array') as DType;
     sections.push({ name, dtype, lengths: arrays.map((a) => a.length) });
-    parts.push(...arrays);
+    for (const a of arrays) parts.push(a);
   };
   add('scalars', [Float64Array.from(fields.scalars, (f) => Number(state[f]))]);
   for (const f of fields.arrays) add(f, [state[f] as NumericArray]);
@@ -164,8 +164,10 @@ export function readCheckpoint(
     if (target instanceof Map) {
       target.clear();
       for (const [key, value] of (v as { $map: [unknown, unknown][] }).$map) target.set(key, value);
-    } else if (Array.isArray(target)) target.splice(0, target.length, ...(v as unknown[]));
-    else if (target && typeof target === 'object') Object.assign(target, v);
+    } else if (Array.isArray(target)) {
+      target.length = 0;
+      for (const x of v as unknown[]) target.push(x);
+    } else if (target && typeof target === 'object') Object.assign(target, v);
     else state[f] = v;
   }
 }

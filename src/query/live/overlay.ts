@@ -39,6 +39,7 @@
  * social proof, top clusters), which the overlay does not hold, and the batch rule the stream must reproduce
  * (batch = stream) adds the version's vectors. Users unknown to the version get a folded-in row.
  */
+import { readItemPopularity } from '../../artifacts/inputs.ts';
 import { interestedInKey, KEYS } from '../../artifacts/keys.ts';
 import { readKnownFor, readSimClustersMeta } from '../../artifacts/simclusters.ts';
 import type { CsrMatrix } from '../../core/csr.ts';
@@ -486,8 +487,9 @@ export class LiveOverlay implements ModelOverlay {
     ev.action = positive ? ACTION_POSITIVE : ACTION_UNFAV;
     ev.weight = weight;
     ev.itemCreatedTs = this.created[i];
-    // An author's engagement with their own item is skipped (the batch job's rule, DESIGN §3.5).
-    ev.byAuthor = this.social && this.author[i] >= 0 && this.author[i] === u;
+    // An author's engagement with their own item is skipped (DESIGN §3.5) exactly when the batch job skips it:
+    // the author is a producer of the version (the build knows authors as producers only).
+    ev.byAuthor = this.social && this.author[i] === u && u < this.nU && this.base.entityProducer[u] >= 0;
     ev.undoMass = positive ? 0 : pairUndoMass(ledger, pair, ts, this.rule);
     if (!positive && !(ev.undoMass > 0)) {
       this.skipped.unfavWithoutFav++;
@@ -1295,18 +1297,7 @@ async function readVersionParts(base: LiveBase): Promise<VersionParts> {
   const created = reader.has(KEYS.itemCreatedTs)
     ? await reader.typedArray(KEYS.itemCreatedTs, 'float64')
     : null;
-  const popularity = new Float64Array(base.items.size);
-  if (reader.has(KEYS.engagements)) {
-    const e = await reader.csr(KEYS.engagements);
-    for (let u = 0; u < e.nRows; u++) {
-      let prev = -1;
-      for (let j = e.indptr[u]; j < e.indptr[u + 1]; j++) {
-        const i = e.indices[j];
-        if (i !== prev && i < popularity.length) popularity[i]++;
-        prev = i;
-      }
-    }
-  }
+  const popularity = await readItemPopularity(reader, base.items.size);
   return {
     itemParams,
     rule,
