@@ -9,8 +9,12 @@
  *   overlay.appliedOffset;                // last offset applied (fromOffset, −1 by default, before any)
  *   const live = overlay.model;           // a ServingModel answering version + overlay on every route
  *   const bytes = overlay.serialize();    // checkpoint; LiveOverlay.restore(model, bytes) → same state
- *   overlay.stats();                      // sizes and counters for /metrics
- *   overlay.itemCounters(i) / overlay.popular(...)  // trending counters, impressions, clicks
+ *   overlay.stats();                      // sizes, skips by reason, latest event time: for /metrics
+ *   overlay.itemCounters(i);              // decayed engagements, impressions, clicks (issue 16's inputs)
+ *   overlay.model.popular(subject, limit) // trending items; also the `popular` CandidateSource
+ *
+ * LiveOverlay.restore throws ARTIFACT_CORRUPT for bytes of another version or damaged bytes: replay from the
+ * version's offset instead. One overlay serves one model; its `model` is built once and shared by requests.
  *
  * Rebase: when a build that absorbed the log up to offset O goes live, create a fresh overlay over the new model
  * with `fromOffset: O` and apply the records after O. apply() is synchronous and never throws for a record's
@@ -24,7 +28,15 @@
  * `impression` are counters only (CTR and exploration inputs), an impression also marks the item seen by the user;
  * they never move embeddings, as the batch job's engagement log holds favs and unfavs only. `hide` excludes an
  * item from the user's candidates. `follow`/`unfollow`/`topic_follow` keep the user's graph; a new user's
- * InterestedIn is folded in from it (fold-in.ts).
+ * InterestedIn is folded in from it (fold-in.ts). Impressions are kept (the last SEEN_PER_USER per user, for
+ * the ranking of issue 16) but do not exclude: an item shown once is still a fair candidate, and excluding it
+ * would hide exactly the items a user is about to engage with.
+ *
+ * Indexes. Touched items get an overlay row that supersedes their version row everywhere; the overlay keeps its
+ * own cluster → top items lists (the version's M, floors and order — by share of the shrunk norm or by score),
+ * which SimClustersAnn scans beside the version's lists (skipping the superseded items' version entries), so a
+ * new item is found as soon as a fav gives it a row. An item is not (re)listed once it is past the age limit at
+ * its update, as the batch job drops it.
  *
  * Time units. The version stores item embeddings decayed to its `builtNow`. The overlay keeps every value it
  * publishes (item rows, norms, trending counters) in the same unit — "as of builtNow" — so a touched item
