@@ -16,6 +16,9 @@
  * LiveOverlay.restore throws ARTIFACT_CORRUPT for bytes of another version or damaged bytes: replay from the
  * version's offset instead. One overlay serves one model; its `model` is built once and shared by requests.
  *
+ * An event naming an item the overlay does not know creates it (as an upsert without metadata would), so a fav
+ * can arrive before the item's upsert; an event of an unknown user creates the user.
+ *
  * Rebase: when a build that absorbed the log up to offset O goes live, create a fresh overlay over the new model
  * with `fromOffset: O` and apply the records after O. apply() is synchronous and never throws for a record's
  * content: records the overlay cannot use (an unfav of nothing, an action nobody declared) are counted in
@@ -1263,11 +1266,16 @@ async function readVersionParts(base: LiveBase): Promise<VersionParts> {
     ...INTERESTED_IN_DEFAULTS[c],
     ...((stored.interestedIn as Partial<InterestedInParams> | undefined) ?? {}),
   };
-  const ii: Partial<Record<InterestedInScore, CsrMatrix>> = {};
-  for (const kind of INTERESTED_IN_SCORES) {
-    const key = interestedInKey(kind);
-    if (reader.has(key)) ii[kind] = await reader.csr(key);
-  }
+  const read = async (kinds: readonly InterestedInScore[]) => {
+    const out: Partial<Record<InterestedInScore, CsrMatrix>> = {};
+    for (const kind of kinds) {
+      const key = interestedInKey(kind);
+      if (reader.has(key)) out[kind] = await reader.csr(key);
+    }
+    return out;
+  };
+  // What the rule reads of a known user: the vector it adds and the favScore gate.
+  const ii = await read([itemParams.userScore, 'favScore']);
   const k = base.k;
   let columnNorms: Float64Array;
   if (reader.has(KEYS.interestedInColumnNorms)) {
@@ -1276,9 +1284,10 @@ async function readVersionParts(base: LiveBase): Promise<VersionParts> {
     // Versions written before the norms were stored: a normalised entry is its raw one over the column norm,
     // so every column some user kept gives its norm back (to float32 precision).
     columnNorms = new Float64Array(3 * k);
+    const all = await read(INTERESTED_IN_SCORES);
     RAW_SCORES.forEach((raw, q) => {
-      const r = ii[raw];
-      const n = ii[`${raw}ClusterNormalized` as InterestedInScore];
+      const r = all[raw];
+      const n = all[`${raw}ClusterNormalized` as InterestedInScore];
       if (!r?.values || !n?.values) return;
       for (let j = 0; j < r.values.length; j++) {
         const c2 = r.indices[j];
