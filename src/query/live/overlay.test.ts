@@ -295,6 +295,19 @@ test('counters: impressions and clicks per item, engagements decayed; clicks nev
     const ov2 = await LiveOverlay.create(m, { engagementActions: ['share'] });
     ov2.apply(log([{ userId: 'dave', action: 'share', itemId: 'i2', ts: NOW }]));
     assert.equal(ov2.itemCounters(i2).engagements, 1);
+    assert.equal(ov2.hasLiveEngagement, true);
+    assert.equal((await ov2.model.popular({}, 5)).mode, 'live');
+    // Undone, nothing is live: popular answers from the version's counts again.
+    ov2.apply(log([{ userId: 'dave', action: 'unfav', itemId: 'i2', ts: NOW + H }], 1));
+    assert.equal(ov2.itemCounters(i2).engagements, 0);
+    assert.equal(ov2.hasLiveEngagement, false);
+    const pop = await ov2.model.popular({}, 5);
+    assert.equal(pop.mode, 'version');
+    // Version counts: i1 (dave), i3 and i5 (erin), one user each; ties by index.
+    assert.deepEqual(
+      [...pop.items].map((i) => m.itemId(i)),
+      ['i1', 'i3', 'i5'],
+    );
   });
 });
 

@@ -197,6 +197,8 @@ export class LiveOverlay implements ModelOverlay {
   private nDeleted = 0;
   private slotOf: Int32Array;
   private engage: Float64Array;
+  /** Items whose trending counter is positive. */
+  private liveItems = 0;
   private impressions: Float64Array;
   private clicks: Float64Array;
   private readonly tags = new Map<number, readonly string[]>();
@@ -474,6 +476,7 @@ export class LiveOverlay implements ModelOverlay {
     p += ui.off[s];
     const mass = ui.cols[2];
     const amount = this.rule.weighted ? weight : 1;
+    const wasLive = this.engage[i] > 0;
     if (positive) {
       const t = amount * growth(ts - this.ref, this.trendHalfLife);
       this.engage[i] += t;
@@ -484,6 +487,7 @@ export class LiveOverlay implements ModelOverlay {
       mass[2 * p] = 0;
       mass[2 * p + 1] = 0;
     }
+    this.liveItems += (this.engage[i] > 0 ? 1 : 0) - (wasLive ? 1 : 0);
     if (this.k > 0) this.embed(u, p, i, ts, weight, positive);
     if (u >= this.nU) this.foldIn(s);
   }
@@ -1108,8 +1112,7 @@ export class LiveOverlay implements ModelOverlay {
 
   /** Whether any live positive engagement is counted (popular falls back to the version's counts otherwise). */
   get hasLiveEngagement(): boolean {
-    for (let i = 0; i < this.nItems; i++) if (this.engage[i] > 0) return true;
-    return false;
+    return this.liveItems > 0;
   }
 
   /**
@@ -1202,6 +1205,7 @@ const CHECKPOINT_FIELDS = {
     'nSlots',
     'nUsers',
     'nUserSlots',
+    'liveItems',
   ],
   json: ['skipped', 'newItemIds', 'newUserIds', 'tags', 'uTopics'],
   arrays: [
