@@ -6,6 +6,10 @@
  * reader lease is held: `LiveModel.use` counts requests in flight per model, and a replaced model gives its lease
  * back only when its last request has finished. A new version is loaded completely before it is swapped in, so a
  * request sees either the old model or the new one, never a half-loaded one, and none fails during a switch.
+ *
+ * A model can also answer through a live overlay of the events after its version (`withOverlay`,
+ * query/live/overlay.ts): the same methods then read version + overlay (new users and items, superseded item
+ * rows, deletions, users' later engagements).
  */
 
 import {
@@ -491,18 +495,17 @@ export class ServingModel {
   ): Promise<{ embedding: SparseRow; kind: 'current' | 'longest' }> {
     this.needSimClusters('an item embedding');
     const i = this.itemIndex(id, field);
-    const own = this.overlay?.itemRow(i);
-    if (which !== 'current' && i >= this.items.size) {
-      // New items have no longest-L2 snapshot (the build keeps those).
-      if (which === 'longest')
-        return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'longest' };
-    } else if (which !== 'current') {
-      const longest = await this.row(KEYS.itemLongestEmbeddings, i);
+    const empty = { ids: new Int32Array(0), values: new Float32Array(0) };
+    const isNew = i >= this.items.size;
+    if (which !== 'current') {
+      // The longest-L2 snapshots are the build's (an overlay keeps none; a touched item keeps its snapshot, a
+      // new item has none).
+      const longest = isNew ? empty : await this.row(KEYS.itemLongestEmbeddings, i);
       if (which === 'longest' || longest.ids.length > 0) return { embedding: longest, kind: 'longest' };
     }
+    const own = this.overlay?.itemRow(i);
     if (own) return { embedding: own, kind: 'current' };
-    if (i >= this.items.size)
-      return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'current' };
+    if (isNew) return { embedding: empty, kind: 'current' };
     if (this.annIndex) {
       const m = this.annIndex.itemEmbeddings;
       return {
