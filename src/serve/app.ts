@@ -13,6 +13,7 @@ import { LiveModel } from '../query/serving-model.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore } from '../store/store.ts';
+import { LOG_REDACT, registerAuth } from './auth.ts';
 import {
   handleClientError,
   handleError,
@@ -59,6 +60,13 @@ export interface AppOptions {
    * tests leave it off: a loaded CI machine's event-loop delay is not the server's to answer for.
    */
   pressure?: PressureOptions | false;
+  /**
+   * API keys (auth.ts): when given, every write route needs one (`Authorization: Bearer KEY` or `X-API-Key`),
+   * else 401 UNAUTHORIZED. Empty or absent: no authentication.
+   */
+  apiKeys?: readonly string[];
+  /** With apiKeys: the /v1 read routes need a key too (default false). */
+  protectReads?: boolean;
   /** Registers further routes beside simrec's before the application is sealed (an embedder's own, a test's). */
   extraRoutes?: (app: SimrecFastify) => void;
 }
@@ -73,7 +81,7 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   let ownedStore: ArtifactStore | undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const app: SimrecFastify = Fastify({
-    logger: options.logger ?? false,
+    logger: withRedaction(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Ids may be long; the schemas cap them at REQUEST_LIMITS.idLength and answer 400 beyond.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -153,6 +161,7 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   });
 
   if (options.pressure) registerLoadShedding(app, options.pressure);
+  registerAuth(app, { keys: options.apiKeys ?? [], protectReads: options.protectReads });
 
   app.addHook('onClose', async () => {
     if (ownsLive) await ctx.live.close();
@@ -195,4 +204,14 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   }
   await app.ready();
   return app;
+}
+
+/** Logger options with the credential headers redacted (on top of any redaction the caller asked for). */
+function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return logger;
+  const base = logger === true ? {} : logger;
+  const given = base.redact;
+  const paths = Array.isArray(given) ? given : (given?.paths ?? []);
+  const rest = Array.isArray(given) || given === undefined ? {} : given;
+  return { ...base, redact: { ...rest, paths: [...paths, ...LOG_REDACT] } };
 }

@@ -21,6 +21,10 @@ export const HTTP_ERROR_CODES = {
   HEADERS_TOO_LARGE: 'The request line and headers are larger than the HTTP parser accepts',
   REQUEST_TIMEOUT: 'The request did not arrive in full in time',
   SERVER_OVERLOADED: 'The server is shedding load; retry after the seconds in the Retry-After header',
+  UNAUTHORIZED:
+    'The route needs an API key (Authorization: Bearer KEY or X-API-Key: KEY) and none valid was sent',
+  LOG_BACKLOG:
+    'The event log is ahead of what this server has applied by more than its bound; retry after the seconds in the Retry-After header',
 } as const;
 
 export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES;
@@ -35,12 +39,14 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   INPUT_TOO_MANY_BAD_ROWS: 400,
   CONFIG_INVALID: 400,
   REQUEST_INVALID: 400,
+  UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   REQUEST_TIMEOUT: 408,
   HEADERS_TOO_LARGE: 431,
+  LOG_BACKLOG: 429,
   // The server has nothing (or nothing usable) to answer from: a state of the deployment, not of the request.
   ARTIFACT_MISSING: 503,
   ARTIFACT_LOCKED: 503,

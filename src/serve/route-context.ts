@@ -42,5 +42,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Never shed under pressure: liveness, readiness and metrics must answer most when the server struggles. */
     alwaysAnswer?: boolean;
+    /** A route that changes state (events, items): needs an API key whenever keys are configured (auth.ts). */
+    write?: boolean;
   }
 }

@@ -29,6 +29,9 @@ export interface ServerOptions {
   logLevel?: string;
   /** Load shedding (default on, with DEFAULT_PRESSURE); false turns it off. */
   pressure?: PressureOptions | false;
+  /** API keys: write routes (and with protectReads the /v1 read routes) need one (see auth.ts). */
+  apiKeys?: readonly string[];
+  protectReads?: boolean;
 }
 
 export interface RunningServer {
@@ -76,6 +79,8 @@ function appOptions(o: ServerOptions): AppOptions {
     processMetrics: true,
     awaitModel: false,
     pressure: o.pressure === false ? false : (o.pressure ?? {}),
+    apiKeys: o.apiKeys,
+    protectReads: o.protectReads,
   };
 }
 
