@@ -261,6 +261,7 @@ test('OpenAPI at /docs/json lists every route; the UI at /docs', async () => {
   for (const path of [
     '/v1/candidates/simclusters',
     '/v1/candidates/dense',
+    '/v1/candidates/{source}',
     '/v1/items/{itemId}/similar',
     '/v1/users/{userId}/embedding',
     '/v1/items/{itemId}/embedding',

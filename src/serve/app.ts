@@ -9,7 +9,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { isSimrecError } from '../core/errors.ts';
 import { CODE_VERSION } from '../core/version.ts';
-import { LiveModel } from '../query/serving-model.ts';
+import type { CandidateSource } from '../query/candidate-source.ts';
+import { LiveModel, type ServingModel } from '../query/serving-model.ts';
+import { SOURCE_FACTORIES } from '../query/sources/registry.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import { openArtifactStore } from '../store/open.ts';
 import type { ArtifactStore } from '../store/store.ts';
@@ -67,6 +69,11 @@ export interface AppOptions {
   apiKeys?: readonly string[];
   /** With apiKeys: the /v1 read routes need a key too (default false). */
   protectReads?: boolean;
+  /**
+   * Candidate sources beside the registry's (query/sources/registry.ts), served by POST /v1/candidates/:name
+   * (an embedder's own, a test's). A name the registry has is an error.
+   */
+  extraSources?: Readonly<Record<string, (model: ServingModel) => CandidateSource | null>>;
   /** Registers further routes beside simrec's before the application is sealed (an embedder's own, a test's). */
   extraRoutes?: (app: SimrecFastify) => void;
 }
@@ -132,9 +139,13 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     });
   } else if (live.current) metrics.setVersion(null, live.current.version);
   const probeStore = store;
+  for (const name of Object.keys(options.extraSources ?? {}))
+    if (Object.hasOwn(SOURCE_FACTORIES, name))
+      throw new TypeError(`extraSources: '${name}' is a registered candidate source`);
   const ctx: RouteContext = {
     live,
     metrics,
+    sources: { ...SOURCE_FACTORIES, ...options.extraSources },
     loadFailure: () => lastFailure,
     probe: probeStore ? (id) => probeStore.probe(id) : undefined,
   };

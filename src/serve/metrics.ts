@@ -13,6 +13,8 @@ export interface ServeMetrics {
   readonly candidatesScored: Counter;
   /** Dense (MF) candidate queries by source kind (user, fold-in, item, raw) and mode (ann, exact). */
   readonly denseQueries: Counter<'source' | 'mode'>;
+  /** Queries of POST /v1/candidates/:source by source name. */
+  readonly sourceQueries: Counter<'source'>;
   readonly artifactInfo: Gauge<'version'>;
   /** Marks `to` as the version served (and `from` as no longer served). */
   setVersion(from: string | null, to: string): void;
@@ -64,6 +66,12 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     labelNames: ['source', 'mode'] as const,
     registers: [registry],
   });
+  const sourceQueries = new Counter({
+    name: 'simrec_source_queries_total',
+    help: 'Queries of POST /v1/candidates/:source by candidate source',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   const artifactInfo = new Gauge({
     name: 'simrec_artifact_info',
     help: 'The artifact version served (value 1)',
@@ -83,6 +91,7 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     requestDuration,
     candidatesScored,
     denseQueries,
+    sourceQueries,
     artifactInfo,
     setVersion(from, to) {
       if (from !== null && from !== to) artifactInfo.remove({ version: from });

@@ -11,7 +11,8 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import type { LiveModel } from '../query/serving-model.ts';
+import type { CandidateSource } from '../query/candidate-source.ts';
+import type { LiveModel, ServingModel } from '../query/serving-model.ts';
 import type { ServeMetrics } from './metrics.ts';
 
 export type SimrecFastify = FastifyInstance<
@@ -26,6 +27,8 @@ export type SimrecFastify = FastifyInstance<
 export interface RouteContext {
   live: LiveModel;
   metrics: ServeMetrics;
+  /** Candidate source factories by name (the registry's, plus any the application was given). */
+  sources: Readonly<Record<string, (model: ServingModel) => CandidateSource | null>>;
   /** Why the current version is not served (it failed to load), or null; for /readyz. */
   loadFailure(): unknown;
   /**
