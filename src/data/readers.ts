@@ -35,6 +35,7 @@ import {
   timeSql,
   weightSql,
 } from './validate.ts';
+import { isPlausibleWeight } from './values.ts';
 
 export interface ReadColumn {
   /** The column's name in the source relation (and in messages). */
@@ -296,7 +297,7 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
       // A weight is a rating or a count: finite and ≥ 0 (NaN, the non-numeric sentinel, fails too).
       for (let r = 0; r < k; r++) {
         const x = w[r];
-        if (mark[r] === 0 && !(x >= 0 && x < Number.POSITIVE_INFINITY)) mark[r] = weightIdx + 1;
+        if (mark[r] === 0 && !isPlausibleWeight(x)) mark[r] = weightIdx + 1;
       }
     }
     if (action) action.set(uint8Column(chunk, actionIdx, k), first);

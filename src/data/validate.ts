@@ -10,9 +10,17 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { SimrecError } from '../core/errors.ts';
-import type { DatasetStats, InputKind, TimeWindowOptions } from './dataset.ts';
+import type { DatasetStats, InputKind } from './dataset.ts';
 import { sqlIdent } from './duckdb.ts';
 import type { InputFile } from './inputs.ts';
+import { isoTime, type TimeWindow } from './values.ts';
+
+export {
+  DEFAULT_MAX_FUTURE_SECONDS,
+  isoTime,
+  resolveTimeWindow,
+  type TimeWindow,
+} from './values.ts';
 
 /** How a column is read and checked. */
 /** `ignored`: allowed in the header, not read. */
@@ -156,41 +164,6 @@ export function actionSql(col: string): string {
 export function tagsSql(col: string): string {
   const c = sqlIdent(col);
   return `list_filter(list_transform(string_split(COALESCE(${c}, ''), '|'), t -> trim(t)), t -> t <> '')`;
-}
-
-/**
- * The plausible time range: timestamps outside it are bad rows. `notAfter` is by default the ingest time plus a
- * tolerance, so one far-future timestamp cannot become the model's "now" and decay everything else away.
- */
-export interface TimeWindow {
-  /** Unix seconds; earlier timestamps are bad. */
-  notBefore: number;
-  /** Unix seconds; later timestamps are bad. */
-  notAfter: number;
-  /** How notAfter was set, for messages (`ingest time + 86400 s`). */
-  notAfterSource: string;
-}
-
-export const DEFAULT_MAX_FUTURE_SECONDS = 86400;
-
-/** The window for an ingest that starts at `ingestTime` (Unix seconds). */
-export function resolveTimeWindow(opts: TimeWindowOptions = {}, ingestTime = Date.now() / 1000): TimeWindow {
-  const notBefore = opts.notBefore ?? 0;
-  if (opts.notAfter !== undefined && opts.notAfter !== null) {
-    return { notBefore, notAfter: opts.notAfter, notAfterSource: 'ingest.notAfter' };
-  }
-  const future = opts.maxFutureSeconds ?? DEFAULT_MAX_FUTURE_SECONDS;
-  return {
-    notBefore,
-    notAfter: Math.floor(ingestTime) + future,
-    notAfterSource: `ingest time ${isoTime(Math.floor(ingestTime))} + ${future} s`,
-  };
-}
-
-/** Unix seconds as ISO-8601 (UTC, no milliseconds when whole), or the number when out of Date's range. */
-export function isoTime(ts: number): string {
-  const d = new Date(ts * 1000);
-  return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString().replace('.000Z', 'Z');
 }
 
 /**

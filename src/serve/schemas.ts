@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { ANN_LIMITS } from '../ann/simclusters.ts';
+import { EVENT_LIMITS } from '../data/events.ts';
 import { DENSE_LIMITS } from '../query/dense-model.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
 
@@ -24,8 +25,8 @@ export const REQUEST_LIMITS = {
   itemsPerCluster: 5_000,
   /** X: candidates kept for the exact step. */
   approxTop: 10_000,
-  /** Length of an external id. */
-  idLength: 1024,
+  /** Length of an external id (the event log's limit: an id the log accepts can be asked about). */
+  idLength: EVENT_LIMITS.idLength,
   /** Entries of a raw source embedding. */
   embeddingEntries: 10_000,
   /** |score| of a raw embedding entry (well inside float32, whose overflow would turn a cosine into NaN). */

@@ -7,6 +7,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimrecError } from '../core/errors.ts';
+import type { EventLog } from './event-log.ts';
+import { LmdbEventLog } from './lmdb/lmdb-event-log.ts';
 import { LmdbArtifactStore, type LmdbStoreOptions } from './lmdb/lmdb-store.ts';
 import type { ArtifactStore } from './store.ts';
 
@@ -23,6 +25,16 @@ export interface OpenArtifactStoreOptions extends LmdbStoreOptions {
 export function openArtifactStore(location: string, options: OpenArtifactStoreOptions = {}): ArtifactStore {
   const { field, ...lmdb } = options;
   return new LmdbArtifactStore(localStoreDirectory(location, field), lmdb);
+}
+
+/**
+ * Opens (creating when absent) the event log of the artifact location: same locations as openArtifactStore;
+ * for a directory, an LMDB environment in `<dir>/events/`, next to the versions.
+ * @throws SimrecError CONFIG_INVALID for a location openArtifactStore refuses; ARTIFACT_IO when it cannot be
+ *   opened
+ */
+export function openEventLog(location: string, options: { field?: string } = {}): EventLog {
+  return new LmdbEventLog(localStoreDirectory(location, options.field));
 }
 
 /**

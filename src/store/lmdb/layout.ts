@@ -5,6 +5,8 @@
  *   ROOT/LOCK                         present while a build (or prune/activate) holds the store
  *   ROOT/versions/<id>/data.mdb       one LMDB environment per version (+ data.mdb-lock, LMDB's reader table)
  *   ROOT/versions/<id>/manifest.json  written last; its presence is what makes the version committed
+ *   ROOT/events/data.mdb              the event log (lmdb-event-log.ts): one mutable LMDB environment shared by
+ *                                     every process serving or importing into ROOT, apart from the versions
  *
  * Inside data.mdb, two named databases: `data` maps an entry key (string) to its encoded value (codec.ts), and
  * `rows` holds sparse-rows entries row by row under binary keys utf8(entry key) · 0x00 · u32 big-endian row,
@@ -19,6 +21,7 @@ export const LOCK_FILE = 'LOCK';
 export const VERSIONS_DIR = 'versions';
 export const DATA_FILE = 'data.mdb';
 export const MANIFEST_FILE = 'manifest.json';
+export const EVENTS_DIR = 'events';
 
 /** Read-only opens of a version are tried this many times before the version is reported unreadable. */
 const OPEN_ATTEMPTS = 3;
