@@ -67,8 +67,25 @@ export interface HttpError {
   internal: boolean;
 }
 
+/**
+ * A request a route refuses after reading it, with an HTTP-level code (e.g. a write body that fails the data
+ * rules: REQUEST_INVALID naming the field as the client wrote it).
+ */
+export class RequestError extends Error {
+  readonly code: keyof typeof HTTP_ERROR_CODES;
+  readonly field: string | undefined;
+
+  constructor(code: keyof typeof HTTP_ERROR_CODES, message: string, field?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RequestError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
 /** The response for any error a request raised. */
 export function toHttpError(err: unknown): HttpError {
+  if (err instanceof RequestError) return make(HTTP_STATUS[err.code], err.code, err.message, err.field);
   if (isSimrecError(err)) {
     const status = HTTP_STATUS[err.code] ?? 500;
     // ARTIFACT_* messages name server paths; a client learns only that the server cannot answer.

@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { ANN_LIMITS } from '../ann/simclusters.ts';
+import { USER_ACTIONS } from '../core/event.ts';
 import { EVENT_LIMITS } from '../data/events.ts';
 import { DENSE_LIMITS } from '../query/dense-model.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
@@ -418,4 +419,66 @@ export const ClusterResponse = Type.Object({
 export const StatusResponse = Type.Object({
   status: Type.String(),
   version: Type.Optional(Type.String()),
+  lag: Type.Optional(
+    Type.Object({
+      events: Type.Integer({ description: 'event log records this process has not applied yet' }),
+      seconds: Type.Number({ description: 'since the oldest of them happened' }),
+    }),
+  ),
+});
+
+// ---- writes (issue 15) ----------------------------------------------------------------------------------------
+// These document the write bodies in OpenAPI; the routes validate them with data/events.ts (see routes/events.ts).
+
+const Time = (description: string) => Type.Number({ description: `${description} (Unix seconds)` });
+
+export const UserEventSchema = Type.Object(
+  {
+    eventId: Type.Optional(Id('client id of the event: a retry with the same id is not appended twice')),
+    userId: Id('the acting user (a user unknown to the version is created)'),
+    action: Type.String({
+      description: `one of ${USER_ACTIONS.join(', ')}, or an engagement action the server was configured with`,
+    }),
+    itemId: Type.Optional(Id('the item (fav, unfav, click, impression, hide, engagement actions)')),
+    producerId: Type.Optional(Id('the producer (follow, unfollow)')),
+    topic: Type.Optional(Id('the topic (topic_follow)')),
+    ts: Type.Optional(Time('when it happened (default: when received)')),
+    weight: Type.Optional(Type.Number({ minimum: 0, description: 'weight ≥ 0 (default 1)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const EventsBody = Type.Object(
+  {
+    events: Type.Array(UserEventSchema, {
+      maxItems: EVENT_LIMITS.batchSize,
+      description: `at most ${EVENT_LIMITS.batchSize} events (413 beyond); appended all or none`,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ItemUpsertBody = Type.Object(
+  {
+    eventId: Type.Optional(Id('client id of the change: a retry with the same id is not appended twice')),
+    itemId: Id('the item'),
+    authorId: Type.Optional(Id('its author (a producer)')),
+    createdTs: Type.Optional(Time('when it was created')),
+    tags: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: EVENT_LIMITS.tagLength }), {
+        maxItems: EVENT_LIMITS.tags,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WriteResponse = Type.Object({
+  accepted: Type.Integer({ description: 'records appended by this request' }),
+  duplicates: Type.Integer({
+    description: 'records whose eventId the log already held (not appended again)',
+  }),
+  offsets: Type.Array(Type.Integer(), {
+    description: 'the log offset of each record, in request order (a duplicate: the offset it already had)',
+  }),
 });

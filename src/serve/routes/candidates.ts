@@ -43,7 +43,7 @@ const DEFAULT_LIMIT = 50;
  * POST /v1/candidates/dense (their own bodies and answers, with every parameter of their source), and
  * GET /v1/items/:itemId/similar.
  */
-export function registerCandidateRoutes(app: SimrecFastify, { live, metrics, sources }: RouteContext): void {
+export function registerCandidateRoutes(app: SimrecFastify, { use, metrics, sources }: RouteContext): void {
   const sourceOf = sourceLookup(sources);
   // The SimClusters answer is written as JSON text and sent as is (see candidatesJsonText); the response
   // schema still documents it in OpenAPI.
@@ -72,7 +72,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics, sou
       },
     },
     (request, reply) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const { exclude, allow, minAgeHours, maxAgeHours, now, ...ann } = request.body.params ?? {};
         const filters: CandidateFilters = { exclude, allow, minAgeHours, maxAgeHours, now };
         const r = await m.candidates(toSource(request.body.source), ann as Partial<AnnParams>, filters);
@@ -98,7 +98,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics, sou
       },
     },
     (request) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const { exclude, allow, ...params } = request.body.params ?? {};
         const filters: DenseFilters = { exclude, allow };
         const r = await m.denseCandidates(request.body.source as DenseSource, params, filters);
@@ -125,7 +125,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics, sou
       },
     },
     (request) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const name = request.params.source;
         const source = sourceOf(m, name);
         const { limit = DEFAULT_LIMIT, ...filter } = request.body.params ?? {};
@@ -154,7 +154,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics, sou
       },
     },
     (request, reply) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const itemId = request.params.itemId;
         m.itemIndex(itemId, 'itemId');
         const limit = request.query.limit;
