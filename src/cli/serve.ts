@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SimrecError } from '../core/errors.ts';
+import { DEFAULT_MAX_LAG_EVENTS } from '../serve/app.ts';
 import { API_KEYS_ENV, isLoopbackHost, loadApiKeys } from '../serve/auth.ts';
 import { startServer, untilSignalled } from '../serve/server.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
@@ -9,7 +10,9 @@ import { type Command, intOption, parseOptions, required } from './command.ts';
 
 const HELP = `usage: simrec serve --artifacts LOC [--host 127.0.0.1] [--port 8080] [--workers N|auto]
 
-Serves the artifact directory's current version over HTTP (OpenAPI at /docs). A version committed by a later
+Serves the artifact directory's current version over HTTP (OpenAPI at /docs), and takes events and item
+changes (POST /v1/events, POST /v1/items, DELETE /v1/items/:id) into the event log in LOC/events/, which every
+serving process applies to what it answers. A version committed by a later
 build is picked up without a restart (checked every --poll-ms, and at once on SIGHUP); SIGTERM or SIGINT
 finish the requests in flight and exit.
 
@@ -31,6 +34,8 @@ options:
                       DELETE /v1/items/:id then need one (Authorization: Bearer KEY or X-API-Key: KEY), else 401.
                       Keys may also come from the environment variable SIMREC_API_KEYS (comma-separated);
                       both together accept either
+  --max-lag-events N  POST /v1/events answers 429 (Retry-After: 1) while this process has not applied more than
+                      N records of the event log (default 50000): the backlog and its memory stay bounded
   --protect-reads     with keys: every /v1 route needs a key, reads included (/healthz, /readyz, /metrics
                       and /docs stay open)
 
@@ -57,6 +62,7 @@ export const serveCommand: Command = {
       'log-level': { type: 'string', default: 'info' },
       'api-keys': { type: 'string' },
       'protect-reads': { type: 'boolean', default: false },
+      'max-lag-events': { type: 'string' },
     });
     // A file:// URL is served as its directory; workers and the primary then agree on one path.
     const artifacts = localStoreDirectory(required(v, 'artifacts'), 'artifacts');
@@ -113,6 +119,7 @@ export const serveCommand: Command = {
       logLevel,
       apiKeys,
       protectReads,
+      events: { maxLagEvents: intOption(v, 'max-lag-events', DEFAULT_MAX_LAG_EVENTS, 1) },
       pressure:
         maxQueue === 0
           ? false
