@@ -1,5 +1,5 @@
 // `simrec serve` and API keys (issue 15 item 7): the warning on a non-loopback address without keys, keys from a
-// file and from SIMREC_API_KEYS enforced on a write route.
+// file and from SIMREC_API_KEYS enforced on POST /v1/events.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,8 +68,20 @@ test('simrec serve --host 0.0.0.0 warns without API keys, and not with them; key
       SIMREC_API_KEYS: 'secret-env-key-2',
     });
     try {
-      const { stderr } = await listening(keyed);
+      const { url, stderr } = await listening(keyed);
       assert.doesNotMatch(stderr(), /warning/);
+      const post = (headers: Record<string, string>) =>
+        fetch(`${url.replace('0.0.0.0', '127.0.0.1')}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ events: [{ userId: 'dave', action: 'fav', itemId: 'i3' }] }),
+        });
+      const refused = await post({});
+      assert.equal(refused.status, 401);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
+      // Either source of keys is accepted.
+      assert.equal((await post({ authorization: 'Bearer secret-file-key-1' })).status, 202);
+      assert.equal((await post({ 'x-api-key': 'secret-env-key-2' })).status, 202);
       assert.doesNotMatch(stderr(), /secret-/);
     } finally {
       await stop(keyed);

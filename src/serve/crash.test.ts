@@ -96,7 +96,7 @@ test('SIGKILL while streaming events: every acknowledged event is in the log onc
           return;
         }
         assert.equal(r.status, 202);
-        x.ids.forEach((id, i) => acked.set(id, (r.offsets as number[])[i]));
+        for (let i = 0; i < x.ids.length; i++) acked.set(x.ids[i], (r.offsets as number[])[i]);
         if (++ackedBatches === KILL_AFTER) {
           // One more batch goes out as the server dies, so at least one is surely unanswered.
           killed = true;
