@@ -262,6 +262,8 @@ test('OpenAPI at /docs/json lists every route; the UI at /docs', async () => {
     '/v1/candidates/simclusters',
     '/v1/candidates/dense',
     '/v1/candidates/{source}',
+    '/v1/events',
+    '/v1/items',
     '/v1/items/{itemId}/similar',
     '/v1/users/{userId}/embedding',
     '/v1/items/{itemId}/embedding',

@@ -261,6 +261,11 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
           },
           { name: 'embeddings', description: 'sparse SimClusters embeddings' },
           { name: 'clusters', description: 'communities' },
+          {
+            name: 'events',
+            description:
+              'writes: user events and catalogue changes, appended durably to the event log and applied by every serving process (API key when keys are configured)',
+          },
           { name: 'operations', description: 'health, readiness, metrics' },
         ],
       },
