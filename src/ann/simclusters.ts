@@ -93,6 +93,44 @@ export interface SourceVector {
   values: Float32Array;
 }
 
+/**
+ * What a live overlay (query/live) shows the ANN on top of the version's index: rows that supersede the
+ * version's for touched items, new items beyond the version's count, deleted items, and per-cluster lists of its
+ * own rows. Arrays are read, never kept across queries (the overlay grows them). Item ids are one space: the
+ * version's items 0..n−1, then the overlay's new ones.
+ */
+export interface AnnOverlayView {
+  /** Items in the id space (version + new). */
+  readonly itemCount: number;
+  /** Per item (at least itemCount long): the L2 norm of the row the exact step uses, 0 for none or deleted. */
+  readonly itemNorms: Float32Array;
+  /** Per item creation time (NaN unknown), at least itemCount long; null when no item has one. */
+  readonly itemCreatedTs: Float64Array | null;
+  /**
+   * A journal of version items whose "version entries hidden" state changed (superseded by an overlay row,
+   * deleted, undeleted): entries [0, hiddenChanges). The ANN replays the part it has not seen.
+   */
+  readonly hiddenChanges: number;
+  hiddenChangeAt(j: number): number;
+  /** True when the version's row and index entries of a version item must not be used. */
+  versionHidden(item: number): boolean;
+  /** Deleted: never returned. */
+  isDeleted(item: number): boolean;
+  /** The overlay's row of an item: its slot, or −1 when the item has no overlay row. */
+  rowSlot(item: number): number;
+  rowLength(slot: number): number;
+  /** Row clusters (ascending) and values; the first rowLength(slot) entries are valid. */
+  rowIds(slot: number): Int32Array;
+  rowValues(slot: number): Float32Array;
+  /** Cluster c's overlay items, best first (the order of the version's index); the first clusterLength(c) valid. */
+  clusterLength(c: number): number;
+  clusterIds(c: number): Int32Array;
+  clusterScores(c: number): Float32Array;
+}
+
+/** A stamp no query epoch reaches: version entries of items marked with it are skipped by every query. */
+const HIDDEN = 0xffffffff;
+
 export interface SimClustersIndex {
   /** Item embeddings: items × clusters, rows sorted by cluster id. */
   itemEmbeddings: CsrMatrix;
@@ -105,9 +143,14 @@ export interface SimClustersIndex {
 }
 
 export class SimClustersAnn {
+  /** Version items (the overlay's new items come after them). */
   private readonly nItems: number;
   private readonly nClusters: number;
   private readonly itemNorms: Float32Array;
+  /** Capacity of the per-query buffers (grows with an overlay's items). */
+  private capacity: number;
+  /** Overlay journal entries already applied to `stamp`. */
+  private hiddenSynced = 0;
   /** Median ‖W_i‖ over items with an embedding: the unit of `shrinkage`. */
   readonly medianItemNorm: number;
   // Reused per-query state.
@@ -115,14 +158,20 @@ export class SimClustersAnn {
    * Per item, the approximate dot (even slot) and squared norm (odd slot) accumulated over the scanned
    * clusters: interleaved so the random access per index entry touches one cache line, not two.
    */
-  private readonly acc: Float32Array;
-  private readonly touched: Int32Array;
+  private acc: Float32Array;
+  private touched: Int32Array;
   /** Approximate score of each fetched candidate, by item; only the current query's entries are read. */
-  private readonly approxOf: Float32Array;
+  private approxOf: Float32Array;
   /** Approximate scores of the touched list, position by position. */
-  private readonly approxBuf: Float64Array;
-  private readonly stamp: Uint32Array;
-  private readonly allowStamp: Uint32Array;
+  private approxBuf: Float64Array;
+  /**
+   * Version-index scan stamp: the query's epoch for excluded items, HIDDEN (permanent, ≥ every epoch) for
+   * version items an overlay superseded or deleted; one `>=` compare skips both.
+   */
+  private stamp: Uint32Array;
+  /** Excluded items (every one, hidden or not): what the overlay scan and the general filter check. */
+  private exStamp: Uint32Array;
+  private allowStamp: Uint32Array;
   private epoch = 0;
   private readonly dense: Float32Array;
   private readonly heaps = new Map<number, TopK>();
@@ -131,7 +180,11 @@ export class SimClustersAnn {
   /** DEFAULT_ANN_PARAMS with this version's shrinkage. */
   private readonly defaults: Readonly<AnnParams>;
 
-  constructor(private readonly index: SimClustersIndex) {
+  constructor(
+    private readonly index: SimClustersIndex,
+    /** A live overlay read with the version (query/live); null: the version alone. */
+    private readonly overlay: AnnOverlayView | null = null,
+  ) {
     this.defaults = { ...DEFAULT_ANN_PARAMS, shrinkage: index.defaultShrinkage ?? 0 };
     const { itemEmbeddings, clusterItems } = index;
     this.nItems = itemEmbeddings.nRows;
@@ -147,22 +200,55 @@ export class SimClustersAnn {
       this.itemNorms[i] = Math.sqrt(s);
     }
     this.medianItemNorm = medianPositive(this.itemNorms);
+    this.capacity = this.nItems;
     this.acc = new Float32Array(2 * this.nItems);
     this.touched = new Int32Array(this.nItems);
     this.approxOf = new Float32Array(this.nItems);
     this.approxBuf = new Float64Array(this.nItems);
     this.stamp = new Uint32Array(this.nItems);
+    this.exStamp = new Uint32Array(this.nItems);
     this.allowStamp = new Uint32Array(this.nItems);
     this.dense = new Float32Array(this.nClusters);
   }
 
+  /** Items in the id space: the version's, plus an overlay's new ones. */
   get itemCount(): number {
-    return this.nItems;
+    return this.overlay ? this.overlay.itemCount : this.nItems;
   }
 
-  /** Full L2 norm of an item's embedding. */
+  /** Full L2 norm of an item's embedding (the overlay's row when it holds one). */
   itemNorm(item: number): number {
-    return this.itemNorms[item];
+    return this.overlay ? this.overlay.itemNorms[item] : this.itemNorms[item];
+  }
+
+  /** Grows the per-query buffers to the overlay's item count and replays its hidden-items journal. */
+  private syncOverlay(ov: AnnOverlayView): void {
+    const n = ov.itemCount;
+    if (n > this.capacity) {
+      const cap = Math.max(n, Math.ceil(this.capacity * 1.5) + 16);
+      const grow = <T extends Float32Array | Float64Array | Int32Array | Uint32Array>(
+        a: T,
+        len: number,
+      ): T => {
+        const b = new (a.constructor as new (n: number) => T)(len);
+        b.set(a);
+        return b;
+      };
+      this.acc = grow(this.acc, 2 * cap);
+      this.touched = grow(this.touched, cap);
+      this.approxOf = grow(this.approxOf, cap);
+      this.approxBuf = grow(this.approxBuf, cap);
+      this.stamp = grow(this.stamp, cap);
+      this.exStamp = grow(this.exStamp, cap);
+      this.allowStamp = grow(this.allowStamp, cap);
+      this.capacity = cap;
+    }
+    const end = ov.hiddenChanges;
+    for (let j = this.hiddenSynced; j < end; j++) {
+      const item = ov.hiddenChangeAt(j);
+      if (item < this.nItems) this.stamp[item] = ov.versionHidden(item) ? HIDDEN : 0;
+    }
+    this.hiddenSynced = end;
   }
 
   /** The parameters a query with `params` runs with: the defaults, this version's shrinkage, then `params`. */
@@ -176,6 +262,7 @@ export class SimClustersAnn {
 
   /** {@link query} with parameters already resolved by {@link effectiveParams}. */
   run(source: SourceVector, p: Readonly<AnnParams>, filters: AnnFilters = {}): AnnResult {
+    if (this.overlay) this.syncOverlay(this.overlay);
     const excludedEpoch = this.prepareFilters(filters);
     return p.mode === 'exact'
       ? this.exactQuery(source, p, excludedEpoch)
@@ -209,7 +296,7 @@ export class SimClustersAnn {
       scanned++;
       for (let k = start; k < end; k++) {
         const item = cItems[k];
-        if (stamp[item] === epoch || (moreFilters && !this.eligible(item, ep))) continue;
+        if (stamp[item] >= epoch || (moreFilters && !this.eligible(item, ep))) continue;
         const w = cScores[k];
         const a = 2 * item;
         if (acc[a] === 0 && acc[a + 1] === 0) touched[nTouched++] = item;
@@ -217,6 +304,30 @@ export class SimClustersAnn {
         acc[a + 1] += w * w;
       }
     }
+    const ov = this.overlay;
+    if (ov) {
+      // The overlay's own lists: its rows of touched and new items (the version's entries of the same items were
+      // skipped above), read to the same depth M.
+      const exStamp = this.exStamp;
+      for (let j = 0; j < clusters.count; j++) {
+        const c = clusters.ids[j];
+        const len = Math.min(ov.clusterLength(c), p.itemsPerCluster);
+        if (len === 0) continue;
+        const sv = clusters.scores[j];
+        const ids = ov.clusterIds(c);
+        const scores = ov.clusterScores(c);
+        for (let k = 0; k < len; k++) {
+          const item = ids[k];
+          if (exStamp[item] === epoch || (moreFilters && !this.eligible(item, ep))) continue;
+          const w = scores[k];
+          const a = 2 * item;
+          if (acc[a] === 0 && acc[a + 1] === 0) touched[nTouched++] = item;
+          acc[a] += sv * w;
+          acc[a + 1] += w * w;
+        }
+      }
+    }
+    const itemNorms = ov ? ov.itemNorms : this.itemNorms;
     // Step 4: top-X by the approximate score, selected in place over the touched list (quickselect; the
     // exact step ranks the selection anew, so it needs no order).
     const x = p.rerank === 'exact' ? p.approxTop : Math.min(p.approxTop, p.limit);
@@ -227,7 +338,7 @@ export class SimClustersAnn {
     for (let t = 0; t < nTouched; t++) {
       const item = touched[t];
       const a = 2 * item;
-      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, this.itemNorms[item], lambda);
+      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, itemNorms[item], lambda);
       acc[a] = 0;
       acc[a + 1] = 0;
       if (Number.isNaN(s)) continue;
@@ -277,8 +388,10 @@ export class SimClustersAnn {
     const lambda = p.shrinkage * this.medianItemNorm;
     this.scatter(source);
     const final = this.heap(Math.max(1, p.limit));
-    for (let item = 0; item < this.nItems; item++) {
-      if (!this.eligible(item, ep)) continue;
+    const ov = this.overlay;
+    const nAll = this.itemCount;
+    for (let item = 0; item < nAll; item++) {
+      if (!this.eligible(item, ep) || ov?.isDeleted(item)) continue;
       const s = this.exactCosine(item, srcNorm, lambda);
       if (s > 0 && s >= p.minScore) final.push(item, s);
     }
@@ -292,14 +405,29 @@ export class SimClustersAnn {
       approxScores: scores.slice(0, n),
       stats: {
         clustersScanned: source.ids.length,
-        candidatesScored: this.nItems,
-        embeddingsFetched: this.nItems,
+        candidatesScored: nAll,
+        embeddingsFetched: nAll,
         fetchedRatio: 1,
       },
     };
   }
 
   private exactCosine(item: number, srcNorm: number, lambda: number): number {
+    const ov = this.overlay;
+    if (ov) {
+      const slot = ov.rowSlot(item);
+      if (slot >= 0) {
+        const ni = ov.itemNorms[item];
+        if (ni === 0 || srcNorm === 0) return 0;
+        const ids = ov.rowIds(slot);
+        const vals = ov.rowValues(slot);
+        const n = ov.rowLength(slot);
+        let dot = 0;
+        for (let k = 0; k < n; k++) dot += this.dense[ids[k]] * vals[k];
+        return clampCosine(dot / ((ni + lambda) * srcNorm));
+      }
+      if (item >= this.nItems) return 0;
+    }
     const emb = this.index.itemEmbeddings;
     const ni = this.itemNorms[item];
     if (ni === 0 || srcNorm === 0) return 0;
@@ -327,15 +455,25 @@ export class SimClustersAnn {
 
   private prepareFilters(f: AnnFilters): FilterEpoch {
     this.epoch++;
-    if (this.epoch === 0xffffffff) {
+    if (this.epoch === HIDDEN - 1) {
       this.stamp.fill(0);
+      this.exStamp.fill(0);
       this.allowStamp.fill(0);
       this.epoch = 1;
+      const ov = this.overlay;
+      if (ov) for (let i = 0; i < this.nItems; i++) if (ov.versionHidden(i)) this.stamp[i] = HIDDEN;
     }
     const e = this.epoch;
-    if (f.exclude) for (let j = 0; j < f.exclude.length; j++) this.markIn(this.stamp, f.exclude[j], e);
+    const limit = this.itemCount;
+    if (f.exclude)
+      for (let j = 0; j < f.exclude.length; j++) {
+        const item = f.exclude[j];
+        if (!(item >= 0 && item < limit)) continue;
+        this.exStamp[item] = e;
+        if (this.stamp[item] !== HIDDEN) this.stamp[item] = e;
+      }
     if (f.allow) for (let j = 0; j < f.allow.length; j++) this.markIn(this.allowStamp, f.allow[j], e);
-    const ts = this.index.itemCreatedTs;
+    const ts = this.overlay ? this.overlay.itemCreatedTs : this.index.itemCreatedTs;
     const now = f.now ?? Date.now() / 1000;
     return {
       epoch: e,
@@ -346,14 +484,14 @@ export class SimClustersAnn {
   }
 
   private markIn(arr: Uint32Array, item: number, e: number): void {
-    if (item >= 0 && item < this.nItems) arr[item] = e;
+    if (item >= 0 && item < this.itemCount) arr[item] = e;
   }
 
   private eligible(item: number, ep: FilterEpoch): boolean {
-    if (this.stamp[item] === ep.epoch) return false;
+    if (this.exStamp[item] === ep.epoch) return false;
     if (ep.useAllow && this.allowStamp[item] !== ep.epoch) return false;
     if (ep.minTs !== Number.NEGATIVE_INFINITY || ep.maxTs !== Number.POSITIVE_INFINITY) {
-      const t = this.index.itemCreatedTs![item];
+      const t = (this.overlay ? this.overlay.itemCreatedTs : this.index.itemCreatedTs)![item];
       if (!(t >= ep.minTs && t <= ep.maxTs)) return false;
     }
     return true;

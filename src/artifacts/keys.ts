@@ -30,6 +30,11 @@ export const KEYS = {
   knownForScore: 'sc/known-for/score',
   /** InterestedIn, one sparse-rows entry per score kind: `sc/interested-in/<kind>` (users × clusters). */
   interestedInPrefix: 'sc/interested-in/',
+  /**
+   * The L2 norm of each InterestedIn column per raw kind (float64, followScore, favScore, logFavScore, k each),
+   * over every user before the top-k cut: what a new user's folded-in row is normalised by (query/live).
+   */
+  interestedInColumnNorms: 'sc/interested-in-column-norms',
   /** producers × clusters (sparse-rows). */
   producerEmbeddings: 'sc/producer-embeddings',
   /** items × clusters, decayed to the build's "now" (sparse-rows); per-item last update time (float64). */

@@ -8,7 +8,8 @@ import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
-import { INTERESTED_IN_SCORES, interestedInMatrix } from '../simclusters/interested-in.ts';
+import { INTERESTED_IN_SCORES, interestedInMatrix, RAW_SCORES } from '../simclusters/interested-in.ts';
+import type { ItemUpdateRule } from '../simclusters/item-embeddings.ts';
 import type { SimClustersCase, SimClustersOutput } from '../simclusters/pipeline.ts';
 import type { VersionReader, VersionWriter } from '../store/store.ts';
 import { interestedInKey, KEYS } from './keys.ts';
@@ -22,6 +23,11 @@ export interface SimClustersMeta {
   now: number | null;
   /** The effective parameters of every stage (SimClustersOutput.params). */
   params: Record<string, unknown>;
+  /**
+   * The item update rule the build resolved (threshold scaled to the data): what the live overlay applies to
+   * later events, so batch and stream agree. Absent in versions built before it was stored.
+   */
+  itemRule?: ItemUpdateRule | null;
   /** The version KnownFor was warm-started from and how many producers matched, or null. */
   warmStart?: Record<string, unknown> | null;
   /** Per-stage statistics without wall times. */
@@ -58,6 +64,11 @@ export async function writeSimClustersOutputs(
   await w.putTypedArray(KEYS.knownForScore, out.knownFor.score);
   for (const kind of INTERESTED_IN_SCORES)
     await w.putSparseRows(interestedInKey(kind), interestedInMatrix(out.interestedIn, kind));
+  const norms = out.interestedIn.columnNorms;
+  const k = out.interestedIn.k;
+  const columnNorms = new Float64Array(3 * k);
+  for (let q = 0; q < RAW_SCORES.length; q++) columnNorms.set(norms[RAW_SCORES[q]].subarray(0, k), q * k);
+  await w.putTypedArray(KEYS.interestedInColumnNorms, columnNorms);
   await w.putSparseRows(KEYS.producerEmbeddings, out.producers.embedding);
   await w.putCsr(KEYS.clusterProducers, topListAsCsr(out.producers.clusterTopProducers));
   if (out.items) {
@@ -73,6 +84,7 @@ export async function writeSimClustersOutputs(
     case: out.case,
     now: out.items ? out.items.asOf : null,
     params: out.params,
+    itemRule: out.items ? out.items.rule : null,
     warmStart: warm,
     // Wall times live in the manifest; without them the entry is a pure function of data, config and seed.
     diagnostics: withoutTimings({

@@ -9,6 +9,7 @@
  */
 
 import {
+  type AnnOverlayView,
   type AnnParams,
   type AnnResult,
   SimClustersAnn,
@@ -26,6 +27,7 @@ import {
   readSimClustersMeta,
   readTopList,
 } from '../artifacts/simclusters.ts';
+import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
@@ -102,6 +104,55 @@ const EMPTY_LIST: RankedList = { ids: new Int32Array(0), scores: new Float32Arra
 
 type RankedCsr = Pick<ClusterTopList, 'nClusters' | 'indptr' | 'ids' | 'scores'>;
 
+/**
+ * What a model answering through a live overlay (query/live/overlay.ts) asks of it, on top of what SimClusters
+ * ANN reads. Declared here, implemented there, so the model does not import the overlay.
+ */
+export interface ModelOverlay extends AnnOverlayView {
+  readonly version: string;
+  /** The latest event time applied, NaN before any. */
+  readonly latestTs: number;
+  /** Index of a user unknown to the version (≥ its user count), −1 when the overlay has none. */
+  userIndex(id: string): number;
+  /** Index of an item unknown to the version, not deleted; −1 otherwise. */
+  itemIndex(id: string): number;
+  itemId(i: number): string;
+  /** The overlay's row of an item, null when it holds none (the version's row stands). */
+  itemRow(i: number): SparseRow | null;
+  /**
+   * The overlay's InterestedIn of a user, null for users whose version row stands; `asSource`: the row a query
+   * from the user uses (with the overlay's fallbacks for users without that kind).
+   */
+  userRow(u: number, kind: InterestedInScore, asSource: boolean): SparseRow | null;
+  /** Items the overlay excludes from the user's candidates (engaged, hidden). */
+  userExclusions(u: number): Int32Array;
+  /** Items the overlay saw the user engage with. */
+  userEngaged(u: number): Int32Array;
+  /** Version items the overlay deleted. */
+  deletedVersionItems(): Int32Array;
+  readonly deletedCount: number;
+}
+
+/** What a live overlay reads from the model it is built over (ServingModel.liveBase). */
+export interface LiveBase {
+  model: ServingModel;
+  reader: VersionReader;
+  version: string;
+  hasSimClusters: boolean;
+  k: number;
+  social: boolean;
+  builtNow: number | null;
+  dataTime: number | null;
+  users: IdMap;
+  items: IdMap;
+  topics: IdMap | null;
+  producerEntity: Int32Array;
+  entityProducer: Int32Array;
+  annIndex: SimClustersIndex | null;
+  medianItemNorm: number;
+  versionItemNorm(i: number): number;
+}
+
 /** One artifact version, loaded for serving. Read-only after load; safe to share between requests. */
 export class ServingModel {
   /** JSON-escaped item ids, filled as answers name them (see itemIdJson). */
@@ -139,7 +190,92 @@ export class ServingModel {
      * return nothing on any data older than the window, e.g. a build of last year's log.
      */
     readonly dataTime: number | null,
+    /** The live overlay this model answers through (withOverlay), or null: the version alone. */
+    private readonly overlay: ModelOverlay | null = null,
   ) {}
+
+  /** What a live overlay over this version reads (query/live). */
+  liveBase(): LiveBase {
+    if (this.overlay) throw new RangeError('liveBase: this model already answers through an overlay');
+    const ann = this.ann;
+    return {
+      model: this,
+      reader: this.reader,
+      version: this.version,
+      hasSimClusters: this.hasSimClusters,
+      k: this.k,
+      social: this.socialCase,
+      builtNow: this.builtNow,
+      dataTime: this.dataTime,
+      users: this.users,
+      items: this.items,
+      topics: this.topics,
+      producerEntity: this.producerEntity,
+      entityProducer: this.entityProducer,
+      annIndex: this.annIndex,
+      medianItemNorm: ann ? ann.medianItemNorm : 0,
+      versionItemNorm: (i) => (ann ? ann.itemNorm(i) : 0),
+    };
+  }
+
+  /**
+   * This version read through a live overlay: every route (candidates by user — new users too —, by item — new
+   * items too —, embeddings, clusters' top items) sees version + overlay; deleted items are never returned. The
+   * model it is called on is unchanged. A version without an item index gets an empty one, so items the overlay
+   * embeds can still be found.
+   */
+  withOverlay(overlay: ModelOverlay): ServingModel {
+    if (this.overlay) throw new RangeError('withOverlay: this model already answers through an overlay');
+    if (overlay.version !== this.version)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `an overlay over version ${overlay.version} cannot serve version ${this.version}`,
+      );
+    let annIndex = this.annIndex;
+    if (!annIndex && this.hasSimClusters) annIndex = emptyIndex(this.items.size, this.k);
+    const ann = annIndex ? new SimClustersAnn(annIndex, overlay) : null;
+    return new ServingModel(
+      this.reader,
+      this.hasSimClusters,
+      this.k,
+      this.socialCase,
+      this.builtNow,
+      this.userScore,
+      this.users,
+      this.items,
+      this.topics,
+      this.producerEntity,
+      this.entityProducer,
+      this.knownFor,
+      this.clusterProducers,
+      this.clusterTopics,
+      ann,
+      annIndex,
+      this.dense,
+      this.dataTime,
+      overlay,
+    );
+  }
+
+  /** The overlay this model reads, or null. */
+  get live(): ModelOverlay | null {
+    return this.overlay;
+  }
+
+  /** Items in the id space: the version's, and an overlay's new ones. */
+  get itemCount(): number {
+    return this.overlay ? this.overlay.itemCount : this.items.size;
+  }
+
+  /**
+   * What age filters count from unless a request gives `now`: the version's data time, or the latest event an
+   * overlay applied when that is later.
+   */
+  get currentTime(): number | null {
+    const t = this.overlay?.latestTs;
+    if (t !== undefined && Number.isFinite(t) && (this.dataTime === null || t > this.dataTime)) return t;
+    return this.dataTime;
+  }
 
   /**
    * Loads what serving needs from a version: id maps, KnownFor grouped by cluster, the cluster indexes and the
@@ -226,11 +362,23 @@ export class ServingModel {
 
   /** Dense index of a user. @throws NOT_FOUND naming `field` */
   userIndex(id: string, field = 'userId'): number {
-    return known(this.users.get(id), 'user', id, field);
+    let u = this.users.get(id);
+    if (u < 0 && this.overlay) u = this.overlay.userIndex(id);
+    return known(u, 'user', id, field);
   }
 
+  /** Dense index of an item (an overlay's new items too; a deleted item is unknown). @throws NOT_FOUND */
   itemIndex(id: string, field = 'itemId'): number {
-    return known(this.items.get(id), 'item', id, field);
+    return known(this.lookupItem(id), 'item', id, field);
+  }
+
+  /** Index of an item id, −1 when unknown or deleted. */
+  private lookupItem(id: string): number {
+    const i = this.items.get(id);
+    const ov = this.overlay;
+    if (!ov) return i;
+    if (i >= 0) return ov.isDeleted(i) ? -1 : i;
+    return ov.itemIndex(id);
   }
 
   producerIndex(id: string, field = 'producerId'): number {
@@ -253,14 +401,14 @@ export class ServingModel {
   }
 
   itemId(i: number): string {
-    return this.items.id(i);
+    return this.overlay && i >= this.items.size ? this.overlay.itemId(i) : this.items.id(i);
   }
 
   /** An item's id as a JSON string literal, escaped once per item and version. */
   itemIdJson(i: number): string {
     let s = this.itemIdJsonCache[i];
     if (s === undefined) {
-      s = JSON.stringify(this.items.id(i));
+      s = JSON.stringify(this.itemId(i));
       this.itemIdJsonCache[i] = s;
     }
     return s;
@@ -285,7 +433,13 @@ export class ServingModel {
     field = 'userId',
   ): Promise<SparseRow> {
     this.needSimClusters('an InterestedIn embedding');
-    const u = this.userIndex(id, field);
+    return this.userRow(this.userIndex(id, field), kind);
+  }
+
+  /** User u's InterestedIn of `kind`: the overlay's fold-in for users it holds one for, else the version's. */
+  private async userRow(u: number, kind: InterestedInScore): Promise<SparseRow> {
+    const own = this.overlay?.userRow(u, kind, kind === this.userScore);
+    if (own) return own;
     return this.row(interestedInKey(kind), u, true);
   }
 
@@ -301,10 +455,18 @@ export class ServingModel {
   ): Promise<{ embedding: SparseRow; kind: 'current' | 'longest' }> {
     this.needSimClusters('an item embedding');
     const i = this.itemIndex(id, field);
-    if (which !== 'current') {
+    const own = this.overlay?.itemRow(i);
+    if (which !== 'current' && i >= this.items.size) {
+      // New items have no longest-L2 snapshot (the build keeps those).
+      if (which === 'longest')
+        return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'longest' };
+    } else if (which !== 'current') {
       const longest = await this.row(KEYS.itemLongestEmbeddings, i);
       if (which === 'longest' || longest.ids.length > 0) return { embedding: longest, kind: 'longest' };
     }
+    if (own) return { embedding: own, kind: 'current' };
+    if (i >= this.items.size)
+      return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'current' };
     if (this.annIndex) {
       const m = this.annIndex.itemEmbeddings;
       return {
@@ -325,7 +487,24 @@ export class ServingModel {
 
   /** Items a user already engaged with (dense indices), empty when the version keeps no engagements. */
   async engagedItems(u: number): Promise<Int32Array> {
-    return readEngagedItems(this.reader, u);
+    const version = u < this.users.size ? await readEngagedItems(this.reader, u) : new Int32Array(0);
+    const live = this.overlay?.userEngaged(u);
+    if (!live || live.length === 0) return version;
+    const out = new Int32Array(version.length + live.length);
+    out.set(version);
+    out.set(live, version.length);
+    return out;
+  }
+
+  /** What a user's candidates exclude: engaged items (version and overlay) and items they hid. */
+  private async userExclusions(u: number): Promise<ArrayLike<number>> {
+    const version = u < this.users.size ? await readEngagedItems(this.reader, u) : new Int32Array(0);
+    const live = this.overlay?.userExclusions(u);
+    if (!live || live.length === 0) return version;
+    const out = new Int32Array(version.length + live.length);
+    out.set(version);
+    out.set(live, version.length);
+    return out;
   }
 
   // ---- candidates ------------------------------------------------------------------------------------------
@@ -352,7 +531,7 @@ export class ServingModel {
     const excluded = this.itemIndices(filters.exclude, exclude);
     const allow = filters.allow ? this.itemIndices(filters.allow, null) : undefined;
     const aged = filters.minAgeHours !== undefined || filters.maxAgeHours !== undefined;
-    const now = aged ? (filters.now ?? this.dataTime ?? Date.now() / 1000) : null;
+    const now = aged ? (filters.now ?? this.currentTime ?? Date.now() / 1000) : null;
     let result: AnnResult;
     let effective: AnnParams;
     try {
@@ -393,6 +572,12 @@ export class ServingModel {
         'ARTIFACT_MISSING',
         `version ${this.version} has no MF item vectors (${KEYS.mfItems}): build it with mf.enabled to serve dense candidates`,
       );
+    const ov = this.overlay;
+    if (ov && ov.deletedCount > 0) {
+      // The dense indexes hold the version's items only: deleted ones are excluded by id.
+      const deleted = Array.from(ov.deletedVersionItems(), (i) => this.items.id(i));
+      filters = { ...filters, exclude: [...(filters.exclude ?? []), ...deleted] };
+    }
     return this.dense.candidates(source, params, filters);
   }
 
@@ -401,12 +586,12 @@ export class ServingModel {
   ): Promise<{ vector: SourceVector; exclude: ArrayLike<number> | null; kind: string }> {
     if ('userId' in source) {
       const u = this.userIndex(source.userId, 'source.userId');
-      const row = await this.row(interestedInKey(this.userScore), u, true);
-      return { vector: row, exclude: await this.engagedItems(u), kind: `interestedIn:${this.userScore}` };
+      const row = await this.userRow(u, this.userScore);
+      return { vector: row, exclude: await this.userExclusions(u), kind: `interestedIn:${this.userScore}` };
     }
     if ('itemId' in source) {
       const { embedding, kind } = await this.itemEmbedding(source.itemId, 'auto', 'source.itemId');
-      return { vector: embedding, exclude: [this.items.get(source.itemId)], kind: `item:${kind}` };
+      return { vector: embedding, exclude: [this.lookupItem(source.itemId)], kind: `item:${kind}` };
     }
     if ('producerId' in source)
       return {
@@ -475,7 +660,7 @@ export class ServingModel {
     if (extra) for (let j = 0; j < extra.length; j++) if (extra[j] >= 0) out[w++] = extra[j];
     if (ids)
       for (const id of ids) {
-        const i = this.items.get(id);
+        const i = this.lookupItem(id);
         if (i >= 0) out[w++] = i;
       }
     return w === n ? out : out.subarray(0, w);
@@ -502,6 +687,7 @@ export class ServingModel {
    * sorted per cluster on first use.
    */
   private topItemsByScore(c: number, limit: number): RankedList {
+    if (this.overlay) return this.liveTopItems(c, limit, this.overlay);
     const idx = this.annIndex?.clusterItems;
     if (!idx || c >= idx.nClusters) return EMPTY_LIST;
     let list = this.sortedClusterItems[c];
@@ -519,6 +705,36 @@ export class ServingModel {
     }
     const n = Math.min(limit, list.ids.length);
     return { ids: list.ids.subarray(0, n), scores: list.scores.subarray(0, n) };
+  }
+
+  /**
+   * Cluster c's top items through an overlay: the version's entries of items it neither superseded nor deleted,
+   * and the overlay's own entries, by score (ties by item index).
+   */
+  private liveTopItems(c: number, limit: number, ov: ModelOverlay): RankedList {
+    const idx = this.annIndex?.clusterItems;
+    const ids: number[] = [];
+    const scores: number[] = [];
+    if (idx && c < idx.nClusters)
+      for (let j = idx.indptr[c]; j < idx.indptr[c + 1]; j++) {
+        const i = idx.ids[j];
+        if (ov.versionHidden(i)) continue;
+        ids.push(i);
+        scores.push(idx.scores[j]);
+      }
+    const n = ov.clusterLength(c);
+    const oIds = ov.clusterIds(c);
+    const oScores = ov.clusterScores(c);
+    for (let j = 0; j < n; j++) {
+      ids.push(oIds[j]);
+      scores.push(oScores[j]);
+    }
+    const order = Array.from(ids.keys()).sort((a, b) => scores[b] - scores[a] || ids[a] - ids[b]);
+    const m = Math.min(limit, order.length);
+    return {
+      ids: Int32Array.from(order.slice(0, m), (j) => ids[j]),
+      scores: Float32Array.from(order.slice(0, m), (j) => scores[j]),
+    };
   }
 
   /**
@@ -604,6 +820,26 @@ async function loadSimClustersParts(
     clusterTopics,
     ann,
     annIndex,
+  };
+}
+
+/** An item index with no embeddings and empty cluster lists: what an overlay fills for a version built without. */
+function emptyIndex(nItems: number, k: number): SimClustersIndex {
+  return {
+    itemEmbeddings: new CsrMatrix(
+      nItems,
+      k,
+      new Int32Array(nItems + 1),
+      new Int32Array(0),
+      new Float32Array(0),
+    ),
+    clusterItems: {
+      nClusters: k,
+      nEntities: nItems,
+      indptr: new Int32Array(k + 1),
+      ids: new Int32Array(0),
+      scores: new Float32Array(0),
+    },
   };
 }
 

@@ -1,0 +1,341 @@
+// The live overlay against hand-computed answers on a hand-sized version (test-fixtures SMALL_FIXTURE plus two
+// users shaped like dave): decay, unfav, new items found by ANN and in cluster lists, deletes, new users'
+// fold-in, exclusions, counters, checkpoints and replays.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { SimrecError } from '../../core/errors.ts';
+import type { LoggedRecord } from '../../core/event.ts';
+import { openArtifactStore } from '../../store/open.ts';
+import { ServingModel } from '../serving-model.ts';
+import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from '../test-fixtures.ts';
+import { LiveOverlay } from './overlay.ts';
+
+const NOW = 1_700_000_000;
+const H = 3600;
+
+/** SMALL_FIXTURE with fay and gus, whose InterestedIn is dave's (c0 0.8, c1 0.6; favScore c0 2, c1 1). */
+const LIVE_FIXTURE: TestArtifactSpec = {
+  ...SMALL_FIXTURE,
+  users: [...SMALL_FIXTURE.users, 'fay', 'gus'],
+  interestedIn: {
+    ...SMALL_FIXTURE.interestedIn,
+    fay: SMALL_FIXTURE.interestedIn!.dave,
+    gus: SMALL_FIXTURE.interestedIn!.dave,
+  },
+  interestedInByKind: {
+    favScore: {
+      ...SMALL_FIXTURE.interestedInByKind!.favScore,
+      fay: SMALL_FIXTURE.interestedInByKind!.favScore!.dave,
+      gus: SMALL_FIXTURE.interestedInByKind!.favScore!.dave,
+    },
+  },
+};
+
+async function withModel<T>(fn: (m: ServingModel) => Promise<T>, spec = LIVE_FIXTURE): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'simrec-live-'));
+  await writeTestArtifacts(dir, spec);
+  const store = openArtifactStore(dir);
+  const reader = await store.openVersion();
+  try {
+    return await fn(await ServingModel.load(reader));
+  } finally {
+    await reader.close();
+    await store.close();
+  }
+}
+
+/** Records with offsets 0, 1, 2, … (or from `first`). */
+function log(events: Record<string, unknown>[], first = 0): LoggedRecord[] {
+  return events.map((e, j) => ({ weight: 1, ...e, offset: first + j }) as unknown as LoggedRecord);
+}
+
+const fav = (userId: string, itemId: string, ts: number) => ({ userId, action: 'fav', itemId, ts });
+const close = (a: number, b: number, eps = 1e-6) => Math.abs(a - b) <= eps;
+
+function assertRow(
+  got: { ids: Int32Array; values: Float32Array },
+  want: [number, number][],
+  eps = 1e-6,
+  what = '',
+) {
+  assert.deepEqual(
+    [...got.ids],
+    want.map((p) => p[0]),
+    `${what} clusters`,
+  );
+  for (let j = 0; j < want.length; j++) {
+    const v = want[j][1];
+    assert.ok(close(got.values[j], v, eps), `${what} c${want[j][0]}: ${got.values[j]} vs ${v}`);
+  }
+}
+
+test('decay: two favs 8 hours apart and an unfav, in builtNow units; the trending counter alike', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    ov.apply(log([fav('dave', 'n1', NOW), fav('gus', 'n1', NOW + 8 * H)]));
+    // As of NOW + 8 h: c0 0.8·½ + 0.8 = 1.2, c1 0.6·½ + 0.6 = 0.9; as of builtNow (= NOW) twice that.
+    assertRow((await live.itemEmbedding('n1')).embedding, [
+      [0, 2.4],
+      [1, 1.8],
+    ]);
+    const i = live.itemIndex('n1');
+    assert.equal(i, 6, 'new items come after the version’s 6');
+    // Trending: 1·½ + 1 as of the latest event.
+    assert.ok(close(ov.itemCounters(i).engagements, 1.5));
+    ov.apply(log([{ userId: 'dave', action: 'unfav', itemId: 'n1', ts: NOW + 16 * H }], 2));
+    // dave's fav decayed to NOW + 16 h is 2^−2 of it: 0.2 off c0 (0.6 → 0.4), 0.15 off c1 (0.45 → 0.3), which is
+    // gus's fav alone; ×4 to builtNow.
+    assertRow((await live.itemEmbedding('n1')).embedding, [
+      [0, 1.6],
+      [1, 1.2],
+    ]);
+    assert.ok(close(ov.itemCounters(i).engagements, 0.5));
+    // An unfav with nothing to undo changes nothing and is counted.
+    ov.apply(log([{ userId: 'dave', action: 'unfav', itemId: 'n1', ts: NOW + 17 * H }], 3));
+    assert.equal(ov.stats().skipped.unfavWithoutFav, 1);
+    assertRow((await live.itemEmbedding('n1')).embedding, [
+      [0, 1.6],
+      [1, 1.2],
+    ]);
+  });
+});
+
+test('a new item faved by users of cluster 0 is in another such user’s candidates and in the cluster’s top items', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    const before = await live.candidates({ userId: 'fay' }, { limit: 3 });
+    assert.deepEqual(
+      [...before.result.items].map((j) => live.itemId(j)),
+      ['i0', 'i1', 'i4'],
+    );
+    ov.apply(log([fav('dave', 'n1', NOW + H), fav('gus', 'n1', NOW + 2 * H)]));
+    const after = await live.candidates({ userId: 'fay' }, { limit: 3 });
+    // n1 points exactly along fay's vector: cosine 1.
+    assert.deepEqual(
+      [...after.result.items].map((j) => live.itemId(j)),
+      ['n1', 'i0', 'i1'],
+    );
+    assert.ok(close(after.result.scores[0], 1, 1e-6));
+    // dave engaged with n1: never his candidate.
+    const dave = await live.candidates({ userId: 'dave' }, { limit: 10 });
+    assert.ok(![...dave.result.items].map((j) => live.itemId(j)).includes('n1'));
+    // Cluster 0: n1 (0.8·2^(1/8) + 0.8·2^(1/4), builtNow units) above the version's i1 1, i4 0.8, i0 0.6.
+    const top = live.cluster(0, 10).topItems;
+    assert.deepEqual(
+      [...top.ids].map((j) => live.itemId(j)),
+      ['n1', 'i1', 'i4', 'i0'],
+    );
+    assert.ok(close(top.scores[0], 0.8 * 2 ** (1 / 8) + 0.8 * 2 ** (1 / 4), 1e-6));
+    // Exact mode and the approximate path agree on the new item.
+    const exact = await live.candidates({ userId: 'fay' }, { limit: 1, mode: 'exact' });
+    assert.equal(live.itemId(exact.result.items[0]), 'n1');
+    // The model the overlay was built over is unchanged.
+    assert.deepEqual(
+      [...(await m.candidates({ userId: 'fay' }, { limit: 3 })).result.items],
+      [...before.result.items],
+    );
+    assert.deepEqual([...m.cluster(0, 10).topItems.ids], [1, 4, 0]);
+  });
+});
+
+test('a touched version item: its overlay row supersedes the version’s in search and in cluster lists', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    // erin (c3 1, favScore c3 5) favs i2 (c1 1) at builtNow: i2 becomes c1 1, c3 1.
+    ov.apply(log([fav('erin', 'i2', NOW)]));
+    assertRow((await live.itemEmbedding('i2')).embedding, [
+      [1, 1],
+      [3, 1],
+    ]);
+    // Similar to i5 (c3 1): i3 (0.8), i2 now 1/√2 from the overlay row, never from its stale version entry.
+    const sim = await live.candidates({ itemId: 'i5' }, { limit: 5 });
+    const got = new Map([...sim.result.items].map((j, q) => [live.itemId(j), sim.result.scores[q]]));
+    assert.ok(close(got.get('i2')!, Math.SQRT1_2, 1e-6));
+    assert.ok(close(got.get('i3')!, 0.8, 1e-6));
+    const c1 = live.cluster(1, 10).topItems;
+    assert.deepEqual(
+      [...c1.ids].map((j) => live.itemId(j)),
+      ['i2', 'i0'],
+    );
+  });
+});
+
+test('item_delete hides an item from every answer at once; an upsert brings it back', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    ov.apply(log([{ action: 'item_delete', itemId: 'i0', ts: NOW }]));
+    const ids = async (p = {}) =>
+      [...(await live.candidates({ userId: 'dave' }, { limit: 10, ...p })).result.items].map((j) =>
+        live.itemId(j),
+      );
+    assert.deepEqual(await ids(), ['i4', 'i2']);
+    assert.deepEqual(await ids({ mode: 'exact' }), ['i4', 'i2']);
+    assert.throws(
+      () => live.itemIndex('i0'),
+      (e: unknown) => e instanceof SimrecError && e.code === 'NOT_FOUND',
+    );
+    assert.ok(![...live.cluster(0, 10).topItems.ids].includes(0));
+    // A deleted item that is touched stays hidden.
+    ov.apply(log([fav('fay', 'i0', NOW + 60)], 1));
+    assert.deepEqual(await ids(), ['i4', 'i2']);
+    ov.apply(log([{ action: 'item_upsert', itemId: 'i0', ts: NOW + 120 }], 2));
+    assert.deepEqual(await ids(), ['i0', 'i4', 'i2']);
+    // A new item deleted is gone too.
+    ov.apply(
+      log(
+        [fav('dave', 'n1', NOW), fav('gus', 'n1', NOW), { action: 'item_delete', itemId: 'n1', ts: NOW }],
+        3,
+      ),
+    );
+    const fay = await live.candidates({ userId: 'fay' }, { limit: 10 });
+    assert.ok(![...fay.result.items].map((j) => live.itemId(j)).includes('n1'));
+    assert.equal(ov.stats().deletedItems, 1);
+  });
+});
+
+test('a new user with follows: InterestedIn folded in over the version’s KnownFor, and candidates', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    ov.apply(
+      log([
+        { userId: 'zoe', action: 'follow', producerId: 'alice', ts: NOW },
+        { userId: 'zoe', action: 'follow', producerId: 'bob', ts: NOW },
+        { userId: 'zoe', action: 'follow', producerId: 'carol', ts: NOW },
+        { userId: 'zoe', action: 'follow', producerId: 'dave', ts: NOW },
+      ]),
+    );
+    // alice c0 0.9 + bob c0 0.5 = 1.4 with two producers; carol's c2 has one and falls to social proof; dave is
+    // no producer of the version (counted). The column norm of c0 is 1 in this version.
+    assert.equal(ov.stats().skipped.followNotProducer, 1);
+    assertRow(await live.userEmbedding('zoe', 'followScore'), [[0, 1.4]]);
+    assertRow(await live.userEmbedding('zoe', 'followScoreClusterNormalized'), [[0, 1.4]]);
+    // No favs: the source kind (logFav) is empty, so the follow row is the source.
+    assertRow(await live.userEmbedding('zoe'), [[0, 1.4]]);
+    assertRow(await live.userEmbedding('zoe', 'favScore'), [[0, 0]]);
+    const c = await live.candidates({ userId: 'zoe' }, { limit: 3 });
+    assert.deepEqual(
+      [...c.result.items].map((j) => live.itemId(j)),
+      ['i1', 'i4', 'i0'],
+    );
+    // Unfollowing bob leaves alice alone in c0 (unproven, kept as the strongest): 0.9.
+    ov.apply(log([{ userId: 'zoe', action: 'unfollow', producerId: 'bob', ts: NOW }], 4));
+    assertRow(await live.userEmbedding('zoe', 'followScore'), [[0, 0.9]]);
+    // The version model does not know zoe.
+    await assert.rejects(
+      m.userEmbedding('zoe'),
+      (e: unknown) => e instanceof SimrecError && e.code === 'NOT_FOUND',
+    );
+  });
+});
+
+test('a new user without follows: the normalised sum of engaged items’ embeddings; engaged and hidden excluded', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    ov.apply(log([fav('yan', 'i2', NOW), fav('yan', 'i4', NOW)]));
+    // i2 c1 1 + i4 (c0 0.8, c2 0.6) → (0.8, 1, 0.6)/√2.
+    const s = Math.SQRT2;
+    assertRow(await live.userEmbedding('yan'), [
+      [0, 0.8 / s],
+      [1, 1 / s],
+      [2, 0.6 / s],
+    ]);
+    const c = await live.candidates({ userId: 'yan' }, { limit: 10 });
+    const ids = [...c.result.items].map((j) => live.itemId(j));
+    assert.ok(!ids.includes('i2') && !ids.includes('i4'));
+    // i0: (0.48 + 0.8)/√2 = 0.905; i1 0.8/√2 = 0.566; i3 0.36/√2 = 0.255.
+    assert.deepEqual(ids, ['i0', 'i1', 'i3']);
+    ov.apply(log([{ userId: 'yan', action: 'hide', itemId: 'i0', ts: NOW }], 2));
+    const after = await live.candidates({ userId: 'yan' }, { limit: 10 });
+    assert.deepEqual(
+      [...after.result.items].map((j) => live.itemId(j)),
+      ['i1', 'i3'],
+    );
+    // A known user's engaged items (version i1 and overlay i0) are excluded.
+    ov.apply(log([fav('dave', 'i0', NOW)], 3));
+    const dave = await live.candidates({ userId: 'dave' }, { limit: 10 });
+    assert.deepEqual(
+      [...dave.result.items].map((j) => live.itemId(j)),
+      ['i4', 'i2'],
+    );
+  });
+});
+
+test('counters: impressions and clicks per item, engagements decayed; clicks never move embeddings', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    ov.apply(
+      log([
+        { userId: 'dave', action: 'impression', itemId: 'i2', ts: NOW },
+        { userId: 'erin', action: 'impression', itemId: 'i2', ts: NOW },
+        { userId: 'dave', action: 'click', itemId: 'i2', ts: NOW },
+        { userId: 'dave', action: 'shout', itemId: 'i2', ts: NOW },
+      ]),
+    );
+    const i2 = m.itemIndex('i2');
+    assert.deepEqual(ov.itemCounters(i2), { engagements: 0, impressions: 2, clicks: 1 });
+    assert.equal(ov.rowSlot(i2), -1);
+    assert.equal(ov.stats().skipped.unknownAction, 1);
+    assert.deepEqual([...ov.userSeen(m.userIndex('dave'))], [i2]);
+    // A declared engagement action counts like a fav.
+    const ov2 = await LiveOverlay.create(m, { engagementActions: ['share'] });
+    ov2.apply(log([{ userId: 'dave', action: 'share', itemId: 'i2', ts: NOW }]));
+    assert.equal(ov2.itemCounters(i2).engagements, 1);
+  });
+});
+
+test('replaying applied offsets changes nothing; serialize/restore answers identically', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const records = log([
+      fav('dave', 'n1', NOW + H),
+      fav('gus', 'n1', NOW + 2 * H),
+      { userId: 'zoe', action: 'follow', producerId: 'alice', ts: NOW },
+      { userId: 'zoe', action: 'follow', producerId: 'bob', ts: NOW },
+      { action: 'item_upsert', itemId: 'n2', authorId: 'alice', createdTs: NOW, tags: ['cats'], ts: NOW },
+      { action: 'item_delete', itemId: 'i4', ts: NOW },
+      { userId: 'fay', action: 'hide', itemId: 'i0', ts: NOW },
+      { userId: 'zoe', action: 'topic_follow', topic: 'cats', ts: NOW },
+    ]);
+    ov.apply(records);
+    assert.equal(ov.appliedOffset, 7);
+    const bytes = ov.serialize();
+    ov.apply(records);
+    ov.apply(records.slice(2, 5));
+    assert.deepEqual(ov.serialize(), bytes, 'a replay changes nothing');
+    const restored = await LiveOverlay.restore(m, bytes);
+    assert.equal(restored.appliedOffset, 7);
+    assert.deepEqual(restored.serialize(), bytes);
+    for (const user of ['fay', 'zoe', 'dave']) {
+      const a = await ov.model.candidates({ userId: user }, { limit: 10 });
+      const b = await restored.model.candidates({ userId: user }, { limit: 10 });
+      assert.deepEqual(b.result, a.result, user);
+    }
+    assert.deepEqual(restored.model.cluster(0, 10), ov.model.cluster(0, 10));
+    assert.deepEqual(restored.itemMeta(restored.model.itemIndex('n2')), {
+      authorId: 'alice',
+      createdTs: NOW,
+      tags: ['cats'],
+    });
+    // Applying more to both keeps them equal.
+    const more = log([fav('fay', 'n2', NOW + 3 * H), fav('zoe', 'n1', NOW + 3 * H)], 8);
+    ov.apply(more);
+    restored.apply(more);
+    assert.deepEqual(restored.serialize(), ov.serialize());
+    // Another version's checkpoint is refused.
+    await withModel(async (other) => {
+      await assert.rejects(
+        LiveOverlay.restore(other, bytes),
+        (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT',
+      );
+    });
+  });
+});
