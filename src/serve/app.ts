@@ -17,7 +17,7 @@ import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import type { EventLog } from '../store/event-log.ts';
 import { openArtifactStore, openEventLog } from '../store/open.ts';
 import type { ArtifactStore } from '../store/store.ts';
-import { type ApplierOptions, LogApplier, type OverlayFactory } from './applier.ts';
+import { type ApplierOptions, LogApplier, liveOverlays, type OverlayFactory } from './applier.ts';
 import { LOG_REDACT, registerAuth } from './auth.ts';
 import {
   handleClientError,
@@ -98,8 +98,8 @@ export interface AppOptions {
    * caller's; false: none (the write routes answer 503 and nothing is overlaid).
    */
   eventLog?: EventLog | false;
-  /** How the applier builds a version's overlay (default: the live overlay of query/live/). */
-  overlays?: OverlayFactory;
+  /** How the applier builds a version's overlay (default: the live overlay of query/live/; false: none). */
+  overlays?: OverlayFactory | false;
   /** Write limits and the applier's cadence. */
   events?: EventOptions;
   /** Registers further routes beside simrec's before the application is sealed (an embedder's own, a test's). */
@@ -185,9 +185,13 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
       );
     }
   }
+  const overlays =
+    options.overlays === false
+      ? null
+      : (options.overlays ?? liveOverlays({ engagementActions: options.events?.engagementActions }));
   const applier =
-    eventLog && options.overlays
-      ? new LogApplier(eventLog, live, options.overlays, {
+    eventLog && overlays
+      ? new LogApplier(eventLog, live, overlays, {
           ...options.events,
           onError: (e) => {
             if (isSimrecError(e) && e.code !== 'INTERNAL')

@@ -19,6 +19,7 @@
 
 import { SimrecError } from '../core/errors.ts';
 import type { LoggedRecord } from '../core/event.ts';
+import { LiveOverlay, type LiveOverlayStats } from '../query/live/overlay.ts';
 import type { LiveModel, ServingModel } from '../query/serving-model.ts';
 import type { EventLog } from '../store/event-log.ts';
 
@@ -31,9 +32,15 @@ export interface AppliedOverlay {
   /** Applies records in offset order; records at or below appliedOffset are skipped. */
   apply(records: readonly LoggedRecord[]): void;
   serialize(): Uint8Array;
-  /** Sizes for /metrics. */
-  size(): { items: number; users: number };
+  /** Counters and sizes for /metrics. */
+  stats(): OverlayStats;
 }
+
+/** What /metrics shows of an overlay (a part of LiveOverlayStats). */
+export type OverlayStats = Pick<
+  LiveOverlayStats,
+  'applied' | 'newItems' | 'newUsers' | 'itemRows' | 'usersWithState' | 'deletedItems'
+>;
 
 /** How overlays are made: the live overlay in production, something smaller in tests. */
 export interface OverlayFactory {
@@ -69,6 +76,19 @@ export const APPLIER_DEFAULTS = {
   checkpointEvery: 100_000,
   checkpointMs: 60_000,
 } as const;
+
+/**
+ * The live overlay (query/live/overlay.ts) as the applier's overlay. A version records no absorbed offset yet
+ * (the build that absorbs the log comes later), so every version starts after nothing: offset −1.
+ */
+export function liveOverlays(options: { engagementActions?: readonly string[] } = {}): OverlayFactory {
+  const o = { engagementActions: options.engagementActions };
+  return {
+    create: (model, absorbed) => LiveOverlay.create(model, { ...o, fromOffset: absorbed }),
+    restore: (model, bytes) => LiveOverlay.restore(model, bytes, o),
+    absorbed: () => -1,
+  };
+}
 
 /** The checkpoint slot of a version's overlay in the log. */
 export function checkpointKey(version: string): string {

@@ -152,6 +152,25 @@ test('SIGKILL while streaming events: every acknowledged event is in the log onc
     } finally {
       await log2.close();
     }
+    // The restarted server replays the log into its overlay: every record applied, once.
+    const deadline = Date.now() + 30_000;
+    let applied = -1;
+    while (applied !== all.size) {
+      assert.ok(Date.now() < deadline, `the restarted server applied ${applied} of ${all.size} records`);
+      const metrics = await (await fetch(`http://127.0.0.1:${port2}/metrics`)).text();
+      applied = Number(/^simrec_overlay_applied_records (\d+)$/m.exec(metrics)?.[1] ?? -1);
+      if (applied !== all.size) await new Promise((r) => setTimeout(r, 20));
+    }
+    const ready = (await (await fetch(`http://127.0.0.1:${port2}/readyz`)).json()) as {
+      lag: { events: number };
+    };
+    assert.equal(ready.lag.events, 0);
+    // The streaming users, unknown to the version, exist in the restarted server's state.
+    for (let u = 0; u < STREAMS; u++) {
+      const res = await fetch(`http://127.0.0.1:${port2}/v1/users/crash-user-${u}/embedding`);
+      assert.equal(res.status, 200, `crash-user-${u}`);
+      await res.body?.cancel();
+    }
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((r) => child?.once('exit', r));

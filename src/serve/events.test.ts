@@ -253,7 +253,7 @@ test('the applier applies every record in offset order; metrics show the log and
     assert.match(metrics, /simrec_event_log_records 15\n/);
     assert.match(metrics, /simrec_applier_lag_events 0\n/);
     assert.match(metrics, /simrec_applier_lag_seconds 0\n/);
-    assert.match(metrics, /simrec_overlay_entities\{kind="items"\} 15\n/);
+    assert.match(metrics, /simrec_overlay_entities\{kind="item_rows"\} 15\n/);
   });
 });
 

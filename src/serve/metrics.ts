@@ -165,14 +165,28 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
       });
       new Gauge({
         name: 'simrec_overlay_entities',
-        help: 'Entities the live overlay holds state for, by kind: items (new or re-embedded), users',
+        help:
+          'What the live overlay of the served version holds, by kind: item_rows (items with a live embedding), ' +
+          'new_items, users (users with live state), new_users, deleted_items',
         labelNames: ['kind'] as const,
         registers: [registry],
         aggregator: 'max',
         collect() {
-          const size = applier.overlay?.size() ?? { items: 0, users: 0 };
-          this.set({ kind: 'items' }, size.items);
-          this.set({ kind: 'users' }, size.users);
+          const s = applier.overlay?.stats();
+          this.set({ kind: 'item_rows' }, s?.itemRows ?? 0);
+          this.set({ kind: 'new_items' }, s?.newItems ?? 0);
+          this.set({ kind: 'users' }, s?.usersWithState ?? 0);
+          this.set({ kind: 'new_users' }, s?.newUsers ?? 0);
+          this.set({ kind: 'deleted_items' }, s?.deletedItems ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'simrec_overlay_applied_records',
+        help: "Event log records the served version's overlay has applied",
+        registers: [registry],
+        aggregator: 'max',
+        collect() {
+          this.set(applier.overlay?.stats().applied ?? 0);
         },
       });
     },

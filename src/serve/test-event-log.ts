@@ -7,7 +7,7 @@
 import type { LoggedRecord, LogRecord } from '../core/event.ts';
 import type { ServingModel } from '../query/serving-model.ts';
 import type { AppendResult, Checkpoint, EventLog, EventLogStats } from '../store/event-log.ts';
-import type { AppliedOverlay, OverlayFactory } from './applier.ts';
+import type { AppliedOverlay, OverlayFactory, OverlayStats } from './applier.ts';
 
 export class MemoryEventLog implements EventLog {
   readonly location = 'memory';
@@ -116,8 +116,15 @@ export class RecordingOverlay implements AppliedOverlay {
     return new TextEncoder().encode(JSON.stringify({ appliedOffset: this.appliedOffset }));
   }
 
-  size(): { items: number; users: number } {
-    return { items: this.offsets.length, users: 0 };
+  stats(): OverlayStats {
+    return {
+      applied: this.offsets.length,
+      newItems: 0,
+      newUsers: 0,
+      itemRows: this.offsets.length,
+      usersWithState: 0,
+      deletedItems: 0,
+    };
   }
 }
 
