@@ -153,3 +153,52 @@ test('two applications on one artifact location answer identically after the sam
     }
   });
 });
+
+test('a restart restores the overlay from the checkpoint written at close and replays only the tail', async () => {
+  await withLocation(async (dir) => {
+    const lines: string[] = [];
+    const logger = {
+      level: 'info',
+      stream: {
+        write: (line: string) => {
+          lines.push(line);
+        },
+      },
+    };
+    const first = await buildApp({ artifacts: dir, pollMs: 0, docs: false, logger });
+    await write(first, 'POST', '/v1/items', { itemId: 'fresh' });
+    await post(first, [
+      { userId: 'erin', action: 'fav', itemId: 'fresh' },
+      { userId: 'newbie', action: 'follow', producerId: 'alice' },
+    ]);
+    await caughtUp(first);
+    const before = (await candidates(first, { topic: 'dogs' })).body;
+    await first.close();
+
+    const second = await buildApp({ artifacts: dir, pollMs: 0, docs: false, logger });
+    try {
+      await post(second, [{ userId: 'dave', action: 'hide', itemId: 'i4' }]);
+      await caughtUp(second);
+      const starts = lines
+        .map((l) => JSON.parse(l) as { msg: string; offset?: number; checkpoint?: boolean })
+        .filter((l) => l.msg === 'event log overlay started for version')
+        .map(({ offset, checkpoint }) => ({ offset, checkpoint }));
+      assert.deepEqual(starts, [
+        { offset: 0, checkpoint: false },
+        { offset: 3, checkpoint: true },
+      ]);
+      assert.equal((await candidates(second, { topic: 'dogs' })).body, before);
+      assertRanked(await ranked(second, { userId: 'newbie' }), [
+        ['i1', 1],
+        ['i4', 0.8],
+        ['i0', 0.6],
+      ]);
+      assertRanked(await ranked(second, { userId: 'dave' }), [
+        ['i0', 0.96],
+        ['i2', 0.6],
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+});
