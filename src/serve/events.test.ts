@@ -92,6 +92,24 @@ test('one bad event: 400 naming events[i].field, and nothing of the batch is wri
       [{ events: [], extra: 1 }, 'extra'],
     ];
     for (const [body, field] of cases) assertError(await events(app, body), 400, 'REQUEST_INVALID', field);
+    // The query string and the media type are checked as on every route.
+    assertError(
+      await app.inject({ method: 'POST', url: '/v1/events?dryRun=1', payload: { events: [good] } }),
+      400,
+      'REQUEST_INVALID',
+      'dryRun',
+    );
+    assertError(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: JSON.stringify({ events: [good] }),
+        headers: { 'content-type': 'text/plain' },
+      }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'content-type',
+    );
     assert.equal(log.end(), 0, 'nothing written');
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(
