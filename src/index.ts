@@ -130,11 +130,19 @@ export type {
   CandidateSubject,
 } from './query/candidate-source.ts';
 export {
+  type ItemCounters,
+  LiveOverlay,
+  type LiveOverlayOptions,
+  type LiveOverlayStats,
+} from './query/live/overlay.ts';
+export {
   type CandidateFilters,
   type CandidateResult,
   type ClusterView,
   LiveModel,
   type LiveModelOptions,
+  type ModelOverlay,
+  type PopularResult,
   type QuerySubject,
   ServingModel,
   type ServingModelOptions,

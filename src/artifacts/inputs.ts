@@ -45,3 +45,22 @@ export async function readDataTime(reader: VersionReader): Promise<number | null
   }
   return Number.isFinite(latest) ? latest : null;
 }
+
+/**
+ * The version's popularity: distinct users per item in its engagement log (any action), zeros when the version
+ * keeps no engagements. Rows are sorted by item, so a repeated pair is adjacent.
+ */
+export async function readItemPopularity(reader: VersionReader, nItems: number): Promise<Float64Array> {
+  const out = new Float64Array(nItems);
+  if (!reader.has(KEYS.engagements)) return out;
+  const e = await reader.csr(KEYS.engagements);
+  for (let u = 0; u < e.nRows; u++) {
+    let prev = -1;
+    for (let j = e.indptr[u]; j < e.indptr[u + 1]; j++) {
+      const i = e.indices[j];
+      if (i !== prev && i < nItems) out[i]++;
+      prev = i;
+    }
+  }
+  return out;
+}

@@ -6,6 +6,10 @@
  * reader lease is held: `LiveModel.use` counts requests in flight per model, and a replaced model gives its lease
  * back only when its last request has finished. A new version is loaded completely before it is swapped in, so a
  * request sees either the old model or the new one, never a half-loaded one, and none fails during a switch.
+ *
+ * A model can also answer through a live overlay of the events after its version (`withOverlay`,
+ * query/live/overlay.ts): the same methods then read version + overlay (new users and items, superseded item
+ * rows, deletions, users' later engagements).
  */
 
 import {
@@ -16,7 +20,7 @@ import {
   type SimClustersIndex,
   type SourceVector,
 } from '../ann/simclusters.ts';
-import { readDataTime, readEngagedItems } from '../artifacts/inputs.ts';
+import { readDataTime, readEngagedItems, readItemPopularity } from '../artifacts/inputs.ts';
 import { interestedInKey, KEYS } from '../artifacts/keys.ts';
 import { hasMfVectors } from '../artifacts/mf.ts';
 import {
@@ -30,6 +34,7 @@ import {
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
+import { TopK } from '../core/topk.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { ReloadingReader } from '../store/reloading-reader.ts';
@@ -131,6 +136,23 @@ export interface ModelOverlay extends AnnOverlayView {
   /** Version items the overlay deleted. */
   deletedVersionItems(): Int32Array;
   readonly deletedCount: number;
+  /** Decayed engagement counters per item (builtNow units; ranks as decayed to any common time). */
+  readonly trendingScores: Float64Array;
+  /** The factor taking trendingScores to values as of the latest event. */
+  readonly trendingToLatest: number;
+  /** Whether any live engagement is counted. */
+  readonly hasLiveEngagement: boolean;
+  /** The version's popularity (distinct users per item), read once with the overlay. */
+  readonly versionItemPopularity: Float64Array;
+}
+
+/** What `popular` answers: trending items, or the version's most engaged ones when nothing is live. */
+export interface PopularResult {
+  items: Int32Array;
+  scores: Float32Array;
+  /** 'live': decayed engagement counters of the overlay; 'version': users per item in the version's log. */
+  mode: 'live' | 'version';
+  excluded: number;
 }
 
 /** What a live overlay reads from the model it is built over (ServingModel.liveBase). */
@@ -157,6 +179,8 @@ export interface LiveBase {
 export class ServingModel {
   /** JSON-escaped item ids, filled as answers name them (see itemIdJson). */
   private readonly itemIdJsonCache: (string | undefined)[] = [];
+  /** Distinct users per item in the version's log, read on first use (popular). */
+  private versionPopularity: Promise<Float64Array> | null = null;
   /** Per cluster, its indexed items sorted by score (see topItemsByScore), filled on first use. */
   private readonly sortedClusterItems: (RankedList | undefined)[] = [];
 
@@ -455,18 +479,17 @@ export class ServingModel {
   ): Promise<{ embedding: SparseRow; kind: 'current' | 'longest' }> {
     this.needSimClusters('an item embedding');
     const i = this.itemIndex(id, field);
-    const own = this.overlay?.itemRow(i);
-    if (which !== 'current' && i >= this.items.size) {
-      // New items have no longest-L2 snapshot (the build keeps those).
-      if (which === 'longest')
-        return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'longest' };
-    } else if (which !== 'current') {
-      const longest = await this.row(KEYS.itemLongestEmbeddings, i);
+    const empty = { ids: new Int32Array(0), values: new Float32Array(0) };
+    const isNew = i >= this.items.size;
+    if (which !== 'current') {
+      // The longest-L2 snapshots are the build's (an overlay keeps none; a touched item keeps its snapshot, a
+      // new item has none).
+      const longest = isNew ? empty : await this.row(KEYS.itemLongestEmbeddings, i);
       if (which === 'longest' || longest.ids.length > 0) return { embedding: longest, kind: 'longest' };
     }
+    const own = this.overlay?.itemRow(i);
     if (own) return { embedding: own, kind: 'current' };
-    if (i >= this.items.size)
-      return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'current' };
+    if (isNew) return { embedding: empty, kind: 'current' };
     if (this.annIndex) {
       const m = this.annIndex.itemEmbeddings;
       return {
@@ -556,6 +579,64 @@ export class ServingModel {
       allowed: allow ? allow.length : null,
       now,
     };
+  }
+
+  /**
+   * Popular items for a subject (the `popular` candidate source): by the overlay's decayed engagement counters
+   * (trending, as of the latest event) when any live engagement is counted, else by the version's popularity
+   * (distinct users per item of its engagement log). A user subject excludes the user's engaged and hidden
+   * items, an item subject the item; deleted items never appear; an age window applies where items have ages.
+   * @throws NOT_FOUND for an unknown subject, CONFIG_INVALID for a subject popularity cannot use
+   */
+  async popular(
+    source: { userId: string } | { itemId: string } | Record<string, never>,
+    limit: number,
+    filters: CandidateFilters = {},
+  ): Promise<PopularResult> {
+    let own: ArrayLike<number> | null = null;
+    if ('userId' in source) own = await this.userExclusions(this.userIndex(source.userId, 'source.userId'));
+    else if ('itemId' in source) own = [this.itemIndex(source.itemId, 'source.itemId')];
+    const excluded = this.itemIndices(filters.exclude, own);
+    const allow = filters.allow ? this.itemIndices(filters.allow, null) : null;
+    const ov = this.overlay;
+    let live = false;
+    let scores: Float64Array;
+    let factor = 1;
+    if (ov?.hasLiveEngagement) {
+      live = true;
+      scores = ov.trendingScores;
+      factor = ov.trendingToLatest;
+    } else {
+      this.versionPopularity ??= readItemPopularity(this.reader, this.items.size);
+      scores = ov ? ov.versionItemPopularity : await this.versionPopularity;
+    }
+    const n = Math.min(this.itemCount, scores.length);
+    const skip = new Uint8Array(n);
+    for (let j = 0; j < excluded.length; j++) if (excluded[j] < n) skip[excluded[j]] = 1;
+    let allowed: Uint8Array | null = null;
+    if (allow) {
+      allowed = new Uint8Array(n);
+      for (let j = 0; j < allow.length; j++) if (allow[j] < n) allowed[allow[j]] = 1;
+    }
+    const created = ov ? ov.itemCreatedTs : (this.annIndex?.itemCreatedTs ?? null);
+    const aged = created !== null && (filters.minAgeHours !== undefined || filters.maxAgeHours !== undefined);
+    const now = filters.now ?? this.currentTime ?? Date.now() / 1000;
+    const minTs =
+      filters.maxAgeHours !== undefined ? now - filters.maxAgeHours * 3600 : Number.NEGATIVE_INFINITY;
+    const maxTs =
+      filters.minAgeHours !== undefined ? now - filters.minAgeHours * 3600 : Number.POSITIVE_INFINITY;
+    const heap = new TopK(Math.max(1, limit));
+    for (let i = 0; i < n; i++) {
+      const s = scores[i];
+      if (!(s > 0) || skip[i] || (allowed && !allowed[i]) || ov?.isDeleted(i)) continue;
+      if (aged && !(created[i] >= minTs && created[i] <= maxTs)) continue;
+      heap.push(i, s);
+    }
+    const items = new Int32Array(heap.size);
+    const out = new Float32Array(heap.size);
+    heap.drainSorted(items, out);
+    for (let j = 0; j < out.length; j++) out[j] *= factor;
+    return { items, scores: out, mode: live ? 'live' : 'version', excluded: excluded.length };
   }
 
   /**

@@ -5,11 +5,13 @@
 import type { CandidateSource } from '../candidate-source.ts';
 import type { ServingModel } from '../serving-model.ts';
 import { denseSource } from './dense.ts';
+import { popularSource } from './popular.ts';
 import { simclustersSource } from './simclusters.ts';
 
 export const SOURCE_FACTORIES: Readonly<Record<string, (model: ServingModel) => CandidateSource | null>> = {
   simclusters: simclustersSource,
   dense: denseSource,
+  popular: popularSource,
 };
 
 /** The sources this version can serve, in registry order. */
