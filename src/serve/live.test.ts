@@ -202,3 +202,49 @@ test('a restart restores the overlay from the checkpoint written at close and re
     }
   });
 });
+
+test('POST /v1/candidates/popular: the version popularity, then what is trending once favs are applied', async () => {
+  await withLocation(async (dir) => {
+    const app = await open(dir);
+    try {
+      const popular = async (source: object) => {
+        const res = await app.inject({ method: 'POST', url: '/v1/candidates/popular', payload: { source } });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json() as {
+          source: string;
+          candidates: { itemId: string; score: number }[];
+          stats: { mode: string };
+        };
+      };
+      // The version's engagement log: dave i1, erin i5 and i3 (one user each).
+      const before = await popular({});
+      assert.equal(before.source, 'popular');
+      assert.equal(before.stats.mode, 'version');
+      assert.deepEqual(before.candidates.map((c) => c.itemId).sort(), ['i1', 'i3', 'i5']);
+
+      const T = 1_700_000_000;
+      await post(app, [
+        { userId: 'u1', action: 'fav', itemId: 'i2', ts: T },
+        { userId: 'u2', action: 'fav', itemId: 'i2', ts: T },
+        { userId: 'u3', action: 'fav', itemId: 'i4', ts: T },
+      ]);
+      await caughtUp(app);
+      const after = await popular({});
+      assert.equal(after.stats.mode, 'live');
+      assertRanked(
+        after.candidates.map((c) => [c.itemId, c.score]),
+        [
+          ['i2', 2],
+          ['i4', 1],
+        ],
+      );
+      // A user's own favs are not recommended back to them.
+      assert.deepEqual(
+        (await popular({ userId: 'u1' })).candidates.map((c) => c.itemId),
+        ['i4'],
+      );
+    } finally {
+      await app.close();
+    }
+  });
+});
