@@ -160,3 +160,35 @@ test('records compacted before this overlay applied them are reported, and apply
     await store.close();
   }
 });
+
+test('a checkpoint by time waits for enough records to be worth one', async () => {
+  const { store, live, version } = await served(join(root, 'by-time'));
+  const log = new MemoryEventLog();
+  const applier = new LogApplier(log, live, recordingOverlays(), {
+    checkpointEvery: 0,
+    checkpointMs: 1,
+    checkpointMinRecords: 5,
+    pollMs: 1,
+  });
+  try {
+    applier.start();
+    await log.append(favs(0, 3));
+    await applier.waitFor(3);
+    // Passes keep running past the 1 ms interval; three records are too few.
+    await log.append(favs(3, 1));
+    await applier.waitFor(4);
+    assert.equal(log.getCheckpoint(checkpointKey(version)), undefined);
+    await log.append(favs(4, 2));
+    await applier.waitFor(6);
+    const deadline = Date.now() + 10_000;
+    while (!log.getCheckpoint(checkpointKey(version))) {
+      assert.ok(Date.now() < deadline, 'no checkpoint after 6 records');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(log.getCheckpoint(checkpointKey(version))?.offset, 6);
+  } finally {
+    await applier.close();
+    await live.close();
+    await store.close();
+  }
+});
