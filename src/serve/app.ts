@@ -111,6 +111,10 @@ export interface AppOptions {
  * `live` model was passed in, which stays the caller's.
  */
 export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
+  // Checked before anything is opened.
+  for (const name of Object.keys(options.extraSources ?? {}))
+    if (Object.hasOwn(SOURCE_FACTORIES, name))
+      throw new TypeError(`extraSources: '${name}' is a registered candidate source`);
   const ownsLive = options.live === undefined;
   let live = options.live;
   let ownedStore: ArtifactStore | undefined;
@@ -167,9 +171,6 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     });
   } else if (live.current) metrics.setVersion(null, live.current.version);
   const probeStore = store;
-  for (const name of Object.keys(options.extraSources ?? {}))
-    if (Object.hasOwn(SOURCE_FACTORIES, name))
-      throw new TypeError(`extraSources: '${name}' is a registered candidate source`);
   const liveModel = live;
   let eventLog: EventLog | undefined;
   let ownedLog: EventLog | undefined;

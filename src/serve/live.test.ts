@@ -248,3 +248,31 @@ test('POST /v1/candidates/popular: the version popularity, then what is trending
     }
   });
 });
+
+test('a new version going live keeps what the log says: its overlay replays the log (nothing absorbed yet)', async () => {
+  await withLocation(async (dir) => {
+    const app = await open(dir);
+    try {
+      await write(app, 'DELETE', '/v1/items/i0');
+      await post(app, [{ userId: 'newbie', action: 'follow', producerId: 'alice' }]);
+      await caughtUp(app);
+      const answer = async () => {
+        const body = (await candidates(app, { userId: 'newbie' })).json();
+        return { version: body.version as string, candidates: body.candidates };
+      };
+      const before = await answer();
+      assert.deepEqual(
+        before.candidates.map((c: { itemId: string }) => c.itemId),
+        ['i1', 'i4'],
+      );
+      const next = await writeTestArtifacts(dir, SMALL_FIXTURE);
+      assert.ok(await app.simrec.live.refresh());
+      await caughtUp(app);
+      const after = await answer();
+      assert.equal(after.version, next);
+      assert.deepEqual(after.candidates, before.candidates);
+    } finally {
+      await app.close();
+    }
+  });
+});
