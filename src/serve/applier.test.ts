@@ -192,3 +192,44 @@ test('a checkpoint by time waits for enough records to be worth one', async () =
     await store.close();
   }
 });
+
+test('lag: records waiting, and seconds bounded by the last catch-up, not by the old timestamps of a backfill', async () => {
+  const { store, live } = await served(join(root, 'lag'));
+  const log = new MemoryEventLog();
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const inner = recordingOverlays();
+  const applier = new LogApplier(
+    log,
+    live,
+    {
+      ...inner,
+      create: async (m, from) => {
+        await held;
+        return inner.create(m, from);
+      },
+    },
+    { pollMs: 1 },
+  );
+  const started = Date.now() / 1000;
+  try {
+    applier.start();
+    // A backfill: events that happened two years ago, sent now.
+    const old = started - 2 * 365 * 86400;
+    await log.append(favs(0, 3).map((e, i) => ({ ...e, ts: old + i })));
+    assert.equal(applier.lagEvents(), 3);
+    const now = Date.now() / 1000 + 5;
+    const seconds = applier.lagSeconds(now);
+    assert.ok(seconds > 0 && seconds <= now - started, String(seconds));
+    release();
+    await applier.waitFor(3);
+    assert.equal(applier.lagEvents(), 0);
+    assert.equal(applier.lagSeconds(), 0);
+  } finally {
+    await applier.close();
+    await live.close();
+    await store.close();
+  }
+});

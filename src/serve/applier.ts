@@ -14,9 +14,13 @@
  * restart replays a bounded tail. With `--workers N` every worker writes its own (the same state at its offset;
  * the latest wins).
  *
- * Lag: records in the log not yet applied, and the seconds since the oldest of them happened (its `ts`: an event
- * sent with an old timestamp counts from that timestamp). The write routes refuse new events (429) while the
- * record lag exceeds the bound, which bounds both the backlog and the memory a catch-up needs.
+ * Lag: records in the log not yet applied, and how long the oldest of them has waited, in seconds. When it was
+ * appended is not stored, so the wait is bounded from above twice and the smaller bound reported: by its `ts`
+ * (when it happened, no later than its append, except for clocks that disagree) and by the last time this
+ * applier had applied the whole log (it was appended after that). The second bound keeps the figure honest for
+ * events sent with old timestamps (a backfill), where the first would report their age. The write routes
+ * refuse new events (429) while the record lag exceeds the bound, which bounds both the backlog and the memory a
+ * catch-up needs.
  */
 
 import { SimrecError } from '../core/errors.ts';
@@ -124,6 +128,8 @@ export class LogApplier {
   private again = false;
   private closed = false;
   private caughtUp = false;
+  /** When the whole log was last seen applied (Unix seconds); the applier's start before that. */
+  private caughtUpAt = Date.now() / 1000;
   private lastError = '';
 
   constructor(
@@ -177,12 +183,13 @@ export class LogApplier {
     return Math.max(0, end - Math.max(next, this.log.start()));
   }
 
-  /** Seconds since the oldest unapplied record happened (0 when none is unapplied). */
+  /** How long the oldest unapplied record has waited, seconds, bounded as the module says (0 when none). */
   lagSeconds(now = Date.now() / 1000): number {
     const next = this.state ? this.state.overlay.appliedOffset + 1 : this.log.start();
     if (next >= this.log.end()) return 0;
     const oldest = this.log.read(next, 1)[0];
-    return oldest ? Math.max(0, now - oldest.ts) : 0;
+    const sinceCaughtUp = now - this.caughtUpAt;
+    return Math.max(0, oldest ? Math.min(now - oldest.ts, sinceCaughtUp) : sinceCaughtUp);
   }
 
   /**
@@ -251,14 +258,16 @@ export class LogApplier {
           );
           next = start;
         }
+        const readAt = Date.now() / 1000;
         const records = this.log.read(next, this.o.readBatch);
         if (records.length === 0) {
-          this.caughtUp = true;
+          this.markCaughtUp(readAt);
           break;
         }
         s.overlay.apply(records);
         s.sinceCheckpoint += records.length;
-        if (s.overlay.appliedOffset + 1 >= this.log.end()) this.caughtUp = true;
+        const endAt = Date.now() / 1000;
+        if (s.overlay.appliedOffset + 1 >= this.log.end()) this.markCaughtUp(endAt);
         if (performance.now() >= until) {
           this.again = true;
           break;
@@ -268,6 +277,12 @@ export class LogApplier {
     } catch (e) {
       this.report(e);
     }
+  }
+
+  /** Every record appended before `at` is applied. */
+  private markCaughtUp(at: number): void {
+    this.caughtUp = true;
+    this.caughtUpAt = at;
   }
 
   private checkpointDue(s: State): boolean {
