@@ -199,7 +199,9 @@ export {
   sampleGamma,
 } from './ranking/thompson.ts';
 // serve: the HTTP server (DESIGN §10)
-export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
+export { type AppOptions, buildApp, type EventOptions, type SimrecFastify } from './serve/app.ts';
+export { type ApplierOptions, LogApplier, liveOverlays, type OverlayFactory } from './serve/applier.ts';
+export { API_KEYS_ENV, loadApiKeys } from './serve/auth.ts';
 export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';
 export { type RunningServer, type ServerOptions, startServer, untilSignalled } from './serve/server.ts';
 // simclusters: the offline stages (DESIGN §3)
