@@ -93,15 +93,18 @@ export const APPLIER_DEFAULTS = {
 } as const;
 
 /**
- * The live overlay (query/live/overlay.ts) as the applier's overlay. A version records no absorbed offset yet
- * (the build that absorbs the log comes later), so every version starts after nothing: offset −1.
+ * The live overlay (query/live/overlay.ts) as the applier's overlay. A version's overlay starts after the last
+ * offset its build absorbed (manifest `extra.events`; −1 when it read no log), and counts as engagements the
+ * actions its build config declared as well as those given here.
  */
 export function liveOverlays(options: { engagementActions?: readonly string[] } = {}): OverlayFactory {
-  const o = { engagementActions: options.engagementActions };
+  const actions = (model: ServingModel) => ({
+    engagementActions: [...new Set([...(options.engagementActions ?? []), ...model.engagementActions])],
+  });
   return {
-    create: (model, absorbed) => LiveOverlay.create(model, { ...o, fromOffset: absorbed }),
-    restore: (model, bytes) => LiveOverlay.restore(model, bytes, o),
-    absorbed: () => -1,
+    create: (model, absorbed) => LiveOverlay.create(model, { ...actions(model), fromOffset: absorbed }),
+    restore: (model, bytes) => LiveOverlay.restore(model, bytes, actions(model)),
+    absorbed: (model) => model.absorbedOffset,
   };
 }
 

@@ -113,7 +113,8 @@ export function registerEventRoutes(app: SimrecFastify, ctx: RouteContext): void
       if (refused) return refused;
       const events = validated(() =>
         validateEventsBatch(body, {
-          engagementActions: writer.engagementActions,
+          // The serving version's declared actions are accepted as well as the server's own option.
+          engagementActions: [...writer.engagementActions, ...(ctx.live.current?.engagementActions ?? [])],
           receiveTime: Date.now() / 1000,
           maxBatchSize: writer.maxBatch,
         }),
