@@ -444,3 +444,29 @@ test('an overlay over an MF-only version: popular goes live, dense never returns
     { ...MF_FIXTURE, omit: SIMCLUSTERS_KEYS },
   );
 });
+
+test('events years after the build stay finite: growth is capped at 40 half-lives, and the new item is found', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    const years = 3 * 365 * 24 * H;
+    ov.apply(log([fav('dave', 'late', NOW + years), fav('gus', 'late', NOW + years + H)]));
+    const { embedding } = await live.itemEmbedding('late');
+    // W as of the second fav (dave's fav decayed an hour, 2^(−1/8)) taken to the unit time with the growth capped
+    // at 2^40; dave's and gus's vectors are equal (c0 0.8, c1 0.6).
+    assertRow(
+      embedding,
+      [
+        [0, 0.8 * (1 + 2 ** (-1 / 8)) * 2 ** 40],
+        [1, 0.6 * (1 + 2 ** (-1 / 8)) * 2 ** 40],
+      ],
+      1e6,
+    );
+    for (const v of embedding.values) assert.ok(Number.isFinite(v) && Number.isFinite(v * v));
+    const fay = await live.candidates({ userId: 'fay' }, { limit: 3 });
+    assert.equal(live.itemId(fay.result.items[0]), 'late');
+    assert.ok(close(fay.result.scores[0], 1, 1e-5));
+    const counters = ov.itemCounters(live.itemIndex('late'));
+    assert.ok(Number.isFinite(counters.engagements) && counters.engagements > 0);
+  });
+});

@@ -47,8 +47,9 @@
  * multiplied by 2^((t − builtNow)/halfLife). Decay multiplies every item alike, so ranks and cosines are those
  * of decaying everything to any common "now", and the shrunk cosine's λ (a fixed multiple of the version's
  * median item norm, in builtNow units) keeps its meaning; decaying touched rows to the latest event instead would
- * shrink them against λ and against untouched rows. Float64 holds the growth factor for ~1000 half-lives (about
- * a year at 8 hours); a rebuild rebases long before.
+ * shrink them against λ and against untouched rows. The growth is capped (MAX_ITEM_HALF_LIVES) so published
+ * values stay finite in float32 whatever the clock says; past the cap recency among late events is not told apart
+ * until a rebuild moves the unit time (13 days after the build at the 8-hour social half-life).
  *
  * Known users keep their version InterestedIn: it was computed from their whole history (follows, decayed favs,
  * social proof, top clusters), which the overlay does not hold, and the batch rule the stream must reproduce
@@ -478,7 +479,7 @@ export class LiveOverlay implements ModelOverlay {
     const amount = this.rule.weighted ? weight : 1;
     const wasLive = this.engage[i] > 0;
     if (positive) {
-      const t = amount * growth(ts - this.ref, this.trendHalfLife);
+      const t = amount * growth(ts - this.ref, this.trendHalfLife, MAX_COUNTER_HALF_LIVES);
       this.engage[i] += t;
       mass[2 * p + 1] += t;
       mass[2 * p] += weight * growth(ts - this.ref, this.favHalfLife);
@@ -1106,7 +1107,7 @@ export class LiveOverlay implements ModelOverlay {
 
   /** Live counters of item i (zeros for an item the overlay never saw). */
   itemCounters(i: number): ItemCounters {
-    const f = Number.isNaN(this.latest) ? 1 : growth(this.ref - this.latest, this.trendHalfLife);
+    const f = this.trendingToLatest;
     return { engagements: this.engage[i] * f, impressions: this.impressions[i], clicks: this.clicks[i] };
   }
 
@@ -1125,7 +1126,10 @@ export class LiveOverlay implements ModelOverlay {
 
   /** The factor turning trendingScores into values as of the latest event. */
   get trendingToLatest(): number {
-    return Number.isNaN(this.latest) ? 1 : growth(this.ref - this.latest, this.trendHalfLife);
+    // The inverse of the (capped) growth the counters were added with.
+    return Number.isNaN(this.latest)
+      ? 1
+      : 1 / growth(this.latest - this.ref, this.trendHalfLife, MAX_COUNTER_HALF_LIVES);
   }
 
   /** Distinct users per item in the version's engagement log (the version's popularity), length nV. */
@@ -1230,10 +1234,23 @@ const CHECKPOINT_FIELDS = {
   ranked: ['lists'],
 } as const;
 
-/** 2^(dt/halfLife): the factor taking a value at time t to the unit time t − dt; 1 without decay or time. */
-function growth(dt: number, halfLifeSeconds: number | null): number {
+/**
+ * Half-lives past the unit time beyond which a value stops growing. Published item values are float32 and their
+ * squares are summed (norms, the ANN's accumulators): 2^40 leaves room for sums of many engagements squared under
+ * float32's 2^128. Counters are float64 and only summed, so they may grow much further. An event later than the
+ * cap (13 days at the 8-hour social half-life) counts as if at the cap: still far above every version value, but
+ * no longer ahead of an older event past the cap; the next build moves the unit time (its builtNow) forward.
+ */
+const MAX_ITEM_HALF_LIVES = 40;
+const MAX_COUNTER_HALF_LIVES = 900;
+
+/**
+ * 2^(dt/halfLife): the factor taking a value at time t to the unit time t − dt; 1 without decay or time. A
+ * positive exponent is capped at `maxHalfLives` (see MAX_ITEM_HALF_LIVES); a negative one only decays.
+ */
+function growth(dt: number, halfLifeSeconds: number | null, maxHalfLives = MAX_ITEM_HALF_LIVES): number {
   if (halfLifeSeconds === null || !Number.isFinite(dt)) return 1;
-  return Math.exp((dt / halfLifeSeconds) * Math.LN2);
+  return Math.exp(Math.min(dt / halfLifeSeconds, maxHalfLives) * Math.LN2);
 }
 
 // ---- what the overlay reads from the version once --------------------------------------------------------------
