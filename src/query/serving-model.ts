@@ -675,6 +675,27 @@ export class ServingModel {
       const deleted = Array.from(ov.deletedVersionItems(), (i) => this.items.id(i));
       filters = { ...filters, exclude: [...(filters.exclude ?? []), ...deleted] };
     }
+    if (ov && 'userId' in source && source.items === undefined) {
+      // What the user engaged with or hid since the version is excluded as the version's engagements are; a user
+      // only the overlay knows is folded in from the version items they engaged with.
+      const nV = this.items.size;
+      let u = this.users.get(source.userId);
+      const known = u >= 0;
+      if (!known) u = ov.userIndex(source.userId);
+      if (u >= 0) {
+        const ids = (list: ArrayLike<number>) => {
+          const out: string[] = [];
+          for (let j = 0; j < list.length; j++) if (list[j] < nV) out.push(this.items.id(list[j]));
+          return out;
+        };
+        const live = ids(ov.userExclusions(u));
+        if (live.length > 0) filters = { ...filters, exclude: [...(filters.exclude ?? []), ...live] };
+        if (!known) {
+          const engaged = ids(ov.userEngaged(u));
+          if (engaged.length > 0) source = { userId: source.userId, items: engaged };
+        }
+      }
+    }
     return this.dense.candidates(source, params, filters);
   }
 

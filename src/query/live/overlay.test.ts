@@ -234,6 +234,13 @@ test('a new user with follows: InterestedIn folded in over the version’s Known
     // Unfollowing bob leaves alice alone in c0 (unproven, kept as the strongest): 0.9.
     ov.apply(log([{ userId: 'zoe', action: 'unfollow', producerId: 'bob', ts: NOW }], 4));
     assertRow(await live.userEmbedding('zoe', 'followScore'), [[0, 0.9]]);
+    // Following only carol: c2, which no build user has (column norm 0), normalises to 1 — the column would
+    // hold yan alone — so yan has a profile and candidates (i3 is the item on c2).
+    ov.apply(log([{ userId: 'yan', action: 'follow', producerId: 'carol', ts: NOW }], 5));
+    assertRow(await live.userEmbedding('yan', 'followScore'), [[2, 0.8]]);
+    assertRow(await live.userEmbedding('yan', 'followScoreClusterNormalized'), [[2, 1]]);
+    const yan = await live.candidates({ userId: 'yan' }, { limit: 3 });
+    assert.equal(live.itemId(yan.result.items[0]), 'i3');
     // The version model does not know zoe.
     await assert.rejects(
       m.userEmbedding('zoe'),
@@ -436,6 +443,21 @@ test('an overlay over an MF-only version: popular goes live, dense never returns
       const dense = await live.denseCandidates({ userId: 'dave' }, { limit: 10 });
       assert.ok(![...dense.items].map((i) => live.itemId(i)).includes('i2'));
       assert.ok([...(await m.denseCandidates({ userId: 'dave' }, { limit: 10 })).items].includes(2));
+      // dave faved i4 since the version: excluded from his dense candidates as his version engagements are.
+      assert.ok([...(await m.denseCandidates({ userId: 'dave' }, { limit: 10 })).items].includes(4));
+      assert.ok(![...dense.items].map((i) => live.itemId(i)).includes('i4'));
+      // A user only the overlay knows is folded in from the version items they faved: this fixture has no MF
+      // model to fold with, so the answer is the fold-in's own refusal, not an unknown user.
+      ov.apply(log([fav('newbie', 'i0', NOW), fav('newbie', 'i1', NOW)], 3));
+      await assert.rejects(
+        live.denseCandidates({ userId: 'newbie' }, { limit: 10 }),
+        (e: unknown) =>
+          e instanceof SimrecError && e.code === 'ARTIFACT_MISSING' && /folded in/.test(e.message),
+      );
+      await assert.rejects(
+        live.denseCandidates({ userId: 'nobody' }, { limit: 10 }),
+        (e: unknown) => e instanceof SimrecError && e.code === 'NOT_FOUND',
+      );
       await assert.rejects(
         live.candidates({ userId: 'dave' }),
         (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_MISSING',
