@@ -211,6 +211,8 @@ export async function simclustersStage(
   opts: {
     dataDir: string;
     warmStart?: ArtifactStore;
+    /** A KnownFor per producer (−1 none) to start from, for stable cluster ids (the ranker's pre-split state). */
+    warmAssignment?: Int32Array;
     onProgress?: (stage: string, done: number, total?: number) => void;
     onStage?: (stage: string, seconds: number, detail: Record<string, unknown>) => void;
   },
@@ -224,6 +226,9 @@ export async function simclustersStage(
     const w = await warmStartFrom(opts.warmStart, producerIds, producers.length);
     input.warmStart = w.assignment;
     warmInfo = { version: w.version, producersMatched: w.matched };
+  } else if (opts.warmAssignment && opts.warmAssignment.length === producers.length) {
+    input.warmStart = opts.warmAssignment;
+    warmInfo = { producersMatched: producers.length };
   }
   const { enabled: _enabled, topTopicsPerCluster, ...stages } = scConfig;
   const out = await runSimClusters(

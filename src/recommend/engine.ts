@@ -23,6 +23,7 @@ import { SimrecError } from '../core/errors.ts';
 import type { ServingModel } from '../query/serving-model.ts';
 import type { EngagementCounters } from '../ranking/counters.ts';
 import { ageWindow, allowOnly, DROP, excludeItems } from '../ranking/filters.ts';
+import type { FeatureSpec } from '../ranking/hashing.ts';
 import { CandidateMerger, type Provenance } from '../ranking/merge.ts';
 import { StampCounts, StampSet } from '../ranking/stamps.ts';
 import { Explorer } from '../ranking/thompson.ts';
@@ -136,17 +137,22 @@ export class Engine {
   private constructor(
     readonly model: ServingModel,
     readonly data: VersionData,
+    spec?: FeatureSpec,
   ) {
     this.merger = new CandidateMerger([...SOURCES, FALLBACK_SOURCE], model.itemCount);
-    this.hydrator = new FeatureHydrator(model, data, data.ranker?.spec);
+    this.hydrator = new FeatureHydrator(model, data, spec ?? data.ranker?.spec);
     const ov = model.live;
     this.counters = ov
       ? { impressions: (i) => ov.itemCounters(i).impressions, clicks: (i) => ov.itemCounters(i).clicks }
       : { impressions: () => 0, clicks: () => 0 };
   }
 
-  /** The engine of a model (one per model, made on first use). */
-  static for(model: ServingModel): Promise<Engine> {
+  /**
+   * The engine of a model (one per model, made on first use). With `spec`, a new engine whose features use
+   * that spec instead of the version ranker's (the build's ranker stage, training a new one).
+   */
+  static for(model: ServingModel, spec?: FeatureSpec): Promise<Engine> {
+    if (spec) return VersionData.for(model).then((d) => new Engine(model, d, spec));
     let e = Engine.engines.get(model);
     if (!e) {
       e = VersionData.for(model).then((d) => new Engine(model, d));
