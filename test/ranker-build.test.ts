@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { KEYS } from '../src/artifacts/keys.ts';
 import { readRanker, readRankerMeta } from '../src/artifacts/ranker.ts';
+import { recommendCommand } from '../src/cli/recommend.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
@@ -83,6 +84,41 @@ test('the ranker stage learns the held-out slice and ships a model the engine sc
     await reader.close();
     await store.close();
   }
+
+  // The CLI answers what the engine answers (the JSON is the Recommendation).
+  const user = built.dataset.users.id(5);
+  const expected = await (async () => {
+    const st = openArtifactStore(out);
+    const rd = await st.openVersion();
+    try {
+      return await recommend(await ServingModel.load(rd), { userId: user }, { limit: 7, explain: true });
+    } finally {
+      await rd.close();
+      await st.close();
+    }
+  })();
+  const written: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => {
+    written.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const code = await recommendCommand.run([
+      '--artifacts',
+      out,
+      '--user',
+      user,
+      '--limit',
+      '7',
+      '--explain',
+      '--json',
+    ]);
+    assert.equal(code, 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.deepEqual(JSON.parse(written.join('')), JSON.parse(JSON.stringify(expected)));
 
   // datasetBefore keeps exactly the engagements before the cut (untimed ones too) and moves the data time.
   const d = await loadDataset(data);

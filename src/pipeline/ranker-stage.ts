@@ -3,9 +3,13 @@
  *
  * 1. Time split of the engagement log: the state cut t₁ (`trainFraction` of the timed engagements before it)
  *    and the hold-out cut t₂ (`holdoutFraction` of them at or after it).
- * 2. The pre-split state: the same stages (SimClusters, warm-started from this build's KnownFor so cluster ids
- *    agree with the version the ranker ships in; MF when enabled) over the engagements before t₁, written to a
- *    temporary store and loaded as a ServingModel, so candidates come from the engine's own sources.
+ * 2. The pre-split state: the same stages over the engagements before t₁ (InterestedIn, producer, item and topic
+ *    embeddings, the cluster indexes; MF when enabled), written to a temporary store and loaded as a
+ *    ServingModel, so candidates come from the engine's own sources. The communities (similarity, KnownFor) are
+ *    the build's own: their cluster ids are then the ones the ranker's cluster features meet at serving, and
+ *    the two most expensive SimClusters stages are not run twice. In the social case they come from follows,
+ *    which carry no time; in the catalogue case the held-out co-engagements shape the item clusters (not who
+ *    engaged with what), a leak the report's figures include.
  * 3. For sampled users with an engagement in [t₁, t₂) (training) or at or after t₂ (evaluation): the
  *    candidates of the config's default strategy, the engine's features (recommend/features.ts, the module
  *    serving uses), labelled 1 when the user engaged with the item in the window, else 0 (the data carries no
@@ -35,6 +39,7 @@ import { Engine } from '../recommend/engine.ts';
 import { FEATURES, userFeatures } from '../recommend/features.ts';
 import { strategiesOf } from '../recommend/strategy.ts';
 import { resolveSubject } from '../recommend/subject.ts';
+import type { SimClustersInput } from '../simclusters/pipeline.ts';
 import { openArtifactStore } from '../store/open.ts';
 import type { VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
@@ -119,14 +124,14 @@ export function datasetBefore(d: Dataset, t: number): Dataset {
 }
 
 /**
- * Runs the stage on a build's dataset and config, storing the model into `out`; `knownFor` is the build's
- * KnownFor (per producer), which the pre-split state starts from. Returns the report.
+ * Runs the stage on a build's dataset and config, storing the model into `out`; `communities` are the build's
+ * similarity and KnownFor, which the pre-split state reuses. Returns the report.
  */
 export async function rankerStage(
   d: Dataset,
   config: BuildConfig,
   out: VersionWriter,
-  knownFor: Int32Array | undefined,
+  communities: SimClustersInput['communities'],
 ): Promise<RankerReport> {
   const cfg = config.ranker;
   const e = d.engagements!;
@@ -145,7 +150,7 @@ export async function rankerStage(
       if (config.simclusters.enabled)
         await simclustersStage(pre, stateConfig(config, t1), writer, {
           dataDir: work,
-          warmAssignment: knownFor,
+          communities,
         });
       if (config.mf.enabled)
         await mfStage(pre, config.mf, writer, { seed: config.seed, threads: config.threads });

@@ -211,8 +211,11 @@ export async function simclustersStage(
   opts: {
     dataDir: string;
     warmStart?: ArtifactStore;
-    /** A KnownFor per producer (−1 none) to start from, for stable cluster ids (the ranker's pre-split state). */
-    warmAssignment?: Int32Array;
+    /**
+     * Another run's similarity and KnownFor over the same producers, reused instead of computed (the ranker's
+     * pre-split state: its cluster ids are then the version's).
+     */
+    communities?: SimClustersInput['communities'];
     onProgress?: (stage: string, done: number, total?: number) => void;
     onStage?: (stage: string, seconds: number, detail: Record<string, unknown>) => void;
   },
@@ -226,10 +229,9 @@ export async function simclustersStage(
     const w = await warmStartFrom(opts.warmStart, producerIds, producers.length);
     input.warmStart = w.assignment;
     warmInfo = { version: w.version, producersMatched: w.matched };
-  } else if (opts.warmAssignment && opts.warmAssignment.length === producers.length) {
-    input.warmStart = opts.warmAssignment;
-    warmInfo = { producersMatched: producers.length };
   }
+  if (opts.communities && opts.communities.knownFor.cluster.length === producers.length)
+    input.communities = opts.communities;
   const { enabled: _enabled, topTopicsPerCluster, ...stages } = scConfig;
   const out = await runSimClusters(
     input,

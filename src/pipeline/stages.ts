@@ -100,7 +100,17 @@ export const RANKER: BuildStage = {
     const r = await ctx.timed(
       'ranker',
       () =>
-        rankerStage(ctx.dataset, ctx.config, ctx.writer, ctx.outputs.simclusters?.output.knownFor.cluster),
+        rankerStage(
+          ctx.dataset,
+          ctx.config,
+          ctx.writer,
+          ctx.outputs.simclusters
+            ? {
+                similarity: ctx.outputs.simclusters.output.similarity,
+                knownFor: ctx.outputs.simclusters.output.knownFor,
+              }
+            : undefined,
+        ),
       (x) => ({ auc: x.eval.auc, ece: x.eval.ece, examples: x.train.examples }),
     );
     ctx.outputs.ranker = r;
