@@ -99,6 +99,13 @@ test('filters through the engine: deny, allow, age window, engaged', async () =>
     const session = await recommend(m, { items: ['i1', 'i4'] }, base);
     assert.equal(session.subject, 'session');
     assert.ok(!ids(session).includes('i4') && !ids(session).includes('i1'));
+    // item → item from a session's items, the latest first (weight 1, then 1/2): from i2 = [c1 1] i0 0.8; from
+    // i1 = [c0 1] i4 0.8, i0 0.6. Sums: i0 0.8 + 0.6/2 = 1.1, i4 0.4.
+    const two = await recommend(m, { items: ['i1', 'i2'] }, base);
+    const i2i = (id: string) =>
+      two.items.find((x) => x.itemId === id)?.sources.find((p) => p.source === 'item2item');
+    assert.ok(Math.abs(i2i('i0')!.score - 1.1) < 1e-6 && i2i('i0')!.rank === 0);
+    assert.ok(Math.abs(i2i('i4')!.score - 0.4) < 1e-6 && i2i('i4')!.rank === 1);
     await assert.rejects(
       recommend(m, { userId: 'dave' }, { filters: { maxAgeHours: -1 } }),
       code('CONFIG_INVALID', 'filters.maxAgeHours'),
