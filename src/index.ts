@@ -130,11 +130,19 @@ export type {
   CandidateSubject,
 } from './query/candidate-source.ts';
 export {
+  type ItemCounters,
+  LiveOverlay,
+  type LiveOverlayOptions,
+  type LiveOverlayStats,
+} from './query/live/overlay.ts';
+export {
   type CandidateFilters,
   type CandidateResult,
   type ClusterView,
   LiveModel,
   type LiveModelOptions,
+  type ModelOverlay,
+  type PopularResult,
   type QuerySubject,
   ServingModel,
   type ServingModelOptions,
@@ -211,7 +219,9 @@ export {
 } from './recommend/strategy.ts';
 export type { RecommendSubject } from './recommend/subject.ts';
 // serve: the HTTP server (DESIGN §10)
-export { type AppOptions, buildApp, type SimrecFastify } from './serve/app.ts';
+export { type AppOptions, buildApp, type EventOptions, type SimrecFastify } from './serve/app.ts';
+export { type ApplierOptions, LogApplier, liveOverlays, type OverlayFactory } from './serve/applier.ts';
+export { API_KEYS_ENV, loadApiKeys } from './serve/auth.ts';
 export { HTTP_ERROR_CODES, HTTP_STATUS, type HttpErrorCode, toHttpError } from './serve/errors.ts';
 export { type RunningServer, type ServerOptions, startServer, untilSignalled } from './serve/server.ts';
 // simclusters: the offline stages (DESIGN §3)

@@ -98,6 +98,37 @@ test('batch = stream: streamed engagements give the batch item embeddings (tiny 
       compared += ids.length;
     }
     assert.ok(compared > 100, `${compared} entries compared`);
+    // A new user following two producers of one community gets the §3.3 row normalised by the stored column
+    // norms of the build.
+    const kf = out.knownFor;
+    let first = 0;
+    while (kf.cluster[first] < 0) first++;
+    const c = kf.cluster[first];
+    let second = first + 1;
+    while (kf.cluster[second] !== c) second++;
+    const next = records.length;
+    overlay.apply([
+      {
+        userId: 'newbie',
+        action: 'follow',
+        producerId: d.users.id(producers[first]),
+        ts: batch.asOf,
+        weight: 1,
+        offset: next,
+      },
+      {
+        userId: 'newbie',
+        action: 'follow',
+        producerId: d.users.id(producers[second]),
+        ts: batch.asOf,
+        weight: 1,
+        offset: next + 1,
+      },
+    ]);
+    const follow = kf.score[first] + kf.score[second];
+    const row = await overlay.model.userEmbedding('newbie', 'followScoreClusterNormalized');
+    assert.deepEqual([...row.ids], [c]);
+    assert.ok(Math.abs(row.values[0] - follow / out.interestedIn.columnNorms.followScore[c]) < 1e-6);
     // And the overlay answers with them: an item's similar items are found through the overlay's lists.
     const top = (await overlay.model.candidates({ userId: d.users.id(userOf[order[0]]) }, { limit: 5 }))
       .result;

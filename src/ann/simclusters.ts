@@ -118,10 +118,11 @@ export interface AnnOverlayView {
   isDeleted(item: number): boolean;
   /** The overlay's row of an item: its slot, or −1 when the item has no overlay row. */
   rowSlot(item: number): number;
+  /** A slot's row is rowIds/rowValues[rowStart .. rowStart + rowLength): clusters ascending, values. */
+  rowStart(slot: number): number;
   rowLength(slot: number): number;
-  /** Row clusters (ascending) and values; the first rowLength(slot) entries are valid. */
-  rowIds(slot: number): Int32Array;
-  rowValues(slot: number): Float32Array;
+  readonly rowIds: Int32Array;
+  readonly rowValues: Float32Array;
   /** Cluster c's overlay items, best first (the order of the version's index); the first clusterLength(c) valid. */
   clusterLength(c: number): number;
   clusterIds(c: number): Int32Array;
@@ -419,11 +420,12 @@ export class SimClustersAnn {
       if (slot >= 0) {
         const ni = ov.itemNorms[item];
         if (ni === 0 || srcNorm === 0) return 0;
-        const ids = ov.rowIds(slot);
-        const vals = ov.rowValues(slot);
-        const n = ov.rowLength(slot);
+        const ids = ov.rowIds;
+        const vals = ov.rowValues;
+        const from = ov.rowStart(slot);
+        const to = from + ov.rowLength(slot);
         let dot = 0;
-        for (let k = 0; k < n; k++) dot += this.dense[ids[k]] * vals[k];
+        for (let k = from; k < to; k++) dot += this.dense[ids[k]] * vals[k];
         return clampCosine(dot / ((ni + lambda) * srcNorm));
       }
       if (item >= this.nItems) return 0;

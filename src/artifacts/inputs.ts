@@ -64,3 +64,20 @@ export async function readItemPopularity(reader: VersionReader, nItems: number):
   }
   return out;
 }
+
+/**
+ * The last event-log offset the version absorbed at build time (manifest `extra.events.toOffset` − 1), or −1 when
+ * its build read no log: a server's overlay over the version applies the records after it.
+ */
+export function absorbedOffset(reader: VersionReader): number {
+  const events = (reader.manifest.extra as { events?: { toOffset?: unknown } }).events;
+  const to = events?.toOffset;
+  return typeof to === 'number' && Number.isSafeInteger(to) && to > 0 ? to - 1 : -1;
+}
+
+/** The engagement actions beyond `fav` the version's build config declared (`events.engagementActions`). */
+export function engagementActions(reader: VersionReader): string[] {
+  const config = reader.manifest.config as { events?: { engagementActions?: unknown } } | null;
+  const actions = config?.events?.engagementActions;
+  return Array.isArray(actions) ? actions.filter((a): a is string => typeof a === 'string') : [];
+}

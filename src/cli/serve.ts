@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SimrecError } from '../core/errors.ts';
+import { DEFAULT_MAX_LAG_EVENTS } from '../serve/app.ts';
+import { API_KEYS_ENV, isLoopbackHost, loadApiKeys } from '../serve/auth.ts';
 import { startServer, untilSignalled } from '../serve/server.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { localStoreDirectory } from '../store/open.ts';
@@ -8,7 +10,9 @@ import { type Command, intOption, parseOptions, required } from './command.ts';
 
 const HELP = `usage: simrec serve --artifacts LOC [--host 127.0.0.1] [--port 8080] [--workers N|auto]
 
-Serves the artifact directory's current version over HTTP (OpenAPI at /docs). A version committed by a later
+Serves the artifact directory's current version over HTTP (OpenAPI at /docs), and takes events and item
+changes (POST /v1/events, POST /v1/items, DELETE /v1/items/:id) into the event log in LOC/events/, which every
+serving process applies to what it answers. A version committed by a later
 build is picked up without a restart (checked every --poll-ms, and at once on SIGHUP); SIGTERM or SIGINT
 finish the requests in flight and exit.
 
@@ -26,6 +30,17 @@ options:
   --max-delay MS      also shed while the event loop's mean delay over 100 ms exceeds MS (default: off)
   --max-heap-mb MB    also shed while the V8 heap in use exceeds MB (default 90% of the heap limit)
   --log-level L       pino level of the JSON log on stderr: info (default), warn, error, silent
+  --api-keys FILE     API keys, one per line (# comments): POST /v1/events, POST /v1/items and
+                      DELETE /v1/items/:id then need one (Authorization: Bearer KEY or X-API-Key: KEY), else 401.
+                      Keys may also come from the environment variable SIMREC_API_KEYS (comma-separated);
+                      both together accept either
+  --max-lag-events N  POST /v1/events answers 429 (Retry-After: 1) while this process has not applied more than
+                      N records of the event log (default 50000): the backlog and its memory stay bounded
+  --protect-reads     with keys: every /v1 route needs a key, reads included (/healthz, /readyz, /metrics
+                      and /docs stay open)
+
+Listening on an address other than loopback without API keys prints a warning: anyone who can reach the
+port could then write events and items.
 `;
 
 export const serveCommand: Command = {
@@ -45,6 +60,9 @@ export const serveCommand: Command = {
       'max-delay': { type: 'string' },
       'max-heap-mb': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
+      'api-keys': { type: 'string' },
+      'protect-reads': { type: 'boolean', default: false },
+      'max-lag-events': { type: 'string' },
     });
     // A file:// URL is served as its directory; workers and the primary then agree on one path.
     const artifacts = localStoreDirectory(required(v, 'artifacts'), 'artifacts');
@@ -72,15 +90,36 @@ export const serveCommand: Command = {
     const maxQueue = intOption(v, 'max-queue-ms', 20, 0);
     const maxDelay = intOption(v, 'max-delay', 0, 0);
     const maxHeapMb = v['max-heap-mb'] === undefined ? undefined : intOption(v, 'max-heap-mb', 0, 1);
+    const envKeys = process.env[API_KEYS_ENV];
+    const apiKeys =
+      v['api-keys'] === undefined && envKeys === undefined
+        ? []
+        : loadApiKeys({ file: v['api-keys'] as string | undefined, env: envKeys });
+    const protectReads = v['protect-reads'] === true;
+    if (protectReads && apiKeys.length === 0)
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `--protect-reads needs API keys (--api-keys FILE or ${API_KEYS_ENV})`,
+        { field: 'protect-reads' },
+      );
+    const host = v.host as string;
+    if (apiKeys.length === 0 && !isLoopbackHost(host))
+      process.stderr.write(
+        `simrec serve: warning: listening on ${host} without API keys: anyone who can reach this port can write ` +
+          `events and items; give --api-keys FILE or ${API_KEYS_ENV}\n`,
+      );
     const server = await startServer({
       artifacts,
-      host: v.host as string,
+      host,
       port,
       workers,
       userScore,
       pollMs: intOption(v, 'poll-ms', 1000, 0),
       bodyLimit: intOption(v, 'body-limit', 1 << 20, 1),
       logLevel,
+      apiKeys,
+      protectReads,
+      events: { maxLagEvents: intOption(v, 'max-lag-events', DEFAULT_MAX_LAG_EVENTS, 1) },
       pressure:
         maxQueue === 0
           ? false

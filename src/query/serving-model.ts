@@ -6,6 +6,10 @@
  * reader lease is held: `LiveModel.use` counts requests in flight per model, and a replaced model gives its lease
  * back only when its last request has finished. A new version is loaded completely before it is swapped in, so a
  * request sees either the old model or the new one, never a half-loaded one, and none fails during a switch.
+ *
+ * A model can also answer through a live overlay of the events after its version (`withOverlay`,
+ * query/live/overlay.ts): the same methods then read version + overlay (new users and items, superseded item
+ * rows, deletions, users' later engagements).
  */
 
 import {
@@ -16,7 +20,13 @@ import {
   type SimClustersIndex,
   type SourceVector,
 } from '../ann/simclusters.ts';
-import { readDataTime, readEngagedItems, readItemPopularity } from '../artifacts/inputs.ts';
+import {
+  absorbedOffset,
+  engagementActions,
+  readDataTime,
+  readEngagedItems,
+  readItemPopularity,
+} from '../artifacts/inputs.ts';
 import { interestedInKey, KEYS } from '../artifacts/keys.ts';
 import { hasMfVectors } from '../artifacts/mf.ts';
 import {
@@ -373,6 +383,16 @@ export class ServingModel {
     return this.reader.id;
   }
 
+  /** The last event-log offset the version absorbed (−1: none): a live overlay applies the records after it. */
+  get absorbedOffset(): number {
+    return absorbedOffset(this.reader);
+  }
+
+  /** Engagement actions beyond `fav` the version was built with: the events routes accept them too. */
+  get engagementActions(): string[] {
+    return engagementActions(this.reader);
+  }
+
   get hasItemIndex(): boolean {
     return this.ann !== null;
   }
@@ -531,18 +551,17 @@ export class ServingModel {
   ): Promise<{ embedding: SparseRow; kind: 'current' | 'longest' }> {
     this.needSimClusters('an item embedding');
     const i = this.itemIndex(id, field);
-    const own = this.overlay?.itemRow(i);
-    if (which !== 'current' && i >= this.items.size) {
-      // New items have no longest-L2 snapshot (the build keeps those).
-      if (which === 'longest')
-        return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'longest' };
-    } else if (which !== 'current') {
-      const longest = await this.row(KEYS.itemLongestEmbeddings, i);
+    const empty = { ids: new Int32Array(0), values: new Float32Array(0) };
+    const isNew = i >= this.items.size;
+    if (which !== 'current') {
+      // The longest-L2 snapshots are the build's (an overlay keeps none; a touched item keeps its snapshot, a
+      // new item has none).
+      const longest = isNew ? empty : await this.row(KEYS.itemLongestEmbeddings, i);
       if (which === 'longest' || longest.ids.length > 0) return { embedding: longest, kind: 'longest' };
     }
+    const own = this.overlay?.itemRow(i);
     if (own) return { embedding: own, kind: 'current' };
-    if (i >= this.items.size)
-      return { embedding: { ids: new Int32Array(0), values: new Float32Array(0) }, kind: 'current' };
+    if (isNew) return { embedding: empty, kind: 'current' };
     if (this.annIndex) {
       const m = this.annIndex.itemEmbeddings;
       return {
@@ -711,6 +730,27 @@ export class ServingModel {
       // The dense indexes hold the version's items only: deleted ones are excluded by id.
       const deleted = Array.from(ov.deletedVersionItems(), (i) => this.items.id(i));
       filters = { ...filters, exclude: [...(filters.exclude ?? []), ...deleted] };
+    }
+    if (ov && 'userId' in source && source.items === undefined) {
+      // What the user engaged with or hid since the version is excluded as the version's engagements are; a user
+      // only the overlay knows is folded in from the version items they engaged with.
+      const nV = this.items.size;
+      let u = this.users.get(source.userId);
+      const known = u >= 0;
+      if (!known) u = ov.userIndex(source.userId);
+      if (u >= 0) {
+        const ids = (list: ArrayLike<number>) => {
+          const out: string[] = [];
+          for (let j = 0; j < list.length; j++) if (list[j] < nV) out.push(this.items.id(list[j]));
+          return out;
+        };
+        const live = ids(ov.userExclusions(u));
+        if (live.length > 0) filters = { ...filters, exclude: [...(filters.exclude ?? []), ...live] };
+        if (!known) {
+          const engaged = ids(ov.userEngaged(u));
+          if (engaged.length > 0) source = { userId: source.userId, items: engaged };
+        }
+      }
     }
     return this.dense.candidates(source, params, filters);
   }

@@ -46,7 +46,7 @@ test('healthz, readyz', async () => {
   assert.deepEqual((await get('/healthz')).json(), { status: 'ok' });
   const ready = await get('/readyz');
   assert.equal(ready.statusCode, 200);
-  assert.deepEqual(ready.json(), { status: 'ready', version });
+  assert.deepEqual(ready.json(), { status: 'ready', version, lag: { events: 0, seconds: 0 } });
 });
 
 test('user source: cosine with InterestedIn, engaged items excluded', async () => {
@@ -261,6 +261,9 @@ test('OpenAPI at /docs/json lists every route; the UI at /docs', async () => {
   for (const path of [
     '/v1/candidates/simclusters',
     '/v1/candidates/dense',
+    '/v1/candidates/{source}',
+    '/v1/events',
+    '/v1/items',
     '/v1/items/{itemId}/similar',
     '/v1/users/{userId}/embedding',
     '/v1/items/{itemId}/embedding',
@@ -568,7 +571,11 @@ test('before any version exists: healthz 200, readyz and data routes 503; ready 
     assertError(await cold.inject({ url: '/v1/clusters/0' }), 503, 'ARTIFACT_MISSING');
     const id = await writeTestArtifacts(dir, SMALL_FIXTURE);
     assert.equal(await cold.simrec.live.refresh(), true);
-    assert.deepEqual((await cold.inject({ url: '/readyz' })).json(), { status: 'ready', version: id });
+    assert.deepEqual((await cold.inject({ url: '/readyz' })).json(), {
+      status: 'ready',
+      version: id,
+      lag: { events: 0, seconds: 0 },
+    });
   } finally {
     await cold.close();
   }

@@ -9,10 +9,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { isSimrecError } from '../core/errors.ts';
 import { CODE_VERSION } from '../core/version.ts';
-import { LiveModel } from '../query/serving-model.ts';
+import { EVENT_LIMITS } from '../data/events.ts';
+import type { CandidateSource } from '../query/candidate-source.ts';
+import { LiveModel, type ServingModel } from '../query/serving-model.ts';
+import { SOURCE_FACTORIES } from '../query/sources/registry.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
-import { openArtifactStore } from '../store/open.ts';
+import type { EventLog } from '../store/event-log.ts';
+import { openArtifactStore, openEventLog } from '../store/open.ts';
 import type { ArtifactStore } from '../store/store.ts';
+import { type ApplierOptions, LogApplier, liveOverlays, type OverlayFactory } from './applier.ts';
+import { LOG_REDACT, registerAuth } from './auth.ts';
 import {
   handleClientError,
   handleError,
@@ -22,10 +28,11 @@ import {
 } from './errors.ts';
 import { type PressureOptions, registerLoadShedding } from './load-shedding.ts';
 import { createMetrics } from './metrics.ts';
-import type { RouteContext, SimrecFastify } from './route-context.ts';
+import type { EventWriting, RouteContext, SimrecFastify } from './route-context.ts';
 import { registerCandidateRoutes } from './routes/candidates.ts';
 import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerEmbeddingRoutes } from './routes/embeddings.ts';
+import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -33,6 +40,20 @@ export type { PressureOptions } from './load-shedding.ts';
 export type { RouteContext, SimrecFastify } from './route-context.ts';
 
 export const DEFAULT_BODY_LIMIT = 1 << 20;
+
+/** Write limits and the applier's cadence (applier.ts). */
+export interface EventOptions extends ApplierOptions {
+  /** Events one POST /v1/events batch may hold (default EVENT_LIMITS.batchSize; 413 beyond). */
+  maxBatch?: number;
+  /** Records this process may lag behind the log before writes get 429 (default 50,000). */
+  maxLagEvents?: number;
+  /** Retry-After of that 429, seconds (default 1). */
+  retryAfterSeconds?: number;
+  /** Engagement actions accepted beside the built-in user actions (a build config's). */
+  engagementActions?: readonly string[];
+}
+
+export const DEFAULT_MAX_LAG_EVENTS = 50_000;
 
 export interface AppOptions {
   /** Artifact store location (store/open.ts); or give `store`, or a ready `live` model. */
@@ -59,6 +80,28 @@ export interface AppOptions {
    * tests leave it off: a loaded CI machine's event-loop delay is not the server's to answer for.
    */
   pressure?: PressureOptions | false;
+  /**
+   * API keys (auth.ts): when given, every write route needs one (`Authorization: Bearer KEY` or `X-API-Key`),
+   * else 401 UNAUTHORIZED. Empty or absent: no authentication.
+   */
+  apiKeys?: readonly string[];
+  /** With apiKeys: the /v1 read routes need a key too (default false). */
+  protectReads?: boolean;
+  /**
+   * Candidate sources beside the registry's (query/sources/registry.ts), served by POST /v1/candidates/:name
+   * (an embedder's own, a test's). A name the registry has is an error.
+   */
+  extraSources?: Readonly<Record<string, (model: ServingModel) => CandidateSource | null>>;
+  /**
+   * The event log the write routes append to and this process's applier tails. Default: the log at `artifacts`
+   * (store/open.ts openEventLog; created when absent), closed with the application; one given here stays the
+   * caller's; false: none (the write routes answer 503 and nothing is overlaid).
+   */
+  eventLog?: EventLog | false;
+  /** How the applier builds a version's overlay (default: the live overlay of query/live/; false: none). */
+  overlays?: OverlayFactory | false;
+  /** Write limits and the applier's cadence. */
+  events?: EventOptions;
   /** Registers further routes beside simrec's before the application is sealed (an embedder's own, a test's). */
   extraRoutes?: (app: SimrecFastify) => void;
 }
@@ -68,12 +111,16 @@ export interface AppOptions {
  * `live` model was passed in, which stays the caller's.
  */
 export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
+  // Checked before anything is opened.
+  for (const name of Object.keys(options.extraSources ?? {}))
+    if (Object.hasOwn(SOURCE_FACTORIES, name))
+      throw new TypeError(`extraSources: '${name}' is a registered candidate source`);
   const ownsLive = options.live === undefined;
   let live = options.live;
   let ownedStore: ArtifactStore | undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const app: SimrecFastify = Fastify({
-    logger: options.logger ?? false,
+    logger: withRedaction(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Ids may be long; the schemas cap them at REQUEST_LIMITS.idLength and answer 400 beyond.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -124,9 +171,49 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     });
   } else if (live.current) metrics.setVersion(null, live.current.version);
   const probeStore = store;
+  const liveModel = live;
+  let eventLog: EventLog | undefined;
+  let ownedLog: EventLog | undefined;
+  if (options.eventLog) eventLog = options.eventLog;
+  else if (options.eventLog === undefined && options.artifacts) {
+    try {
+      eventLog = ownedLog = openEventLog(options.artifacts, { field: 'artifacts' });
+    } catch (e) {
+      // A read-only artifact location still serves reads; that it takes no writes is said, not hidden.
+      app.log.warn(
+        { code: (e as { code?: string }).code },
+        `no event log (writes answer 503): ${(e as Error).message}`,
+      );
+    }
+  }
+  const overlays =
+    options.overlays === false
+      ? null
+      : (options.overlays ?? liveOverlays({ engagementActions: options.events?.engagementActions }));
+  const applier =
+    eventLog && overlays
+      ? new LogApplier(eventLog, live, overlays, {
+          ...options.events,
+          onError: (e) => {
+            if (isSimrecError(e) && e.code !== 'INTERNAL')
+              app.log.warn({ code: e.code }, `event log applier: ${e.message}`);
+            else app.log.error({ err: e }, 'event log applier failed');
+          },
+          onRebase: (version, from) =>
+            app.log.info({ version, ...from }, 'event log overlay started for version'),
+        })
+      : null;
+  const events: EventWriting | undefined = eventLog
+    ? eventWriting(eventLog, applier, options.events ?? {})
+    : undefined;
+  if (eventLog) metrics.watchEvents(eventLog, applier);
   const ctx: RouteContext = {
     live,
+    use: applier ? (fn) => liveModel.use((m) => fn(applier.view(m))) : (fn) => liveModel.use(fn),
+    events,
+    applier: applier ?? undefined,
     metrics,
+    sources: { ...SOURCE_FACTORIES, ...options.extraSources },
     loadFailure: () => lastFailure,
     probe: probeStore ? (id) => probeStore.probe(id) : undefined,
   };
@@ -153,8 +240,11 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   });
 
   if (options.pressure) registerLoadShedding(app, options.pressure);
+  registerAuth(app, { keys: options.apiKeys ?? [], protectReads: options.protectReads });
 
   app.addHook('onClose', async () => {
+    await applier?.close();
+    await ownedLog?.close();
     if (ownsLive) await ctx.live.close();
     await ownedStore?.close();
   });
@@ -176,6 +266,11 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
           },
           { name: 'embeddings', description: 'sparse SimClusters embeddings' },
           { name: 'clusters', description: 'communities' },
+          {
+            name: 'events',
+            description:
+              'writes: user events and catalogue changes, appended durably to the event log and applied by every serving process (API key when keys are configured)',
+          },
           { name: 'operations', description: 'health, readiness, metrics' },
         ],
       },
@@ -187,12 +282,37 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
   registerCandidateRoutes(app, ctx);
   registerEmbeddingRoutes(app, ctx);
   registerClusterRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
   options.extraRoutes?.(app);
 
   if (ownsLive) {
     if (options.awaitModel === false) void live.start();
     else await live.start();
   }
+  applier?.start();
   await app.ready();
   return app;
+}
+
+/** Logger options with the credential headers redacted (on top of any redaction the caller asked for). */
+function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return logger;
+  const base = logger === true ? {} : logger;
+  const given = base.redact;
+  const paths = Array.isArray(given) ? given : (given?.paths ?? []);
+  const rest = Array.isArray(given) || given === undefined ? {} : given;
+  return { ...base, redact: { ...rest, paths: [...paths, ...LOG_REDACT] } };
+}
+
+function eventWriting(log: EventLog, applier: LogApplier | null, o: EventOptions): EventWriting {
+  return {
+    log,
+    maxBatch: o.maxBatch ?? EVENT_LIMITS.batchSize,
+    maxLagEvents: o.maxLagEvents ?? DEFAULT_MAX_LAG_EVENTS,
+    retryAfterSeconds: o.retryAfterSeconds ?? 1,
+    engagementActions: o.engagementActions ?? [],
+    // Without an applier nothing is applied here, so nothing can lag.
+    lagEvents: () => applier?.lagEvents() ?? 0,
+    appended: () => applier?.poke(),
+  };
 }

@@ -21,6 +21,10 @@ export const HTTP_ERROR_CODES = {
   HEADERS_TOO_LARGE: 'The request line and headers are larger than the HTTP parser accepts',
   REQUEST_TIMEOUT: 'The request did not arrive in full in time',
   SERVER_OVERLOADED: 'The server is shedding load; retry after the seconds in the Retry-After header',
+  UNAUTHORIZED:
+    'The route needs an API key (Authorization: Bearer KEY or X-API-Key: KEY) and none valid was sent',
+  LOG_BACKLOG:
+    'The event log is ahead of what this server has applied by more than its bound; retry after the seconds in the Retry-After header',
 } as const;
 
 export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES;
@@ -35,12 +39,14 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   INPUT_TOO_MANY_BAD_ROWS: 400,
   CONFIG_INVALID: 400,
   REQUEST_INVALID: 400,
+  UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   REQUEST_TIMEOUT: 408,
   HEADERS_TOO_LARGE: 431,
+  LOG_BACKLOG: 429,
   // The server has nothing (or nothing usable) to answer from: a state of the deployment, not of the request.
   ARTIFACT_MISSING: 503,
   ARTIFACT_LOCKED: 503,
@@ -61,8 +67,25 @@ export interface HttpError {
   internal: boolean;
 }
 
+/**
+ * A request a route refuses after reading it, with an HTTP-level code (e.g. a write body that fails the data
+ * rules: REQUEST_INVALID naming the field as the client wrote it).
+ */
+export class RequestError extends Error {
+  readonly code: keyof typeof HTTP_ERROR_CODES;
+  readonly field: string | undefined;
+
+  constructor(code: keyof typeof HTTP_ERROR_CODES, message: string, field?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RequestError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
 /** The response for any error a request raised. */
 export function toHttpError(err: unknown): HttpError {
+  if (err instanceof RequestError) return make(HTTP_STATUS[err.code], err.code, err.message, err.field);
   if (isSimrecError(err)) {
     const status = HTTP_STATUS[err.code] ?? 500;
     // ARTIFACT_* messages name server paths; a client learns only that the server cannot answer.

@@ -6,6 +6,8 @@
  */
 import cluster from 'node:cluster';
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventLog } from '../store/event-log.ts';
+import type { LogApplier } from './applier.ts';
 
 export interface ServeMetrics {
   readonly registry: Registry;
@@ -13,7 +15,17 @@ export interface ServeMetrics {
   readonly candidatesScored: Counter;
   /** Dense (MF) candidate queries by source kind (user, fold-in, item, raw) and mode (ann, exact). */
   readonly denseQueries: Counter<'source' | 'mode'>;
+  /** Queries of POST /v1/candidates/:source by source name. */
+  readonly sourceQueries: Counter<'source'>;
   readonly artifactInfo: Gauge<'version'>;
+  /** Records appended to the event log by this process's write routes. */
+  readonly eventsAccepted: Counter;
+  /** Records a write route found already in the log (same eventId). */
+  readonly eventsDuplicate: Counter;
+  /** Write requests refused: invalid, too_large, backlog. */
+  readonly eventsRejected: Counter<'reason'>;
+  /** Adds the event log's gauges (length, applier lag, overlay size), read at each scrape. */
+  watchEvents(log: EventLog, applier: LogApplier | null): void;
   /** Marks `to` as the version served (and `from` as no longer served). */
   setVersion(from: string | null, to: string): void;
   /** The exposition text: the whole cluster's when this process is a cluster worker, else this process's. */
@@ -64,6 +76,12 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     labelNames: ['source', 'mode'] as const,
     registers: [registry],
   });
+  const sourceQueries = new Counter({
+    name: 'simrec_source_queries_total',
+    help: 'Queries of POST /v1/candidates/:source by candidate source',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   const artifactInfo = new Gauge({
     name: 'simrec_artifact_info',
     help: 'The artifact version served (value 1)',
@@ -72,6 +90,23 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     // Summed over workers this would count workers; an info metric stays 1.
     aggregator: 'max',
   });
+  const eventsAccepted = new Counter({
+    name: 'simrec_events_accepted_total',
+    help: 'Records (events, item changes) appended to the event log by the write routes',
+    registers: [registry],
+  });
+  const eventsDuplicate = new Counter({
+    name: 'simrec_events_deduplicated_total',
+    help: 'Records the write routes did not append because the log already held their eventId',
+    registers: [registry],
+  });
+  const eventsRejected = new Counter({
+    name: 'simrec_events_rejected_total',
+    help: 'Write requests refused, by reason: invalid (400), too_large (413), backlog (429)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['invalid', 'too_large', 'backlog']) eventsRejected.inc({ reason }, 0);
   const aggregate = options.clusterAggregation ?? cluster.isWorker;
   if (aggregate) {
     // Answers the primary's requests for this worker's metrics (prom-client installs the listener).
@@ -83,7 +118,78 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     requestDuration,
     candidatesScored,
     denseQueries,
+    sourceQueries,
     artifactInfo,
+    eventsAccepted,
+    eventsDuplicate,
+    eventsRejected,
+    watchEvents(log, applier) {
+      // Every worker of a cluster reads the same log and applies all of it: the cluster's value is any
+      // worker's, and the worst lag is the one that matters.
+      new Gauge({
+        name: 'simrec_event_log_records',
+        help: 'Records held in the event log (appended minus compacted)',
+        registers: [registry],
+        aggregator: 'max',
+        collect() {
+          this.set(log.end() - log.start());
+        },
+      });
+      new Gauge({
+        name: 'simrec_event_log_end_offset',
+        help: 'The next offset the event log assigns (records ever appended)',
+        registers: [registry],
+        aggregator: 'max',
+        collect() {
+          this.set(log.end());
+        },
+      });
+      if (!applier) return;
+      new Gauge({
+        name: 'simrec_applier_lag_events',
+        help: 'Records in the event log this process has not applied to its overlay yet',
+        registers: [registry],
+        aggregator: 'max',
+        collect() {
+          this.set(applier.lagEvents());
+        },
+      });
+      new Gauge({
+        name: 'simrec_applier_lag_seconds',
+        help: 'Seconds since the oldest record this process has not applied happened (0 when caught up)',
+        registers: [registry],
+        aggregator: 'max',
+        collect() {
+          this.set(applier.lagSeconds());
+        },
+      });
+      new Gauge({
+        name: 'simrec_overlay_entities',
+        help:
+          'What the live overlay of the served version holds, by kind: item_rows (items with a live embedding), ' +
+          'new_items, users (users with live state), new_users, deleted_items',
+        labelNames: ['kind'] as const,
+        registers: [registry],
+        aggregator: 'max',
+        collect() {
+          const s = applier.overlay?.stats();
+          this.set({ kind: 'item_rows' }, s?.itemRows ?? 0);
+          this.set({ kind: 'new_items' }, s?.newItems ?? 0);
+          this.set({ kind: 'users' }, s?.usersWithState ?? 0);
+          this.set({ kind: 'new_users' }, s?.newUsers ?? 0);
+          this.set({ kind: 'deleted_items' }, s?.deletedItems ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'simrec_overlay_applied_records',
+        help: "Event log records the served version's overlay has applied",
+        registers: [registry],
+        aggregator: 'max',
+        collect() {
+          this.set(applier.overlay?.stats().applied ?? 0);
+        },
+      });
+    },
     setVersion(from, to) {
       if (from !== null && from !== to) artifactInfo.remove({ version: from });
       artifactInfo.set({ version: to }, 1);

@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { ANN_LIMITS } from '../ann/simclusters.ts';
+import { USER_ACTIONS } from '../core/event.ts';
 import { EVENT_LIMITS } from '../data/events.ts';
 import { DENSE_LIMITS } from '../query/dense-model.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
@@ -53,6 +54,21 @@ const Pair = Type.Array(Type.Number(), {
 /** A sparse embedding as [clusterId, score] pairs. */
 export const Embedding = Type.Array(Pair, { description: '[clusterId, score] pairs, ascending cluster id' });
 
+const RawEmbedding = Type.Array(
+  Type.Array(
+    Type.Number({ minimum: -REQUEST_LIMITS.embeddingScore, maximum: REQUEST_LIMITS.embeddingScore }),
+    {
+      minItems: 2,
+      maxItems: 2,
+      description: '[clusterId, score]',
+    },
+  ),
+  {
+    maxItems: REQUEST_LIMITS.embeddingEntries,
+    description: 'a raw embedding: [clusterId, score] pairs, each cluster once',
+  },
+);
+
 export const Source = Type.Object(
   {
     userId: Type.Optional(Id("a user: their InterestedIn embedding; the user's engaged items are excluded")),
@@ -61,18 +77,7 @@ export const Source = Type.Object(
     ),
     producerId: Type.Optional(Id("a producer's embedding")),
     topic: Type.Optional(Id("a topic's embedding")),
-    embedding: Type.Optional(
-      Type.Array(
-        Type.Array(
-          Type.Number({ minimum: -REQUEST_LIMITS.embeddingScore, maximum: REQUEST_LIMITS.embeddingScore }),
-          { minItems: 2, maxItems: 2, description: '[clusterId, score]' },
-        ),
-        {
-          maxItems: REQUEST_LIMITS.embeddingEntries,
-          description: 'a raw embedding: [clusterId, score] pairs, each cluster once',
-        },
-      ),
-    ),
+    embedding: Type.Optional(RawEmbedding),
   },
   {
     additionalProperties: false,
@@ -143,6 +148,23 @@ export const CandidatesBody = Type.Object(
   { additionalProperties: false },
 );
 
+const FoldInItems = Type.Array(Type.String({ maxLength: REQUEST_LIMITS.idLength }), {
+  minItems: 1,
+  maxItems: REQUEST_LIMITS.foldInItems,
+  description:
+    'item ids a new user engaged with: folded into a user vector (a few SGD steps, item parameters fixed) and excluded; unknown ids are skipped',
+});
+
+const RawVector = Type.Array(
+  Type.Number({ minimum: -REQUEST_LIMITS.embeddingScore, maximum: REQUEST_LIMITS.embeddingScore }),
+  {
+    minItems: 1,
+    maxItems: DENSE_LIMITS.vector,
+    description:
+      'a raw user-side vector of the index dimension (components, user bias, 1), scored by inner product',
+  },
+);
+
 export const DenseSource = Type.Object(
   {
     userId: Type.Optional(
@@ -150,26 +172,9 @@ export const DenseSource = Type.Object(
         'a user: their MF vector, their engaged items excluded; a user the model does not know needs items (folded in)',
       ),
     ),
-    items: Type.Optional(
-      Type.Array(Type.String({ maxLength: REQUEST_LIMITS.idLength }), {
-        minItems: 1,
-        maxItems: REQUEST_LIMITS.foldInItems,
-        description:
-          'item ids a new user engaged with: folded into a user vector (a few SGD steps, item parameters fixed) and excluded; unknown ids are skipped',
-      }),
-    ),
+    items: Type.Optional(FoldInItems),
     itemId: Type.Optional(Id('an item: cosine neighbours of its MF embedding; the item itself is excluded')),
-    vector: Type.Optional(
-      Type.Array(
-        Type.Number({ minimum: -REQUEST_LIMITS.embeddingScore, maximum: REQUEST_LIMITS.embeddingScore }),
-        {
-          minItems: 1,
-          maxItems: DENSE_LIMITS.vector,
-          description:
-            'a raw user-side vector of the index dimension (components, user bias, 1), scored by inner product',
-        },
-      ),
-    ),
+    vector: Type.Optional(RawVector),
   },
   {
     additionalProperties: false,
@@ -190,6 +195,13 @@ export const DenseParams = Type.Object(
     ),
     exclude: Type.Optional(IdList('item ids never returned')),
     allow: Type.Optional(IdList('when given, only these item ids may be returned')),
+    // The shared filter's age window (SourceParams), so one body fits every candidates route; the dense
+    // indexes hold no item ages, so it does not apply (as in the dense candidate source).
+    minAgeHours: Type.Optional(Hours('accepted for the shared body shape; dense items carry no age')),
+    maxAgeHours: Type.Optional(Hours('accepted for the shared body shape; dense items carry no age')),
+    now: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1e11, description: 'accepted, unused (see minAgeHours)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -198,6 +210,76 @@ export const DenseBody = Type.Object(
   { source: DenseSource, params: Type.Optional(DenseParams) },
   { additionalProperties: false },
 );
+
+/**
+ * The subject of `POST /v1/candidates/:source`: every key a registered source understands (the SimClusters
+ * `source` keys and the dense ones). Which combinations a source takes is the source's to say: one it cannot
+ * use is a 400 naming `source`. A source that needs no subject (a trending list) takes `{}`.
+ */
+export const Subject = Type.Object(
+  {
+    userId: Type.Optional(Id("a user; the user's engaged items are excluded")),
+    itemId: Type.Optional(Id('an item; the item itself is excluded')),
+    producerId: Type.Optional(Id('a producer (SimClusters)')),
+    topic: Type.Optional(Id('a topic (SimClusters)')),
+    embedding: Type.Optional(RawEmbedding),
+    items: Type.Optional(FoldInItems),
+    vector: Type.Optional(RawVector),
+  },
+  {
+    additionalProperties: false,
+    maxProperties: 2,
+    description:
+      'whom or what to retrieve for, as the source understands it: {userId}, {itemId}, {producerId}, {topic}, ' +
+      '{embedding} (simclusters); {userId}, {userId, items}, {items}, {itemId}, {vector} (dense)',
+  },
+);
+
+/** The filter every source shares (query/candidate-source.ts). */
+export const SourceParams = Type.Object(
+  {
+    limit: Type.Optional(Count(REQUEST_LIMITS.limit, 'results returned (default 50)')),
+    exclude: Type.Optional(IdList('item ids never returned')),
+    allow: Type.Optional(IdList('when given, only these item ids may be returned')),
+    minAgeHours: Type.Optional(Hours('only items at least this old (sources that know item ages)')),
+    maxAgeHours: Type.Optional(Hours('only items at most this old (sources that know item ages)')),
+    now: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1e11,
+        description: "Unix seconds ages are measured from (default: the version's data time)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const SourceCandidatesBody = Type.Object(
+  { source: Subject, params: Type.Optional(SourceParams) },
+  { additionalProperties: false },
+);
+
+export const SourceNameParams = Type.Object({
+  source: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'a registered candidate source: simclusters, dense, ...',
+  }),
+});
+
+export const SourceCandidatesResponse = Type.Object({
+  version: Type.String({ description: 'artifact version answered from' }),
+  source: Type.String({ description: 'the candidate source that answered' }),
+  candidates: Type.Array(
+    Type.Object({
+      itemId: Type.String(),
+      score: Type.Number({ description: "the source's score (higher is better)" }),
+    }),
+  ),
+  stats: Type.Record(Type.String(), Type.Union([Type.Number(), Type.String()]), {
+    description: 'what the source did (source-specific counters, and the embedding or vector used)',
+  }),
+});
 
 export const DenseCandidatesResponse = Type.Object({
   version: Type.String({ description: 'artifact version answered from' }),
@@ -337,4 +419,66 @@ export const ClusterResponse = Type.Object({
 export const StatusResponse = Type.Object({
   status: Type.String(),
   version: Type.Optional(Type.String()),
+  lag: Type.Optional(
+    Type.Object({
+      events: Type.Integer({ description: 'event log records this process has not applied yet' }),
+      seconds: Type.Number({ description: 'since the oldest of them happened' }),
+    }),
+  ),
+});
+
+// ---- writes (issue 15) ----------------------------------------------------------------------------------------
+// These document the write bodies in OpenAPI; the routes validate them with data/events.ts (see routes/events.ts).
+
+const Time = (description: string) => Type.Number({ description: `${description} (Unix seconds)` });
+
+export const UserEventSchema = Type.Object(
+  {
+    eventId: Type.Optional(Id('client id of the event: a retry with the same id is not appended twice')),
+    userId: Id('the acting user (a user unknown to the version is created)'),
+    action: Type.String({
+      description: `one of ${USER_ACTIONS.join(', ')}, or an engagement action the server was configured with`,
+    }),
+    itemId: Type.Optional(Id('the item (fav, unfav, click, impression, hide, engagement actions)')),
+    producerId: Type.Optional(Id('the producer (follow, unfollow)')),
+    topic: Type.Optional(Id('the topic (topic_follow)')),
+    ts: Type.Optional(Time('when it happened (default: when received)')),
+    weight: Type.Optional(Type.Number({ minimum: 0, description: 'weight ≥ 0 (default 1)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const EventsBody = Type.Object(
+  {
+    events: Type.Array(UserEventSchema, {
+      maxItems: EVENT_LIMITS.batchSize,
+      description: `at most ${EVENT_LIMITS.batchSize} events (413 beyond); appended all or none`,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ItemUpsertBody = Type.Object(
+  {
+    eventId: Type.Optional(Id('client id of the change: a retry with the same id is not appended twice')),
+    itemId: Id('the item'),
+    authorId: Type.Optional(Id('its author (a producer)')),
+    createdTs: Type.Optional(Time('when it was created')),
+    tags: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: EVENT_LIMITS.tagLength }), {
+        maxItems: EVENT_LIMITS.tags,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WriteResponse = Type.Object({
+  accepted: Type.Integer({ description: 'records appended by this request' }),
+  duplicates: Type.Integer({
+    description: 'records whose eventId the log already held (not appended again)',
+  }),
+  offsets: Type.Array(Type.Integer(), {
+    description: 'the log offset of each record, in request order (a duplicate: the offset it already had)',
+  }),
 });

@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyServerOptions } from 'fastify';
 import { isSimrecError, SimrecError } from '../core/errors.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
-import { type AppOptions, buildApp, type PressureOptions, type SimrecFastify } from './app.ts';
+import {
+  type AppOptions,
+  buildApp,
+  type EventOptions,
+  type PressureOptions,
+  type SimrecFastify,
+} from './app.ts';
 import { servePrimaryMetrics } from './metrics.ts';
 
 export interface ServerOptions {
@@ -29,6 +35,11 @@ export interface ServerOptions {
   logLevel?: string;
   /** Load shedding (default on, with DEFAULT_PRESSURE); false turns it off. */
   pressure?: PressureOptions | false;
+  /** API keys: write routes (and with protectReads the /v1 read routes) need one (see auth.ts). */
+  apiKeys?: readonly string[];
+  protectReads?: boolean;
+  /** Write limits and the log applier's cadence (plain values: they are passed to workers as JSON). */
+  events?: Omit<EventOptions, 'onError' | 'onRebase'>;
 }
 
 export interface RunningServer {
@@ -76,6 +87,9 @@ function appOptions(o: ServerOptions): AppOptions {
     processMetrics: true,
     awaitModel: false,
     pressure: o.pressure === false ? false : (o.pressure ?? {}),
+    apiKeys: o.apiKeys,
+    protectReads: o.protectReads,
+    events: o.events,
   };
 }
 

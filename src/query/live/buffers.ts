@@ -16,19 +16,22 @@ export function ensureLength<T extends NumericArray>(a: T, need: number, fill = 
   return b;
 }
 
-/** Index of `x` in a[0..n), −1 when absent (lists here are short: a user's items, an item's clusters). */
-export function indexIn(a: Int32Array, n: number, x: number): number {
-  for (let j = 0; j < n; j++) if (a[j] === x) return j;
+/**
+ * Position of `x` in a[off..off+n), relative to off; −1 when absent (lists here are short: a user's items, an
+ * item's clusters).
+ */
+export function indexIn(a: Int32Array, off: number, n: number, x: number): number {
+  for (let j = 0; j < n; j++) if (a[off + j] === x) return j;
   return -1;
 }
 
-/** Index of `c` in the ascending a[0..n) by binary search, −1 when absent. */
-export function sortedIndex(a: Int32Array, n: number, c: number): number {
+/** Position of `c` in the ascending a[off..off+n) by binary search, relative to off; −1 when absent. */
+export function sortedIndex(a: Int32Array, off: number, n: number, c: number): number {
   let lo = 0;
   let hi = n - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const v = a[mid];
+    const v = a[off + mid];
     if (v === c) return mid;
     if (v < c) lo = mid + 1;
     else hi = mid - 1;
@@ -107,5 +110,88 @@ export class RankedList {
     this.scores.copyWithin(at, at + 1, n);
     this.length = n - 1;
     return true;
+  }
+}
+
+/**
+ * Variable-length rows of many slots in a few flat typed arrays (the columns; column q holds `strides[q]`
+ * numbers per entry), so a million item rows or user lists are a handful of objects, not millions: per slot an
+ * offset, a capacity and a length. A row that outgrows its capacity moves to the end (its old room becomes
+ * garbage); the arena compacts itself when garbage passes a third of what is handed out. Offsets change on a move or a
+ * compaction: read them again after any write.
+ */
+export class SlotArena {
+  cols: NumericArray[];
+  off: Int32Array = new Int32Array(16);
+  cap: Int32Array = new Int32Array(16);
+  len: Int32Array = new Int32Array(16);
+  /** Entries handed out (live rows' capacities plus garbage). */
+  used = 0;
+  garbage = 0;
+  /** Slots made room for. */
+  slots = 0;
+
+  constructor(
+    ctors: readonly (new (n: number) => NumericArray)[],
+    readonly strides: readonly number[],
+  ) {
+    this.cols = ctors.map((C, q) => new C(64 * strides[q]));
+  }
+
+  /** Makes room for slot s (new slots have an empty row). */
+  ensureSlots(n: number): void {
+    this.slots = Math.max(this.slots, n);
+    this.off = ensureLength(this.off, n);
+    this.cap = ensureLength(this.cap, n);
+    this.len = ensureLength(this.len, n);
+  }
+
+  /** Ensures slot s can hold `need` entries, keeping its first len[s]; returns the (possibly new) offset. */
+  reserve(s: number, need: number): number {
+    if (need <= this.cap[s]) return this.off[s];
+    const cap = Math.max(need, 2 * this.cap[s], 2);
+    const at = this.take(cap);
+    const from = this.off[s];
+    const n = this.len[s];
+    for (let q = 0; q < this.cols.length; q++) {
+      const k = this.strides[q];
+      this.cols[q].copyWithin(at * k, from * k, (from + n) * k);
+    }
+    this.garbage += this.cap[s];
+    this.off[s] = at;
+    this.cap[s] = cap;
+    if (this.garbage > 1024 && this.garbage * 3 > this.used) this.compact();
+    return this.off[s];
+  }
+
+  private take(n: number): number {
+    const at = this.used;
+    this.used += n;
+    for (let q = 0; q < this.cols.length; q++)
+      this.cols[q] = ensureLength(this.cols[q], this.used * this.strides[q]);
+    return at;
+  }
+
+  /** Copies every live row into fresh columns, in slot order, each with its capacity. */
+  compact(): void {
+    const nSlots = this.slots;
+    let total = 0;
+    for (let s = 0; s < nSlots; s++) total += this.cap[s];
+    const cols = this.cols.map(
+      (c, q) => new (c.constructor as new (n: number) => NumericArray)(Math.max(64, total) * this.strides[q]),
+    );
+    let at = 0;
+    for (let s = 0; s < nSlots; s++) {
+      const from = this.off[s];
+      for (let q = 0; q < cols.length; q++) {
+        const k = this.strides[q];
+        cols[q].set(this.cols[q].subarray(from * k, (from + this.len[s]) * k), at * k);
+      }
+      this.off[s] = at;
+      at += this.cap[s];
+    }
+    this.cols = cols;
+    this.used = at;
+    this.garbage = 0;
   }
 }

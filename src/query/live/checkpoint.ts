@@ -6,8 +6,7 @@
  * overlay and not to the list fails the round-trip test instead of being lost silently.
  */
 import { SimrecError } from '../../core/errors.ts';
-import type { NumericArray } from './buffers.ts';
-import { RankedList } from './buffers.ts';
+import type { NumericArray, RankedList, SlotArena } from './buffers.ts';
 
 const MAGIC = 0x4f4c5253; // 'SRLO' little-endian
 const FORMAT = 1;
@@ -16,7 +15,7 @@ export interface CheckpointFields {
   readonly scalars: readonly string[];
   readonly json: readonly string[];
   readonly arrays: readonly string[];
-  readonly lists: readonly string[];
+  readonly arenas: readonly string[];
   readonly ranked: readonly string[];
 }
 
@@ -50,10 +49,16 @@ export function writeCheckpoint(
   };
   add('scalars', [Float64Array.from(fields.scalars, (f) => Number(state[f]))]);
   for (const f of fields.arrays) add(f, [state[f] as NumericArray]);
-  for (const f of fields.lists) {
-    const list = state[f] as NumericArray[];
-    if (list.length === 0) sections.push({ name: f, dtype: 'Float64Array', lengths: [] });
-    else add(f, list);
+  const arenas: Record<string, number[]> = {};
+  for (const f of fields.arenas) {
+    const a = state[f] as SlotArena;
+    arenas[f] = [a.used, a.garbage, a.slots];
+    add(`${f}.off`, [a.off]);
+    add(`${f}.cap`, [a.cap]);
+    add(`${f}.len`, [a.len]);
+    a.cols.forEach((c, q) => {
+      add(`${f}.${q}`, [c.subarray(0, a.used * a.strides[q])]);
+    });
   }
   for (const f of fields.ranked) {
     const lists = state[f] as RankedList[];
@@ -75,7 +80,7 @@ export function writeCheckpoint(
     const v = state[f];
     json[f] = v instanceof Map ? { $map: [...v.entries()] } : v;
   }
-  const header = new TextEncoder().encode(JSON.stringify({ ...extra, json, sections }));
+  const header = new TextEncoder().encode(JSON.stringify({ ...extra, json, arenas, sections }));
   const headerEnd = align(12 + header.length);
   let total = headerEnd;
   for (const p of parts) total = align(total + p.byteLength);
@@ -110,7 +115,11 @@ export function readCheckpoint(
   if (view.getUint32(0, true) !== MAGIC) throw corrupt('not a checkpoint');
   if (view.getUint32(4, true) !== FORMAT) throw corrupt(`format ${view.getUint32(4, true)} is not ${FORMAT}`);
   const headerLength = view.getUint32(8, true);
-  let header: { json: Record<string, unknown>; sections: Section[] } & Record<string, unknown>;
+  let header: {
+    json: Record<string, unknown>;
+    arenas: Record<string, number[]>;
+    sections: Section[];
+  } & Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
   } catch {
@@ -144,7 +153,16 @@ export function readCheckpoint(
     state[f] = typeof state[f] === 'boolean' ? scalars[j] !== 0 : scalars[j];
   });
   for (const f of fields.arrays) state[f] = need(f)[0];
-  for (const f of fields.lists) state[f] = need(f);
+  for (const f of fields.arenas) {
+    const a = state[f] as SlotArena;
+    const sizes = header.arenas?.[f];
+    if (!Array.isArray(sizes) || sizes.length !== 3) throw corrupt(`arena ${f} has no sizes`);
+    [a.used, a.garbage, a.slots] = sizes;
+    a.off = need(`${f}.off`)[0] as Int32Array;
+    a.cap = need(`${f}.cap`)[0] as Int32Array;
+    a.len = need(`${f}.len`)[0] as Int32Array;
+    a.cols = a.cols.map((_, q) => need(`${f}.${q}`)[0]);
+  }
   for (const f of fields.ranked) {
     const ids = need(`${f}.ids`);
     const keys = need(`${f}.keys`);
@@ -175,5 +193,3 @@ export function readCheckpoint(
 function align(n: number): number {
   return (n + 7) & ~7;
 }
-
-export { RankedList };

@@ -139,7 +139,9 @@ export function foldInRow(
       const v = raw[q][c];
       values[q * n + j] = v;
       const norm = columnNorms[q * k + c];
-      values[(q + 3) * n + j] = norm > 0 ? v / norm : 0;
+      // A cluster no build user has (norm 0): the column would hold this user alone, whose normalised score is
+      // v/|v| = 1; 0 would leave a user who follows only such clusters without any profile.
+      values[(q + 3) * n + j] = norm > 0 ? v / norm : v > 0 ? 1 : 0;
     }
   }
   for (const c of sorted) clear(c, s);

@@ -10,7 +10,13 @@ import { SimrecError } from '../../core/errors.ts';
 import type { LoggedRecord } from '../../core/event.ts';
 import { openArtifactStore } from '../../store/open.ts';
 import { ServingModel } from '../serving-model.ts';
-import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from '../test-fixtures.ts';
+import {
+  MF_FIXTURE,
+  SIMCLUSTERS_KEYS,
+  SMALL_FIXTURE,
+  type TestArtifactSpec,
+  writeTestArtifacts,
+} from '../test-fixtures.ts';
 import { LiveOverlay } from './overlay.ts';
 
 const NOW = 1_700_000_000;
@@ -228,6 +234,13 @@ test('a new user with follows: InterestedIn folded in over the version’s Known
     // Unfollowing bob leaves alice alone in c0 (unproven, kept as the strongest): 0.9.
     ov.apply(log([{ userId: 'zoe', action: 'unfollow', producerId: 'bob', ts: NOW }], 4));
     assertRow(await live.userEmbedding('zoe', 'followScore'), [[0, 0.9]]);
+    // Following only carol: c2, which no build user has (column norm 0), normalises to 1 — the column would
+    // hold yan alone — so yan has a profile and candidates (i3 is the item on c2).
+    ov.apply(log([{ userId: 'yan', action: 'follow', producerId: 'carol', ts: NOW }], 5));
+    assertRow(await live.userEmbedding('yan', 'followScore'), [[2, 0.8]]);
+    assertRow(await live.userEmbedding('yan', 'followScoreClusterNormalized'), [[2, 1]]);
+    const yan = await live.candidates({ userId: 'yan' }, { limit: 3 });
+    assert.equal(live.itemId(yan.result.items[0]), 'i3');
     // The version model does not know zoe.
     await assert.rejects(
       m.userEmbedding('zoe'),
@@ -289,6 +302,19 @@ test('counters: impressions and clicks per item, engagements decayed; clicks nev
     const ov2 = await LiveOverlay.create(m, { engagementActions: ['share'] });
     ov2.apply(log([{ userId: 'dave', action: 'share', itemId: 'i2', ts: NOW }]));
     assert.equal(ov2.itemCounters(i2).engagements, 1);
+    assert.equal(ov2.hasLiveEngagement, true);
+    assert.equal((await ov2.model.popular({}, 5)).mode, 'live');
+    // Undone, nothing is live: popular answers from the version's counts again.
+    ov2.apply(log([{ userId: 'dave', action: 'unfav', itemId: 'i2', ts: NOW + H }], 1));
+    assert.equal(ov2.itemCounters(i2).engagements, 0);
+    assert.equal(ov2.hasLiveEngagement, false);
+    const pop = await ov2.model.popular({}, 5);
+    assert.equal(pop.mode, 'version');
+    // Version counts: i1 (dave), i3 and i5 (erin), one user each; ties by index.
+    assert.deepEqual(
+      [...pop.items].map((i) => m.itemId(i)),
+      ['i1', 'i3', 'i5'],
+    );
   });
 });
 
@@ -337,5 +363,132 @@ test('replaying applied offsets changes nothing; serialize/restore answers ident
         (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_CORRUPT',
       );
     });
+  });
+});
+
+test('own items and items past the age limit are skipped as the batch skips them', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    ov.apply(
+      log([
+        // alice is a producer of the version: her fav of her own item does not count.
+        { action: 'item_upsert', itemId: 'n3', authorId: 'alice', createdTs: NOW, ts: NOW },
+        fav('alice', 'n3', NOW + 60),
+        // i3 was created 100 h before NOW, past the social age limit of 72 h.
+        fav('dave', 'i3', NOW),
+      ]),
+    );
+    assert.deepEqual(
+      { own: ov.stats().skipped.ownItem, old: ov.stats().skipped.itemTooOld },
+      { own: 1, old: 1 },
+    );
+    assert.equal(ov.rowSlot(m.itemIndex('i3')), -1, 'i3 keeps its version row');
+    // Still engagements of the users: excluded from their candidates, counted as trending.
+    assert.ok([...ov.userEngaged(m.userIndex('dave'))].includes(m.itemIndex('i3')));
+  });
+});
+
+test('catalogue: a new user folded in from favs of producer items (no decay), the rule with their row', async () => {
+  const spec: TestArtifactSpec = {
+    k: 2,
+    case: 'catalogue',
+    now: NOW,
+    users: ['u1'],
+    items: ['a', 'b', 'c', 'd'],
+    producers: ['a', 'b', 'c'],
+    knownFor: { a: [0, 1], b: [0, 0.5], c: [1, 0.8] },
+    interestedIn: { u1: [[0, 1]] },
+    itemEmbeddings: { a: [[0, 1]], b: [[0, 0.5]], c: [[1, 1]], d: [[0, 0.2]] },
+  };
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    ov.apply(log([fav('zed', 'a', NOW + 1000 * H), fav('zed', 'b', NOW + 2000 * H)]));
+    // After both favs: fav(zed, a) = fav(zed, b) = 1 (catalogues do not decay): favScore c0 = 1·1 + 1·0.5,
+    // logFavScore c0 = log10(2)·1.5, two producers of c0 so proven; column norms are 1 in this version.
+    assertRow(await live.userEmbedding('zed', 'favScore'), [[0, 1.5]]);
+    assertRow(await live.userEmbedding('zed'), [[0, 1.5 * Math.log10(2)]], 1e-6);
+    // The first fav came before zed had a row (nothing added to a); at the second, zed's row was a alone
+    // (favScore 1 ≥ 0.3, x = log10 2), added to b without decay.
+    assertRow((await live.itemEmbedding('a')).embedding, [[0, 1]]);
+    assertRow((await live.itemEmbedding('b')).embedding, [[0, 0.5 + Math.log10(2)]], 1e-6);
+    const c = await live.candidates({ userId: 'zed' }, { limit: 5 });
+    assert.deepEqual(
+      [...c.result.items].map((j) => live.itemId(j)),
+      ['d'],
+    );
+    // Catalogue trending counters decay with the default 24-hour half-life: 2^(−1000/24) + 1 as of the latest.
+    assert.ok(close(ov.itemCounters(m.itemIndex('b')).engagements, 1));
+    assert.ok(close(ov.itemCounters(m.itemIndex('a')).engagements, 2 ** (-1000 / 24), 1e-12));
+  }, spec);
+});
+
+test('an overlay over an MF-only version: popular goes live, dense never returns a deleted item', async () => {
+  await withModel(
+    async (m) => {
+      const ov = await LiveOverlay.create(m);
+      ov.apply(
+        log([
+          fav('erin', 'i2', NOW),
+          fav('dave', 'i4', NOW),
+          { action: 'item_delete', itemId: 'i2', ts: NOW },
+        ]),
+      );
+      const live = ov.model;
+      const pop = await live.popular({}, 10);
+      assert.deepEqual(
+        [...pop.items].map((i) => live.itemId(i)),
+        ['i4'],
+      );
+      const dense = await live.denseCandidates({ userId: 'dave' }, { limit: 10 });
+      assert.ok(![...dense.items].map((i) => live.itemId(i)).includes('i2'));
+      assert.ok([...(await m.denseCandidates({ userId: 'dave' }, { limit: 10 })).items].includes(2));
+      // dave faved i4 since the version: excluded from his dense candidates as his version engagements are.
+      assert.ok([...(await m.denseCandidates({ userId: 'dave' }, { limit: 10 })).items].includes(4));
+      assert.ok(![...dense.items].map((i) => live.itemId(i)).includes('i4'));
+      // A user only the overlay knows is folded in from the version items they faved: this fixture has no MF
+      // model to fold with, so the answer is the fold-in's own refusal, not an unknown user.
+      ov.apply(log([fav('newbie', 'i0', NOW), fav('newbie', 'i1', NOW)], 3));
+      await assert.rejects(
+        live.denseCandidates({ userId: 'newbie' }, { limit: 10 }),
+        (e: unknown) =>
+          e instanceof SimrecError && e.code === 'ARTIFACT_MISSING' && /folded in/.test(e.message),
+      );
+      await assert.rejects(
+        live.denseCandidates({ userId: 'nobody' }, { limit: 10 }),
+        (e: unknown) => e instanceof SimrecError && e.code === 'NOT_FOUND',
+      );
+      await assert.rejects(
+        live.candidates({ userId: 'dave' }),
+        (e: unknown) => e instanceof SimrecError && e.code === 'ARTIFACT_MISSING',
+      );
+    },
+    { ...MF_FIXTURE, omit: SIMCLUSTERS_KEYS },
+  );
+});
+
+test('events years after the build stay finite: growth is capped at 40 half-lives, and the new item is found', async () => {
+  await withModel(async (m) => {
+    const ov = await LiveOverlay.create(m);
+    const live = ov.model;
+    const years = 3 * 365 * 24 * H;
+    ov.apply(log([fav('dave', 'late', NOW + years), fav('gus', 'late', NOW + years + H)]));
+    const { embedding } = await live.itemEmbedding('late');
+    // W as of the second fav (dave's fav decayed an hour, 2^(−1/8)) taken to the unit time with the growth capped
+    // at 2^40; dave's and gus's vectors are equal (c0 0.8, c1 0.6).
+    assertRow(
+      embedding,
+      [
+        [0, 0.8 * (1 + 2 ** (-1 / 8)) * 2 ** 40],
+        [1, 0.6 * (1 + 2 ** (-1 / 8)) * 2 ** 40],
+      ],
+      1e6,
+    );
+    for (const v of embedding.values) assert.ok(Number.isFinite(v) && Number.isFinite(v * v));
+    const fay = await live.candidates({ userId: 'fay' }, { limit: 3 });
+    assert.equal(live.itemId(fay.result.items[0]), 'late');
+    assert.ok(close(fay.result.scores[0], 1, 1e-5));
+    const counters = ov.itemCounters(live.itemIndex('late'));
+    assert.ok(Number.isFinite(counters.engagements) && counters.engagements > 0);
   });
 });

@@ -9,8 +9,15 @@
  *   overlay.appliedOffset;                // last offset applied (fromOffset, −1 by default, before any)
  *   const live = overlay.model;           // a ServingModel answering version + overlay on every route
  *   const bytes = overlay.serialize();    // checkpoint; LiveOverlay.restore(model, bytes) → same state
- *   overlay.stats();                      // sizes and counters for /metrics
- *   overlay.itemCounters(i) / overlay.popular(...)  // trending counters, impressions, clicks
+ *   overlay.stats();                      // sizes, skips by reason, latest event time: for /metrics
+ *   overlay.itemCounters(i);              // decayed engagements, impressions, clicks (issue 16's inputs)
+ *   overlay.model.popular(subject, limit) // trending items; also the `popular` CandidateSource
+ *
+ * LiveOverlay.restore throws ARTIFACT_CORRUPT for bytes of another version or damaged bytes: replay from the
+ * version's offset instead. One overlay serves one model; its `model` is built once and shared by requests.
+ *
+ * An event naming an item the overlay does not know creates it (as an upsert without metadata would), so a fav
+ * can arrive before the item's upsert; an event of an unknown user creates the user.
  *
  * Rebase: when a build that absorbed the log up to offset O goes live, create a fresh overlay over the new model
  * with `fromOffset: O` and apply the records after O. apply() is synchronous and never throws for a record's
@@ -24,7 +31,15 @@
  * `impression` are counters only (CTR and exploration inputs), an impression also marks the item seen by the user;
  * they never move embeddings, as the batch job's engagement log holds favs and unfavs only. `hide` excludes an
  * item from the user's candidates. `follow`/`unfollow`/`topic_follow` keep the user's graph; a new user's
- * InterestedIn is folded in from it (fold-in.ts).
+ * InterestedIn is folded in from it (fold-in.ts). Impressions are kept (the last SEEN_PER_USER per user, for
+ * the ranking of issue 16) but do not exclude: an item shown once is still a fair candidate, and excluding it
+ * would hide exactly the items a user is about to engage with.
+ *
+ * Indexes. Touched items get an overlay row that supersedes their version row everywhere; the overlay keeps its
+ * own cluster → top items lists (the version's M, floors and order — by share of the shrunk norm or by score),
+ * which SimClustersAnn scans beside the version's lists (skipping the superseded items' version entries), so a
+ * new item is found as soon as a fav gives it a row. An item is not (re)listed once it is past the age limit at
+ * its update, as the batch job drops it.
  *
  * Time units. The version stores item embeddings decayed to its `builtNow`. The overlay keeps every value it
  * publishes (item rows, norms, trending counters) in the same unit — "as of builtNow" — so a touched item
@@ -32,8 +47,9 @@
  * multiplied by 2^((t − builtNow)/halfLife). Decay multiplies every item alike, so ranks and cosines are those
  * of decaying everything to any common "now", and the shrunk cosine's λ (a fixed multiple of the version's
  * median item norm, in builtNow units) keeps its meaning; decaying touched rows to the latest event instead would
- * shrink them against λ and against untouched rows. Float64 holds the growth factor for ~1000 half-lives (about
- * a year at 8 hours); a rebuild rebases long before.
+ * shrink them against λ and against untouched rows. The growth is capped (MAX_ITEM_HALF_LIVES) so published
+ * values stay finite in float32 whatever the clock says; past the cap recency among late events is not told apart
+ * until a rebuild moves the unit time (13 days after the build at the 8-hour social half-life).
  *
  * Known users keep their version InterestedIn: it was computed from their whole history (follows, decayed favs,
  * social proof, top clusters), which the overlay does not hold, and the batch rule the stream must reproduce
@@ -72,7 +88,7 @@ import {
 } from '../../simclusters/item-embeddings.ts';
 import type { SparseRow } from '../../store/store.ts';
 import type { LiveBase, ModelOverlay, ServingModel } from '../serving-model.ts';
-import { ensureLength, indexIn, RankedList, sortedIndex } from './buffers.ts';
+import { ensureLength, indexIn, RankedList, SlotArena, sortedIndex } from './buffers.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { FoldInScratch, foldInRow, KIND_OFFSET } from './fold-in.ts';
 
@@ -182,6 +198,8 @@ export class LiveOverlay implements ModelOverlay {
   private nDeleted = 0;
   private slotOf: Int32Array;
   private engage: Float64Array;
+  /** Items whose trending counter is positive. */
+  private liveItems = 0;
   private impressions: Float64Array;
   private clicks: Float64Array;
   private readonly tags = new Map<number, readonly string[]>();
@@ -193,19 +211,16 @@ export class LiveOverlay implements ModelOverlay {
   // ---- item rows (slots) ----
   private nSlots = 0;
   private slotItem = new Int32Array(16);
-  /** Full W per slot, values as of stTs, in the rule's touched order. */
-  private stIds: Int32Array[] = [];
-  private stVals: Float64Array[] = [];
-  private stLen = new Int32Array(16);
+  /** Full W per slot: cluster ids and values as of stTs, in the rule's touched order. */
+  private readonly st = new SlotArena([Int32Array, Float64Array], [1, 1]);
   private stTs = new Float64Array(16);
   private stEng = new Int32Array(16);
   private stPeak = new Float64Array(16);
-  /** The published view per slot (top clusters ≥ minItemScore, ascending cluster, builtNow units). */
-  private vIds: Int32Array[] = [];
-  private vVals: Float32Array[] = [];
-  /** Per view entry, its key in the cluster's list (NaN: not listed). */
-  private vKey: Float64Array[] = [];
-  private vLen = new Int32Array(16);
+  /**
+   * The published view per slot: clusters ascending, values (builtNow units), and each entry's key in its
+   * cluster's list (NaN: not listed).
+   */
+  private readonly vw = new SlotArena([Int32Array, Float32Array, Float64Array], [1, 1, 1]);
   private readonly lists: RankedList[];
 
   // ---- users (version 0..nU−1, new nU..) ----
@@ -214,23 +229,23 @@ export class LiveOverlay implements ModelOverlay {
   private nUsers: number;
   private userSlotOf: Int32Array;
   private nUserSlots = 0;
-  private uItems: Int32Array[] = [];
-  /** Per pair: the rule's ledger [mass, massTs]. */
-  private uLedger: Float64Array[] = [];
-  /** Per pair: [fold mass (fav half-life, builtNow units), trending mass (builtNow units)]. */
-  private uMass: Float64Array[] = [];
-  private uItemsLen = new Int32Array(16);
-  private uHides: Int32Array[] = [];
-  private uHidesLen = new Int32Array(16);
-  private uSeen: Int32Array[] = [];
-  private uSeenLen = new Int32Array(16);
+  /**
+   * Per user slot, the items engaged with, and per pair the rule's ledger [mass, massTs] (item-embeddings.ts)
+   * and [fold mass (fav half-life), trending mass], both in builtNow units.
+   */
+  private readonly ui = new SlotArena([Int32Array, Float64Array, Float64Array], [1, 2, 2]);
+  private readonly uh = new SlotArena([Int32Array], [1]);
+  /** Impressions, a ring of SEEN_PER_USER per user. */
+  private readonly us = new SlotArena([Int32Array], [1]);
   private uSeenNext = new Int32Array(16);
-  private uFollows: Int32Array[] = [];
-  private uFollowsLen = new Int32Array(16);
-  private uTopics: string[][] = [];
-  /** Folded-in InterestedIn of new users: clusters and the six kinds packed (fold-in.ts). */
-  private uRowIds: Int32Array[] = [];
-  private uRowVals: Float32Array[] = [];
+  /** Followed producers. */
+  private readonly uf = new SlotArena([Int32Array], [1]);
+  private readonly uTopics = new Map<number, string[]>();
+  /** Folded-in InterestedIn of new users: clusters, then the six kinds in INTERESTED_IN_SCORES order. */
+  private readonly ur = new SlotArena(
+    [Int32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array],
+    [1, 1, 1, 1, 1, 1, 1],
+  );
 
   // ---- scratch ----
   private readonly state: ItemEmbeddingState;
@@ -417,17 +432,17 @@ export class LiveOverlay implements ModelOverlay {
         return;
       }
       const s = this.userSlot(u);
-      let list = this.uFollows[s];
-      const n = this.uFollowsLen[s];
-      const at = indexIn(list, n, p);
+      const f = this.uf;
+      const n = f.len[s];
+      const at = indexIn(f.cols[0] as Int32Array, f.off[s], n, p);
       if (a === 'follow' && at < 0) {
-        list = ensureLength(list, n + 1);
-        this.uFollows[s] = list;
-        list[n] = p;
-        this.uFollowsLen[s] = n + 1;
+        const o = f.reserve(s, n + 1);
+        f.cols[0][o + n] = p;
+        f.len[s] = n + 1;
       } else if (a === 'unfollow' && at >= 0) {
-        list[at] = list[n - 1];
-        this.uFollowsLen[s] = n - 1;
+        const o = f.off[s];
+        f.cols[0][o + at] = f.cols[0][o + n - 1];
+        f.len[s] = n - 1;
       } else return;
       if (u >= this.nU) this.foldIn(s);
       return;
@@ -438,7 +453,9 @@ export class LiveOverlay implements ModelOverlay {
         return;
       }
       const s = this.userSlot(this.internUser(r.userId));
-      if (!this.uTopics[s].includes(r.topic)) this.uTopics[s].push(r.topic);
+      const topics = this.uTopics.get(s);
+      if (!topics) this.uTopics.set(s, [r.topic]);
+      else if (!topics.includes(r.topic)) topics.push(r.topic);
       return;
     }
     this.skipped.unknownAction++;
@@ -447,7 +464,8 @@ export class LiveOverlay implements ModelOverlay {
   /** A positive engagement or an unfav of user u with item i. */
   private engagement(u: number, i: number, ts: number, weight: number, positive: boolean): void {
     const s = this.userSlot(u);
-    let p = indexIn(this.uItems[s], this.uItemsLen[s], i);
+    const ui = this.ui;
+    let p = indexIn(ui.cols[0] as Int32Array, ui.off[s], ui.len[s], i);
     if (p < 0) {
       if (!positive) {
         this.skipped.unfavWithoutFav++;
@@ -455,10 +473,13 @@ export class LiveOverlay implements ModelOverlay {
       }
       p = this.addPair(s, i);
     }
-    const mass = this.uMass[s];
+    // The pair's position in the arena's columns.
+    p += ui.off[s];
+    const mass = ui.cols[2];
     const amount = this.rule.weighted ? weight : 1;
+    const wasLive = this.engage[i] > 0;
     if (positive) {
-      const t = amount * growth(ts - this.ref, this.trendHalfLife);
+      const t = amount * growth(ts - this.ref, this.trendHalfLife, MAX_COUNTER_HALF_LIVES);
       this.engage[i] += t;
       mass[2 * p + 1] += t;
       mass[2 * p] += weight * growth(ts - this.ref, this.favHalfLife);
@@ -467,22 +488,15 @@ export class LiveOverlay implements ModelOverlay {
       mass[2 * p] = 0;
       mass[2 * p + 1] = 0;
     }
-    if (this.k > 0) this.embed(u, s, p, i, ts, weight, positive);
+    this.liveItems += (this.engage[i] > 0 ? 1 : 0) - (wasLive ? 1 : 0);
+    if (this.k > 0) this.embed(u, p, i, ts, weight, positive);
     if (u >= this.nU) this.foldIn(s);
   }
 
   /** The §3.5 rule on item i's row for one engagement (applyEngagement, as the batch job folds it). */
-  private embed(
-    u: number,
-    us: number,
-    pair: number,
-    i: number,
-    ts: number,
-    weight: number,
-    positive: boolean,
-  ): void {
+  private embed(u: number, pair: number, i: number, ts: number, weight: number, positive: boolean): void {
     const ev = this.event;
-    const ledger = this.uLedger[us];
+    const ledger = this.ui.cols[1] as Float64Array;
     ev.ts = ts;
     ev.action = positive ? ACTION_POSITIVE : ACTION_UNFAV;
     ev.weight = weight;
@@ -515,15 +529,15 @@ export class LiveOverlay implements ModelOverlay {
     recordPairOutcome(ledger, pair, ev, outcome, this.rule);
     if (outcome !== EngagementOutcome.Applied && outcome !== EngagementOutcome.AppliedPeak) return;
     const n = readItemState(st, Number.NaN, this.rule.halfLifeSeconds, this.readIds, this.readVals);
-    let ids = this.stIds[slot];
-    let vals = this.stVals[slot];
-    if (ids.length < n) {
-      ids = this.stIds[slot] = ensureLength(ids, n);
-      vals = this.stVals[slot] = ensureLength(vals, n);
+    const a = this.st;
+    const o = a.reserve(slot, n);
+    const ids = a.cols[0];
+    const vals = a.cols[1];
+    for (let j = 0; j < n; j++) {
+      ids[o + j] = this.readIds[j];
+      vals[o + j] = this.readVals[j];
     }
-    ids.set(this.readIds.subarray(0, n));
-    vals.set(this.readVals.subarray(0, n));
-    this.stLen[slot] = n;
+    a.len[slot] = n;
     this.stTs[slot] = st.lastUpdateTs;
     this.stEng[slot] = st.engagements;
     this.stPeak[slot] = st.peakNorm2;
@@ -533,10 +547,12 @@ export class LiveOverlay implements ModelOverlay {
   /** loadItemState for a slot's stored W, without views over its arrays. */
   private load(st: ItemEmbeddingState, slot: number): void {
     resetItemState(st);
-    const ids = this.stIds[slot];
-    const vals = this.stVals[slot];
+    const a = this.st;
+    const ids = a.cols[0];
+    const vals = a.cols[1];
     let norm2 = 0;
-    for (let j = 0; j < this.stLen[slot]; j++) {
+    const o = a.off[slot];
+    for (let j = o; j < o + a.len[slot]; j++) {
       const c = ids[j];
       const v = vals[j];
       if (!(v > 0)) continue;
@@ -566,15 +582,13 @@ export class LiveOverlay implements ModelOverlay {
       }
     } else {
       const s = this.userSlotOf[u];
-      const ids = s >= 0 ? this.uRowIds[s] : NO_IDS;
-      const n = ids.length;
-      if (n > 0) {
-        const vals = this.uRowVals[s];
-        view.ids = ids;
-        view.values = vals.subarray(KIND_OFFSET[this.xKind] * n, (KIND_OFFSET[this.xKind] + 1) * n);
-        view.gate = vals.subarray(KIND_OFFSET.favScore * n, (KIND_OFFSET.favScore + 1) * n);
-        view.start = 0;
-        view.end = n;
+      const r = this.ur;
+      if (s >= 0 && s < r.slots && r.len[s] > 0) {
+        view.ids = r.cols[0] as Int32Array;
+        view.values = r.cols[1 + KIND_OFFSET[this.xKind]] as Float32Array;
+        view.gate = r.cols[1 + KIND_OFFSET.favScore] as Float32Array;
+        view.start = r.off[s];
+        view.end = r.off[s] + r.len[s];
         return;
       }
     }
@@ -593,15 +607,17 @@ export class LiveOverlay implements ModelOverlay {
   private publish(slot: number, atTs: number): void {
     const item = this.slotItem[slot];
     this.unlist(slot);
-    const n = this.stLen[slot];
-    const ids = this.stIds[slot];
-    const vals = this.stVals[slot];
+    const a = this.st;
+    const n = a.len[slot];
+    const o = a.off[slot];
+    const ids = a.cols[0];
+    const vals = a.cols[1];
     const g = growth(this.stTs[slot] - this.ref, this.rule.halfLifeSeconds);
     const dense = this.dense;
     const pick = this.pick;
     const p = this.itemParams;
     let m = 0;
-    for (let j = 0; j < n; j++) {
+    for (let j = o; j < o + n; j++) {
       const v = vals[j] * g;
       if (!(v > 0) || v < p.minItemScore) continue;
       dense[ids[j]] = v;
@@ -613,24 +629,21 @@ export class LiveOverlay implements ModelOverlay {
       m = p.maxClustersPerItem;
     }
     const row = pick.subarray(0, m).sort();
-    let vIds = this.vIds[slot];
-    if (vIds.length < m) {
-      vIds = this.vIds[slot] = ensureLength(vIds, m);
-      this.vVals[slot] = ensureLength(this.vVals[slot], m);
-      this.vKey[slot] = ensureLength(this.vKey[slot], m);
-    }
-    const vVals = this.vVals[slot];
-    const vKey = this.vKey[slot];
+    const vw = this.vw;
+    const vo = vw.reserve(slot, m);
+    const vIds = vw.cols[0];
+    const vVals = vw.cols[1];
+    const vKey = vw.cols[2];
     let sq = 0;
-    for (let j = 0; j < m; j++) {
-      const c = row[j];
+    for (let j = vo; j < vo + m; j++) {
+      const c = row[j - vo];
       vIds[j] = c;
       vVals[j] = dense[c];
       dense[c] = 0;
       sq += vVals[j] * vVals[j];
       vKey[j] = Number.NaN;
     }
-    this.vLen[slot] = m;
+    vw.len[slot] = m;
     const norm = Math.sqrt(sq);
     this.itemNorms[item] = this.deleted[item] ? 0 : norm;
     const maxAge = this.rule.maxItemAgeSeconds;
@@ -638,7 +651,7 @@ export class LiveOverlay implements ModelOverlay {
     if (this.deleted[item] || tooOld) return;
     const byCosine = p.indexOrder === 'cosine';
     const den = norm + this.lambda;
-    for (let j = 0; j < m; j++) {
+    for (let j = vo; j < vo + m; j++) {
       const w = vVals[j];
       if (w < p.minIndexScore) continue;
       const key = byCosine ? w / den : w;
@@ -652,9 +665,11 @@ export class LiveOverlay implements ModelOverlay {
   /** Removes slot s's entries from the cluster lists. */
   private unlist(slot: number): void {
     const item = this.slotItem[slot];
-    const ids = this.vIds[slot];
-    const keys = this.vKey[slot];
-    for (let j = 0; j < this.vLen[slot]; j++) {
+    const vw = this.vw;
+    const ids = vw.cols[0];
+    const keys = vw.cols[2];
+    const o = vw.off[slot];
+    for (let j = o; j < o + vw.len[slot]; j++) {
       if (Number.isNaN(keys[j])) continue;
       this.lists[ids[j]].remove(item, keys[j]);
       keys[j] = Number.NaN;
@@ -665,28 +680,32 @@ export class LiveOverlay implements ModelOverlay {
   private forgetEntry(item: number, c: number): void {
     const s = this.slotOf[item];
     if (s < 0) return;
-    const j = sortedIndex(this.vIds[s], this.vLen[s], c);
-    if (j >= 0) this.vKey[s][j] = Number.NaN;
+    const vw = this.vw;
+    const j = sortedIndex(vw.cols[0] as Int32Array, vw.off[s], vw.len[s], c);
+    if (j >= 0) vw.cols[2][vw.off[s] + j] = Number.NaN;
   }
 
   // ---- users ----------------------------------------------------------------------------------------------
 
   private foldIn(s: number): void {
-    const n = this.uItemsLen[s];
+    const ui = this.ui;
+    const n = ui.len[s];
     const pf = this.pairFav;
     if (pf.producer.length < n) {
       pf.producer = ensureLength(pf.producer, n);
       pf.mass = ensureLength(pf.mass, n);
     }
-    const items = this.uItems[s];
-    const mass = this.uMass[s];
+    const items = ui.cols[0];
+    const mass = ui.cols[2];
+    const o = ui.off[s];
     for (let j = 0; j < n; j++) {
-      pf.producer[j] = this.itemProducer(items[j]);
-      pf.mass[j] = mass[2 * j];
+      pf.producer[j] = this.itemProducer(items[o + j]);
+      pf.mass[j] = mass[2 * (o + j)];
     }
+    const f = this.uf;
     const row = foldInRow(
-      this.uFollows[s],
-      this.uFollowsLen[s],
+      (f.cols[0] as Int32Array).subarray(f.off[s], f.off[s] + f.len[s]),
+      f.len[s],
       pf.producer,
       pf.mass,
       n,
@@ -696,8 +715,13 @@ export class LiveOverlay implements ModelOverlay {
       this.iiParams,
       this.foldScratch,
     );
-    this.uRowIds[s] = row.ids;
-    this.uRowVals[s] = row.values;
+    const r = this.ur;
+    r.ensureSlots(s + 1);
+    const m = row.ids.length;
+    const ro = r.reserve(s, m);
+    r.cols[0].set(row.ids, ro);
+    for (let q = 0; q < 6; q++) r.cols[1 + q].set(row.values.subarray(q * m, (q + 1) * m), ro);
+    r.len[s] = m;
   }
 
   /** The producer an engagement with item i reaches: its author's (social), the item itself (catalogue). */
@@ -716,41 +740,40 @@ export class LiveOverlay implements ModelOverlay {
   }
 
   private addPair(s: number, i: number): number {
-    const n = this.uItemsLen[s];
-    this.uItems[s] = ensureLength(this.uItems[s], n + 1);
-    if (this.uLedger[s].length < 2 * (n + 1)) {
-      this.uLedger[s] = ensureLength(this.uLedger[s], 2 * (n + 1));
-      this.uMass[s] = ensureLength(this.uMass[s], 2 * (n + 1));
-    }
-    this.uItems[s][n] = i;
-    this.uLedger[s][2 * n] = 0;
-    this.uLedger[s][2 * n + 1] = Number.NaN;
-    this.uMass[s][2 * n] = 0;
-    this.uMass[s][2 * n + 1] = 0;
-    this.uItemsLen[s] = n + 1;
+    const ui = this.ui;
+    const n = ui.len[s];
+    const o = ui.reserve(s, n + 1) + n;
+    ui.cols[0][o] = i;
+    ui.cols[1][2 * o] = 0;
+    ui.cols[1][2 * o + 1] = Number.NaN;
+    ui.cols[2][2 * o] = 0;
+    ui.cols[2][2 * o + 1] = 0;
+    ui.len[s] = n + 1;
     return n;
   }
 
   private addHide(s: number, i: number): void {
-    const n = this.uHidesLen[s];
-    if (indexIn(this.uHides[s], n, i) >= 0) return;
-    this.uHides[s] = ensureLength(this.uHides[s], n + 1);
-    this.uHides[s][n] = i;
-    this.uHidesLen[s] = n + 1;
+    const h = this.uh;
+    const n = h.len[s];
+    if (indexIn(h.cols[0] as Int32Array, h.off[s], n, i) >= 0) return;
+    const o = h.reserve(s, n + 1);
+    h.cols[0][o + n] = i;
+    h.len[s] = n + 1;
   }
 
   private markSeen(s: number, i: number): void {
-    const n = this.uSeenLen[s];
-    if (indexIn(this.uSeen[s], n, i) >= 0) return;
+    const a = this.us;
+    const n = a.len[s];
+    if (indexIn(a.cols[0] as Int32Array, a.off[s], n, i) >= 0) return;
     if (n < SEEN_PER_USER) {
-      this.uSeen[s] = ensureLength(this.uSeen[s], n + 1);
-      this.uSeen[s][n] = i;
-      this.uSeenLen[s] = n + 1;
+      const o = a.reserve(s, n + 1);
+      a.cols[0][o + n] = i;
+      a.len[s] = n + 1;
       return;
     }
     // Full: the oldest impression gives way.
     const at = this.uSeenNext[s];
-    this.uSeen[s][at] = i;
+    a.cols[0][a.off[s] + at] = i;
     this.uSeenNext[s] = (at + 1) % SEEN_PER_USER;
   }
 
@@ -759,20 +782,8 @@ export class LiveOverlay implements ModelOverlay {
     if (s >= 0) return s;
     s = this.nUserSlots++;
     this.userSlotOf[u] = s;
-    this.uItems.push(new Int32Array(4));
-    this.uLedger.push(new Float64Array(8));
-    this.uMass.push(new Float64Array(8));
-    this.uHides.push(new Int32Array(0));
-    this.uSeen.push(new Int32Array(0));
-    this.uFollows.push(new Int32Array(0));
-    this.uTopics.push([]);
-    this.uRowIds.push(NO_IDS);
-    this.uRowVals.push(NO_VALUES);
-    this.uItemsLen = ensureLength(this.uItemsLen, s + 1);
-    this.uHidesLen = ensureLength(this.uHidesLen, s + 1);
-    this.uSeenLen = ensureLength(this.uSeenLen, s + 1);
+    for (const a of [this.ui, this.uh, this.us, this.uf]) a.ensureSlots(s + 1);
     this.uSeenNext = ensureLength(this.uSeenNext, s + 1);
-    this.uFollowsLen = ensureLength(this.uFollowsLen, s + 1);
     return s;
   }
 
@@ -823,41 +834,36 @@ export class LiveOverlay implements ModelOverlay {
     s = this.nSlots++;
     this.slotOf[i] = s;
     this.slotItem = ensureLength(this.slotItem, s + 1);
-    this.stLen = ensureLength(this.stLen, s + 1);
     this.stTs = ensureLength(this.stTs, s + 1);
     this.stEng = ensureLength(this.stEng, s + 1);
     this.stPeak = ensureLength(this.stPeak, s + 1);
-    this.vLen = ensureLength(this.vLen, s + 1);
+    this.st.ensureSlots(s + 1);
+    this.vw.ensureSlots(s + 1);
     this.slotItem[s] = i;
+    this.stTs[s] = Number.NaN;
+    this.stPeak[s] = 0;
     const emb = this.base.annIndex?.itemEmbeddings;
     if (i < this.nV && emb && i < emb.nRows) {
       const from = emb.indptr[i];
-      const to = emb.indptr[i + 1];
-      const ids = Int32Array.from(emb.indices.subarray(from, to));
-      const vals = new Float64Array(to - from);
-      for (let j = 0; j < vals.length; j++) vals[j] = emb.values ? emb.values[from + j] : 1;
-      this.stIds.push(ids);
-      this.stVals.push(vals);
-      this.stLen[s] = ids.length;
-      this.stTs[s] = this.ref;
+      const n = emb.indptr[i + 1] - from;
+      const so = this.st.reserve(s, n);
+      const vo = this.vw.reserve(s, n);
       let sq = 0;
-      for (let j = 0; j < vals.length; j++) sq += vals[j] * vals[j];
+      for (let j = 0; j < n; j++) {
+        const c = emb.indices[from + j];
+        const v = emb.values ? emb.values[from + j] : 1;
+        this.st.cols[0][so + j] = c;
+        this.st.cols[1][so + j] = v;
+        // The version's row and its index entries stay as they are until published again.
+        this.vw.cols[0][vo + j] = c;
+        this.vw.cols[1][vo + j] = v;
+        this.vw.cols[2][vo + j] = Number.NaN;
+        sq += v * v;
+      }
+      this.st.len[s] = n;
+      this.vw.len[s] = n;
+      this.stTs[s] = this.ref;
       this.stPeak[s] = sq;
-      // The version's row and its index entries stay as they are until published again.
-      this.vIds.push(ids.slice());
-      this.vVals.push(Float32Array.from(vals));
-      this.vKey.push(new Float64Array(ids.length).fill(Number.NaN));
-      this.vLen[s] = ids.length;
-    } else {
-      this.stIds.push(new Int32Array(4));
-      this.stVals.push(new Float64Array(4));
-      this.stLen[s] = 0;
-      this.stTs[s] = Number.NaN;
-      this.stPeak[s] = 0;
-      this.vIds.push(new Int32Array(4));
-      this.vVals.push(new Float32Array(4));
-      this.vKey.push(new Float64Array(4));
-      this.vLen[s] = 0;
     }
     this.stEng[s] = 0;
     this.syncHidden(i);
@@ -904,16 +910,20 @@ export class LiveOverlay implements ModelOverlay {
     return item < this.nItems ? this.slotOf[item] : -1;
   }
 
+  rowStart(slot: number): number {
+    return this.vw.off[slot];
+  }
+
   rowLength(slot: number): number {
-    return this.vLen[slot];
+    return this.vw.len[slot];
   }
 
-  rowIds(slot: number): Int32Array {
-    return this.vIds[slot];
+  get rowIds(): Int32Array {
+    return this.vw.cols[0] as Int32Array;
   }
 
-  rowValues(slot: number): Float32Array {
-    return this.vVals[slot];
+  get rowValues(): Float32Array {
+    return this.vw.cols[1] as Float32Array;
   }
 
   clusterLength(c: number): number {
@@ -953,8 +963,9 @@ export class LiveOverlay implements ModelOverlay {
   itemRow(i: number): SparseRow | null {
     const s = this.rowSlot(i);
     if (s < 0) return null;
-    const n = this.vLen[s];
-    return { ids: this.vIds[s].slice(0, n), values: this.vVals[s].slice(0, n) };
+    const o = this.vw.off[s];
+    const n = this.vw.len[s];
+    return { ids: this.rowIds.slice(o, o + n), values: this.rowValues.slice(o, o + n) };
   }
 
   /**
@@ -968,12 +979,13 @@ export class LiveOverlay implements ModelOverlay {
     if (u < this.nU) return null;
     const s = this.userSlotOf[u];
     if (s < 0) return { ids: NO_IDS, values: NO_VALUES };
-    const ids = this.uRowIds[s];
-    const n = ids.length;
-    const row = (q: InterestedInScore) => {
-      const off = KIND_OFFSET[q] * n;
-      return { ids: ids.slice(), values: this.uRowVals[s].slice(off, off + n) };
-    };
+    const r = this.ur;
+    const o = s < r.slots ? r.off[s] : 0;
+    const n = s < r.slots ? r.len[s] : 0;
+    const row = (q: InterestedInScore) => ({
+      ids: (r.cols[0] as Int32Array).slice(o, o + n),
+      values: (r.cols[1 + KIND_OFFSET[q]] as Float32Array).slice(o, o + n),
+    });
     if (!asSource) return row(kind);
     for (const q of [kind, 'followScoreClusterNormalized'] as const) {
       const r = row(q);
@@ -986,9 +998,10 @@ export class LiveOverlay implements ModelOverlay {
     const dense = this.dense;
     const mark = this.pick;
     let m = 0;
-    const items = this.uItems[s];
-    const mass = this.uMass[s];
-    for (let j = 0; j < this.uItemsLen[s]; j++) {
+    const ui = this.ui;
+    const items = ui.cols[0];
+    const mass = ui.cols[2];
+    for (let j = ui.off[s]; j < ui.off[s] + ui.len[s]; j++) {
       if (!(mass[2 * j + 1] > 0)) continue;
       const i = items[j];
       const row = this.currentRow(i);
@@ -1013,47 +1026,59 @@ export class LiveOverlay implements ModelOverlay {
   /** Item i's row as queries see it: the overlay's, else the version's. */
   private currentRow(i: number): SparseRow {
     const s = this.rowSlot(i);
-    if (s >= 0)
-      return { ids: this.vIds[s].subarray(0, this.vLen[s]), values: this.vVals[s].subarray(0, this.vLen[s]) };
+    if (s >= 0) {
+      const o = this.vw.off[s];
+      return {
+        ids: this.rowIds.subarray(o, o + this.vw.len[s]),
+        values: this.rowValues.subarray(o, o + this.vw.len[s]),
+      };
+    }
     const emb = this.base.annIndex?.itemEmbeddings;
     if (!emb || i >= emb.nRows) return { ids: NO_IDS, values: NO_VALUES };
     return { ids: emb.rowIndices(i), values: emb.rowValues(i) ?? new Float32Array(emb.rowNnz(i)).fill(1) };
   }
 
+  /** A user's slot, −1 when the overlay holds nothing for the user. */
+  private slotOfUser(u: number): number {
+    return u >= 0 && u < this.userSlotOf.length ? this.userSlotOf[u] : -1;
+  }
+
+  /** Slot s's row of an Int32 list arena, copied. */
+  private static listOf(a: SlotArena, s: number): Int32Array {
+    if (s < 0 || s >= a.slots) return NO_IDS;
+    return (a.cols[0] as Int32Array).slice(a.off[s], a.off[s] + a.len[s]);
+  }
+
   /** Items the overlay excludes from a user's candidates: engaged (any fav or engagement action) and hidden. */
   userExclusions(u: number): Int32Array {
-    const s = u < this.userSlotOf.length ? this.userSlotOf[u] : -1;
+    const s = this.slotOfUser(u);
     if (s < 0) return NO_IDS;
-    const a = this.uItemsLen[s];
-    const b = this.uHidesLen[s];
-    const out = new Int32Array(a + b);
-    out.set(this.uItems[s].subarray(0, a));
-    out.set(this.uHides[s].subarray(0, b), a);
+    const a = LiveOverlay.listOf(this.ui, s);
+    const b = LiveOverlay.listOf(this.uh, s);
+    const out = new Int32Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
     return out;
   }
 
   /** Items the overlay has seen the user engage with (fav or engagement action), in first-engagement order. */
   userEngaged(u: number): Int32Array {
-    const s = u < this.userSlotOf.length ? this.userSlotOf[u] : -1;
-    return s < 0 ? NO_IDS : this.uItems[s].slice(0, this.uItemsLen[s]);
+    return LiveOverlay.listOf(this.ui, this.slotOfUser(u));
   }
 
   userHidden(u: number): Int32Array {
-    const s = u < this.userSlotOf.length ? this.userSlotOf[u] : -1;
-    return s < 0 ? NO_IDS : this.uHides[s].slice(0, this.uHidesLen[s]);
+    return LiveOverlay.listOf(this.uh, this.slotOfUser(u));
   }
 
   /** The most recent impressions of a user (at most SEEN_PER_USER), unordered. */
   userSeen(u: number): Int32Array {
-    const s = u < this.userSlotOf.length ? this.userSlotOf[u] : -1;
-    return s < 0 ? NO_IDS : this.uSeen[s].slice(0, this.uSeenLen[s]);
+    return LiveOverlay.listOf(this.us, this.slotOfUser(u));
   }
 
   /** Producers a user follows in the overlay (producer indices), and followed topics. */
   userFollows(u: number): { producers: Int32Array; topics: readonly string[] } {
-    const s = u < this.userSlotOf.length ? this.userSlotOf[u] : -1;
-    if (s < 0) return { producers: NO_IDS, topics: [] };
-    return { producers: this.uFollows[s].slice(0, this.uFollowsLen[s]), topics: [...this.uTopics[s]] };
+    const s = this.slotOfUser(u);
+    return { producers: LiveOverlay.listOf(this.uf, s), topics: [...(this.uTopics.get(s) ?? [])] };
   }
 
   /** Version items deleted by the overlay (for sources that index the version only, e.g. dense). */
@@ -1087,14 +1112,13 @@ export class LiveOverlay implements ModelOverlay {
 
   /** Live counters of item i (zeros for an item the overlay never saw). */
   itemCounters(i: number): ItemCounters {
-    const f = Number.isNaN(this.latest) ? 1 : growth(this.ref - this.latest, this.trendHalfLife);
+    const f = this.trendingToLatest;
     return { engagements: this.engage[i] * f, impressions: this.impressions[i], clicks: this.clicks[i] };
   }
 
   /** Whether any live positive engagement is counted (popular falls back to the version's counts otherwise). */
   get hasLiveEngagement(): boolean {
-    for (let i = 0; i < this.nItems; i++) if (this.engage[i] > 0) return true;
-    return false;
+    return this.liveItems > 0;
   }
 
   /**
@@ -1107,7 +1131,10 @@ export class LiveOverlay implements ModelOverlay {
 
   /** The factor turning trendingScores into values as of the latest event. */
   get trendingToLatest(): number {
-    return Number.isNaN(this.latest) ? 1 : growth(this.ref - this.latest, this.trendHalfLife);
+    // The inverse of the (capped) growth the counters were added with.
+    return Number.isNaN(this.latest)
+      ? 1
+      : 1 / growth(this.latest - this.ref, this.trendHalfLife, MAX_COUNTER_HALF_LIVES);
   }
 
   /** Distinct users per item in the version's engagement log (the version's popularity), length nV. */
@@ -1187,6 +1214,7 @@ const CHECKPOINT_FIELDS = {
     'nSlots',
     'nUsers',
     'nUserSlots',
+    'liveItems',
   ],
   json: ['skipped', 'newItemIds', 'newUserIds', 'tags', 'uTopics'],
   arrays: [
@@ -1201,40 +1229,33 @@ const CHECKPOINT_FIELDS = {
     'versionHiddenFlag',
     'journal',
     'slotItem',
-    'stLen',
     'stTs',
     'stEng',
     'stPeak',
-    'vLen',
     'userSlotOf',
-    'uItemsLen',
-    'uHidesLen',
-    'uSeenLen',
     'uSeenNext',
-    'uFollowsLen',
   ],
-  lists: [
-    'stIds',
-    'stVals',
-    'vIds',
-    'vVals',
-    'vKey',
-    'uItems',
-    'uLedger',
-    'uMass',
-    'uHides',
-    'uSeen',
-    'uFollows',
-    'uRowIds',
-    'uRowVals',
-  ],
+  arenas: ['st', 'vw', 'ui', 'uh', 'us', 'uf', 'ur'],
   ranked: ['lists'],
 } as const;
 
-/** 2^(dt/halfLife): the factor taking a value at time t to the unit time t − dt; 1 without decay or time. */
-function growth(dt: number, halfLifeSeconds: number | null): number {
+/**
+ * Half-lives past the unit time beyond which a value stops growing. Published item values are float32 and their
+ * squares are summed (norms, the ANN's accumulators): 2^40 leaves room for sums of many engagements squared under
+ * float32's 2^128. Counters are float64 and only summed, so they may grow much further. An event later than the
+ * cap (13 days at the 8-hour social half-life) counts as if at the cap: still far above every version value, but
+ * no longer ahead of an older event past the cap; the next build moves the unit time (its builtNow) forward.
+ */
+const MAX_ITEM_HALF_LIVES = 40;
+const MAX_COUNTER_HALF_LIVES = 900;
+
+/**
+ * 2^(dt/halfLife): the factor taking a value at time t to the unit time t − dt; 1 without decay or time. A
+ * positive exponent is capped at `maxHalfLives` (see MAX_ITEM_HALF_LIVES); a negative one only decays.
+ */
+function growth(dt: number, halfLifeSeconds: number | null, maxHalfLives = MAX_ITEM_HALF_LIVES): number {
   if (halfLifeSeconds === null || !Number.isFinite(dt)) return 1;
-  return Math.exp((dt / halfLifeSeconds) * Math.LN2);
+  return Math.exp(Math.min(dt / halfLifeSeconds, maxHalfLives) * Math.LN2);
 }
 
 // ---- what the overlay reads from the version once --------------------------------------------------------------
@@ -1271,11 +1292,16 @@ async function readVersionParts(base: LiveBase): Promise<VersionParts> {
     ...INTERESTED_IN_DEFAULTS[c],
     ...((stored.interestedIn as Partial<InterestedInParams> | undefined) ?? {}),
   };
-  const ii: Partial<Record<InterestedInScore, CsrMatrix>> = {};
-  for (const kind of INTERESTED_IN_SCORES) {
-    const key = interestedInKey(kind);
-    if (reader.has(key)) ii[kind] = await reader.csr(key);
-  }
+  const read = async (kinds: readonly InterestedInScore[]) => {
+    const out: Partial<Record<InterestedInScore, CsrMatrix>> = {};
+    for (const kind of kinds) {
+      const key = interestedInKey(kind);
+      if (reader.has(key)) out[kind] = await reader.csr(key);
+    }
+    return out;
+  };
+  // What the rule reads of a known user: the vector it adds and the favScore gate.
+  const ii = await read([itemParams.userScore, 'favScore']);
   const k = base.k;
   let columnNorms: Float64Array;
   if (reader.has(KEYS.interestedInColumnNorms)) {
@@ -1284,9 +1310,10 @@ async function readVersionParts(base: LiveBase): Promise<VersionParts> {
     // Versions written before the norms were stored: a normalised entry is its raw one over the column norm,
     // so every column some user kept gives its norm back (to float32 precision).
     columnNorms = new Float64Array(3 * k);
+    const all = await read(INTERESTED_IN_SCORES);
     RAW_SCORES.forEach((raw, q) => {
-      const r = ii[raw];
-      const n = ii[`${raw}ClusterNormalized` as InterestedInScore];
+      const r = all[raw];
+      const n = all[`${raw}ClusterNormalized` as InterestedInScore];
       if (!r?.values || !n?.values) return;
       for (let j = 0; j < r.values.length; j++) {
         const c2 = r.indices[j];

@@ -1,7 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { AnnParams } from '../../ann/simclusters.ts';
-import { candidatesJsonText, denseCandidatesJson } from '../../query/answers.ts';
+import { SimrecError } from '../../core/errors.ts';
+import { candidatesJsonText, denseCandidatesJson, f32 } from '../../query/answers.ts';
+import type { CandidateSource, CandidateSubject } from '../../query/candidate-source.ts';
 import type { DenseFilters, DenseResult, DenseSource } from '../../query/dense-model.ts';
 import type {
   CandidateFilters,
@@ -18,6 +20,9 @@ import {
   ErrorResponse,
   ItemParams,
   SimilarQuery,
+  SourceCandidatesBody,
+  SourceCandidatesResponse,
+  SourceNameParams,
 } from '../schemas.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -30,8 +35,16 @@ const ERRORS = {
   503: ErrorResponse,
 };
 
-/** POST /v1/candidates/simclusters, POST /v1/candidates/dense and GET /v1/items/:itemId/similar. */
-export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: RouteContext): void {
+/** Results of the generic route when `params.limit` is not given (as the source-specific routes). */
+const DEFAULT_LIMIT = 50;
+
+/**
+ * POST /v1/candidates/:source (any registered source), its aliases POST /v1/candidates/simclusters and
+ * POST /v1/candidates/dense (their own bodies and answers, with every parameter of their source), and
+ * GET /v1/items/:itemId/similar.
+ */
+export function registerCandidateRoutes(app: SimrecFastify, { use, metrics, sources }: RouteContext): void {
+  const sourceOf = sourceLookup(sources);
   // The SimClusters answer is written as JSON text and sent as is (see candidatesJsonText); the response
   // schema still documents it in OpenAPI.
   const answer = (
@@ -59,7 +72,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
       },
     },
     (request, reply) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const { exclude, allow, minAgeHours, maxAgeHours, now, ...ann } = request.body.params ?? {};
         const filters: CandidateFilters = { exclude, allow, minAgeHours, maxAgeHours, now };
         const r = await m.candidates(toSource(request.body.source), ann as Partial<AnnParams>, filters);
@@ -85,11 +98,45 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
       },
     },
     (request) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const { exclude, allow, ...params } = request.body.params ?? {};
         const filters: DenseFilters = { exclude, allow };
         const r = await m.denseCandidates(request.body.source as DenseSource, params, filters);
         return answerDense(m, r);
+      }),
+  );
+
+  // The static alias routes above take precedence over this parametric one in Fastify's router.
+  app.post(
+    '/v1/candidates/:source',
+    {
+      schema: {
+        tags: ['candidates'],
+        summary: 'candidates from any registered source, with the filter every source shares',
+        description:
+          `Sources: ${Object.keys(sources).join(', ')} (simclusters and dense are answered by their own ` +
+          'routes, which take this body too). The subject keys a source takes are its own ' +
+          '(a subject it cannot use is a 400 naming `source`); an unknown source is a 404 naming `source`, and ' +
+          'a source the served version was built without is a 503 ARTIFACT_MISSING. The source-specific ' +
+          "routes take the source's own parameters too (N, M, X for SimClusters; ef and mode for dense).",
+        params: SourceNameParams,
+        body: SourceCandidatesBody,
+        response: { 200: SourceCandidatesResponse, ...ERRORS },
+      },
+    },
+    (request) =>
+      use(async (m) => {
+        const name = request.params.source;
+        const source = sourceOf(m, name);
+        const { limit = DEFAULT_LIMIT, ...filter } = request.body.params ?? {};
+        const r = await source.retrieve(request.body.source as CandidateSubject, limit, filter);
+        metrics.sourceQueries.inc({ source: name });
+        if (typeof r.stats.candidatesScored === 'number')
+          metrics.candidatesScored.inc(r.stats.candidatesScored);
+        const candidates = new Array<{ itemId: string; score: number }>(r.items.length);
+        for (let j = 0; j < r.items.length; j++)
+          candidates[j] = { itemId: m.itemId(r.items[j]), score: f32(r.scores[j]) };
+        return { version: m.version, source: name, candidates, stats: r.stats };
       }),
   );
 
@@ -107,7 +154,7 @@ export function registerCandidateRoutes(app: SimrecFastify, { live, metrics }: R
       },
     },
     (request, reply) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const itemId = request.params.itemId;
         m.itemIndex(itemId, 'itemId');
         const limit = request.query.limit;
@@ -136,4 +183,40 @@ function toSource(s: {
   if (s.producerId !== undefined) return { producerId: s.producerId };
   if (s.topic !== undefined) return { topic: s.topic };
   return { embedding: (s.embedding ?? []) as [number, number][] };
+}
+
+/**
+ * The named source over a model, each version's sources built once on first use (a source is a view of its
+ * model).
+ * @throws NOT_FOUND (field `source`) for a name no factory registers; ARTIFACT_MISSING when the version lacks
+ *   what the source needs
+ */
+function sourceLookup(
+  factories: RouteContext['sources'],
+): (m: ServingModel, name: string) => CandidateSource {
+  const built = new WeakMap<ServingModel, Map<string, CandidateSource | null>>();
+  return (m, name) => {
+    const make = Object.hasOwn(factories, name) ? factories[name] : undefined;
+    if (!make)
+      throw new SimrecError(
+        'NOT_FOUND',
+        `unknown candidate source '${name}'; sources: ${Object.keys(factories).join(', ')}`,
+        { field: 'source' },
+      );
+    let ofModel = built.get(m);
+    if (!ofModel) {
+      ofModel = new Map();
+      built.set(m, ofModel);
+    }
+    let source = ofModel.get(name);
+    if (source === undefined) {
+      source = make(m);
+      ofModel.set(name, source);
+    }
+    if (!source)
+      throw new SimrecError('ARTIFACT_MISSING', `version ${m.version} was built without the ${name} source`, {
+        field: 'source',
+      });
+    return source;
+  };
 }

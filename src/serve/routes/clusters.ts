@@ -6,7 +6,7 @@ import { ClusterParams, ClusterQuery, ClusterResponse, ErrorResponse } from '../
 const DEFAULT_LIMIT = 20;
 
 /** GET /v1/clusters/:clusterId — KnownFor members, top producers, items and topics of a community. */
-export function registerClusterRoutes(app: SimrecFastify, { live }: RouteContext): void {
+export function registerClusterRoutes(app: SimrecFastify, { use }: RouteContext): void {
   app.get(
     '/v1/clusters/:clusterId',
     {
@@ -19,7 +19,7 @@ export function registerClusterRoutes(app: SimrecFastify, { live }: RouteContext
       },
     },
     (request) =>
-      live.use((m) => {
+      use((m) => {
         const v = m.cluster(request.params.clusterId, request.query.limit ?? DEFAULT_LIMIT);
         const named = <K extends string>(list: RankedList, key: K, name: (i: number) => string) =>
           Array.from(

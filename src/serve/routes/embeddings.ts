@@ -14,7 +14,7 @@ import {
 const RESPONSES = { 200: EmbeddingResponse, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse };
 
 /** GET the sparse embedding of a user, item, producer or topic as [clusterId, score] pairs. */
-export function registerEmbeddingRoutes(app: SimrecFastify, { live }: RouteContext): void {
+export function registerEmbeddingRoutes(app: SimrecFastify, { use }: RouteContext): void {
   app.get(
     '/v1/users/:userId/embedding',
     {
@@ -27,7 +27,7 @@ export function registerEmbeddingRoutes(app: SimrecFastify, { live }: RouteConte
       },
     },
     (request) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const kind = request.query.score ?? m.userScore;
         const row = await m.userEmbedding(request.params.userId, kind);
         return { version: m.version, id: request.params.userId, kind, embedding: pairs(row) };
@@ -46,7 +46,7 @@ export function registerEmbeddingRoutes(app: SimrecFastify, { live }: RouteConte
       },
     },
     (request) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const { embedding, kind } = await m.itemEmbedding(
           request.params.itemId,
           request.query.kind ?? 'current',
@@ -66,7 +66,7 @@ export function registerEmbeddingRoutes(app: SimrecFastify, { live }: RouteConte
       },
     },
     (request) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const row = await m.producerEmbedding(request.params.id, 'id');
         return { version: m.version, id: request.params.id, kind: 'producer', embedding: pairs(row) };
       }),
@@ -83,7 +83,7 @@ export function registerEmbeddingRoutes(app: SimrecFastify, { live }: RouteConte
       },
     },
     (request) =>
-      live.use(async (m) => {
+      use(async (m) => {
         const row = await m.topicEmbedding(request.params.topic);
         return { version: m.version, id: request.params.topic, kind: 'topic', embedding: pairs(row) };
       }),

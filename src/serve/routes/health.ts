@@ -8,7 +8,7 @@ import { ErrorResponse, StatusResponse } from '../schemas.ts';
  */
 export function registerHealthRoutes(
   app: SimrecFastify,
-  { live, metrics, loadFailure, probe }: RouteContext,
+  { live, metrics, loadFailure, probe, applier }: RouteContext,
 ): void {
   app.get(
     '/healthz',
@@ -31,7 +31,9 @@ export function registerHealthRoutes(
         tags: ['operations'],
         summary:
           'readiness: 200 while a verified artifact version is loaded and its files are still readable, else 503 ' +
-          '(ARTIFACT_MISSING: none loaded yet or deleted; ARTIFACT_CORRUPT: current failed verification)',
+          '(ARTIFACT_MISSING: none loaded yet or deleted; ARTIFACT_CORRUPT: current failed verification); ' +
+          'with an event log, `lag` says how far this process is behind it (records, and seconds since the ' +
+          'oldest unapplied record happened)',
         response: { 200: StatusResponse, 503: ErrorResponse },
       },
     },
@@ -53,7 +55,12 @@ export function registerHealthRoutes(
           return reply.code(503).send(body);
         }
       }
-      return { status: 'ready', version: model.version };
+      if (!applier) return { status: 'ready', version: model.version };
+      return {
+        status: 'ready',
+        version: model.version,
+        lag: { events: applier.lagEvents(), seconds: applier.lagSeconds() },
+      };
     },
   );
 

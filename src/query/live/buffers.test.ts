@@ -1,0 +1,52 @@
+// The overlay's growable storage against plain arrays: rows that grow, move and get compacted keep their
+// contents; ranked lists keep (key desc, id asc) order, evict at capacity and find entries again.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Rng } from '../../core/prng.ts';
+import { RankedList, SlotArena } from './buffers.ts';
+
+test('SlotArena: rows keep their entries through moves and compactions', () => {
+  const arena = new SlotArena([Int32Array, Float64Array], [1, 2]);
+  const want: number[][] = [];
+  const rng = new Rng(7);
+  let compactions = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const s = Math.floor(rng.next() * 300);
+    while (want.length <= s) want.push([]);
+    arena.ensureSlots(want.length);
+    const n = arena.len[s];
+    const garbage = arena.garbage;
+    const o = arena.reserve(s, n + 1);
+    if (arena.garbage < garbage) compactions++;
+    arena.cols[0][o + n] = step;
+    arena.cols[1][2 * (o + n)] = step / 2;
+    arena.cols[1][2 * (o + n) + 1] = -step;
+    arena.len[s] = n + 1;
+    want[s].push(step);
+  }
+  assert.ok(compactions > 0, 'the arena compacted at least once');
+  for (let s = 0; s < want.length; s++) {
+    const o = arena.off[s];
+    assert.deepEqual([...arena.cols[0].subarray(o, o + arena.len[s])], want[s]);
+    assert.deepEqual(
+      [...arena.cols[1].subarray(2 * o, 2 * (o + arena.len[s]))],
+      want[s].flatMap((x) => [x / 2, -x]),
+    );
+  }
+});
+
+test('RankedList: order by key then id, capacity, eviction, removal by (key, id)', () => {
+  const list = new RankedList();
+  assert.equal(list.insert(5, 0.5, 1, 3), -1);
+  assert.equal(list.insert(2, 0.5, 1, 3), -1);
+  assert.equal(list.insert(9, 0.9, 2, 3), -1);
+  assert.deepEqual([...list.ids.subarray(0, list.length)], [9, 2, 5]);
+  // Full: a worse newcomer is refused, a better one evicts the last.
+  assert.equal(list.insert(7, 0.1, 1, 3), -2);
+  assert.equal(list.insert(1, 0.6, 1, 3), 5);
+  assert.deepEqual([...list.ids.subarray(0, list.length)], [9, 1, 2]);
+  assert.equal(list.remove(2, 0.4), false);
+  assert.equal(list.remove(2, 0.5), true);
+  assert.deepEqual([...list.ids.subarray(0, list.length)], [9, 1]);
+  assert.deepEqual([...list.scores.subarray(0, list.length)], [2, 1]);
+});
