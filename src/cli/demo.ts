@@ -82,11 +82,16 @@ export const demoCommand: Command = {
     const rows = Object.entries(gen.rows as Record<string, number>);
     for (const [file, n] of rows)
       out.write(`   ${file.padEnd(32)} ${n.toLocaleString('en-US').padStart(12)} rows\n`);
-    out.write(`\n2. build (simrec build --data ${data} --out ${artifacts})\n`);
+    // The default build trains MF too (the default strategy's dense source); on the social preset that takes
+    // minutes, so the demo builds without it and says so.
+    out.write(
+      `\n2. build (simrec build --data ${data} --out ${artifacts}, with mf.enabled false to stay quick: ` +
+        'the dense MF source and routes are left out; a build with no config includes them)\n',
+    );
     const result = await runBuild({
       data,
       out: artifacts,
-      config: resolveBuildConfig(undefined, { seed }),
+      config: resolveBuildConfig(undefined, { seed, mf: { enabled: false } }),
       onProgress: reporter.progress,
     });
     reporter.close();
