@@ -198,6 +198,26 @@ export {
   sampleBeta,
   sampleGamma,
 } from './ranking/thompson.ts';
+// recommend: the two-stage engine (issue 16)
+export {
+  type ClusterExplanation,
+  Engine as RecommendEngine,
+  type Explanation,
+  RECOMMEND_LIMITS,
+  type Recommendation,
+  type RecommendedItem,
+  type RecommendFilters,
+  type RecommendOptions,
+  recommend,
+} from './recommend/engine.ts';
+export { FEATURES as RANKER_FEATURES, FeatureHydrator } from './recommend/features.ts';
+export {
+  DEFAULT_STRATEGY,
+  SOURCES as RECOMMEND_SOURCES,
+  type Strategy,
+  type StrategyFilters,
+} from './recommend/strategy.ts';
+export type { RecommendSubject } from './recommend/subject.ts';
 // serve: the HTTP server (DESIGN §10)
 export { type AppOptions, buildApp, type EventOptions, type SimrecFastify } from './serve/app.ts';
 export { type ApplierOptions, LogApplier, liveOverlays, type OverlayFactory } from './serve/applier.ts';

@@ -20,6 +20,8 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
  * scores models through the same queries the server answers. The package entry `src/index.ts` is above
  * everything and imported by nothing. `ranking/` (feature hashing, the ranker, metrics, exploration, merge and
  * filters: pure functions over typed arrays) needs only core, so the query engine and the build can both use it.
+ * `recommend/` (the two-stage engine: sources merged, features, ranker, exploration, filters, explanations) sits
+ * on query and below pipeline and eval, so the build trains its ranker on the features the engine serves.
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['core'],
@@ -28,6 +30,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['artifacts'],
   ['ann'],
   ['query'],
+  ['recommend'],
   ['pipeline', 'eval'],
   ['serve'],
   ['cli'],

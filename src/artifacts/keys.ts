@@ -66,6 +66,12 @@ export const KEYS = {
   mfItemSimilarIndex: 'mf/items-similar-index',
   /** JSON: params, epochs, fit seconds, dense index report (recall@k against exact). */
   mfMeta: 'mf/meta',
+
+  // The two-stage recommender's ranker (issue 16).
+  /** The trained ranker, serialized by its kind (ranking/logistic.ts: `SRLR` bytes), one blob. */
+  rankerModel: 'ranker/model',
+  /** JSON: the training report (split, examples, logloss, AUC, calibration on the held-out slice). */
+  rankerMeta: 'ranker/meta',
 } as const;
 
 /** The key of one InterestedIn score kind (every kind in INTERESTED_IN_SCORES is stored). */

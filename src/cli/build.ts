@@ -157,6 +157,21 @@ export function summarize(result: BuildResult, out: string): string {
         ` ${d.kind} item index ${recall(d)}, ${sim.kind} similar-items index ${recall(sim)} against exact`,
     );
   }
+  if (result.ranker) {
+    const r = result.ranker;
+    lines.push(
+      '',
+      `  ranker: ${r.train.examples} training examples (${r.train.positives} positive) from ${r.users.train} users; held-out slice ${r.eval.examples} candidates of ${r.users.eval} users (${r.eval.positives} engaged)`,
+      `    held out: AUC ${r.eval.auc.toFixed(3)} (fusion of the sources ${r.eval.fusionAuc.toFixed(3)}), logloss ${r.eval.logloss.toFixed(4)}, ECE ${r.eval.ece.toFixed(4)}; candidate recall ${r.candidateRecall.eval.toFixed(3)}`,
+      `    reliability: ${r.eval.reliability
+        .filter((b) => b.count > 0)
+        .map(
+          (b) =>
+            `[${b.lower.toFixed(1)},${b.upper.toFixed(1)}) n ${b.count} pred ${b.meanPredicted?.toFixed(3)} obs ${b.observedRate?.toFixed(3)}`,
+        )
+        .join('; ')}`,
+    );
+  }
   lines.push('', '  stage timings:');
   for (const [stage, s] of Object.entries(result.timings))
     lines.push(`    ${stage.padEnd(22)} ${s.toFixed(2)} s`);

@@ -64,6 +64,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./similar.ts')).similarCommand,
   },
   {
+    name: 'recommend',
+    summary: 'two-stage recommendations for a user (candidates → ranker → exploration → filters)',
+    load: async () => (await import('./recommend.ts')).recommendCommand,
+  },
+  {
     name: 'eval',
     summary: 'fit models on a split and compare them offline (precision, recall, NDCG, MAP, AUC, coverage)',
     load: async () => (await import('./eval.ts')).evalCommand,

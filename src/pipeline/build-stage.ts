@@ -7,6 +7,7 @@ import type { Dataset } from '../data/dataset.ts';
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 import type { MfStageSummary } from './mf-stage.ts';
+import type { RankerReport } from './ranker-stage.ts';
 import type { SimClustersSummary } from './simclusters-stage.ts';
 
 export interface BuildOptions {
@@ -36,6 +37,7 @@ export interface BuildOptions {
 export interface BuildOutputs {
   simclusters: SimClustersSummary | null;
   mf: MfStageSummary | null;
+  ranker: RankerReport | null;
 }
 
 /** Everything one build run shares between stages. */

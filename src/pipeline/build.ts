@@ -107,7 +107,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     dataset,
     counts: statCounts(dataset),
     extra: absorbedEvents ? { events: absorbedEvents } : {},
-    outputs: { simclusters: null, mf: null },
+    outputs: { simclusters: null, mf: null, ranker: null },
     stageDone,
     timed,
   };

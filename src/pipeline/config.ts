@@ -6,6 +6,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { DEFAULT_MF_PARAMS } from '../mf/params.ts';
+import { StrategySchema } from '../recommend/strategy.ts';
 import { INTERESTED_IN_DEFAULTS } from '../simclusters/interested-in.ts';
 import { ITEM_EMBEDDING_DEFAULTS } from '../simclusters/item-embeddings.ts';
 import { KNOWN_FOR_DEFAULTS } from '../simclusters/known-for.ts';
@@ -143,6 +144,62 @@ export const EventsSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const RankerSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Train the two-stage ranker when the engagements carry times (DESIGN §7).',
+    }),
+    trainFraction: Type.Number({
+      default: 0.8,
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 1,
+      description: 'Share of the timed engagements in the pre-split state the candidates come from.',
+    }),
+    holdoutFraction: Type.Number({
+      default: 0.1,
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 1,
+      description: 'Share of the timed engagements, the latest, held out to measure the ranker.',
+    }),
+    trainUsers: Type.Integer({
+      default: 400,
+      minimum: 1,
+      description: 'Users sampled for training examples.',
+    }),
+    evalUsers: Type.Integer({
+      default: 200,
+      minimum: 1,
+      description: 'Users sampled for the held-out slice.',
+    }),
+    negativesPerUser: Type.Integer({
+      default: 50,
+      minimum: 1,
+      description: 'Negatives sampled per training user (weighted back to the candidate distribution).',
+    }),
+    l2: Type.Number({ default: 1e-4, minimum: 0, description: 'L2 penalty on the weights.' }),
+    bits: Type.Integer({
+      default: 16,
+      minimum: 8,
+      maximum: 24,
+      description: 'Hashed feature slots: 2^bits.',
+    }),
+    maxIterations: Type.Integer({ default: 200, minimum: 1, description: 'L-BFGS iterations at most.' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const RecommendSchema = Type.Object(
+  {
+    strategies: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), StrategySchema, {
+      default: {},
+      description:
+        'Named strategies (source budgets, ranker on/off, exploration share, filters) over the built-in default; `default` overrides the default.',
+    }),
+  },
+  { ...closed, default: {} },
+);
+
 export const BuildConfigSchema = Type.Object(
   {
     seed: Type.Integer({ default: 1, description: 'Seed of every randomised stage.' }),
@@ -156,6 +213,8 @@ export const BuildConfigSchema = Type.Object(
     simclusters: SimClustersSchema,
     mf: MfSchema,
     events: EventsSchema,
+    ranker: RankerSchema,
+    recommend: RecommendSchema,
   },
   closed,
 );

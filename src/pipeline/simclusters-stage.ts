@@ -211,6 +211,11 @@ export async function simclustersStage(
   opts: {
     dataDir: string;
     warmStart?: ArtifactStore;
+    /**
+     * Another run's similarity and KnownFor over the same producers, reused instead of computed (the ranker's
+     * pre-split state: its cluster ids are then the version's).
+     */
+    communities?: SimClustersInput['communities'];
     onProgress?: (stage: string, done: number, total?: number) => void;
     onStage?: (stage: string, seconds: number, detail: Record<string, unknown>) => void;
   },
@@ -225,6 +230,8 @@ export async function simclustersStage(
     input.warmStart = w.assignment;
     warmInfo = { version: w.version, producersMatched: w.matched };
   }
+  if (opts.communities && opts.communities.knownFor.cluster.length === producers.length)
+    input.communities = opts.communities;
   const { enabled: _enabled, topTopicsPerCluster, ...stages } = scConfig;
   const out = await runSimClusters(
     input,

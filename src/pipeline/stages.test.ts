@@ -12,17 +12,23 @@ import { BUILD_STAGES } from './stages.ts';
 test('the build stages in data-flow order, each enabled by its config section and the data it needs', () => {
   assert.deepEqual(
     BUILD_STAGES.map((s) => s.name),
-    ['store-inputs', 'simclusters', 'mf'],
+    ['store-inputs', 'simclusters', 'mf', 'ranker'],
   );
-  const ctx = (simclusters: boolean, mf: boolean, engagements: boolean) =>
+  const ctx = (simclusters: boolean, mf: boolean, engagements: boolean, ranker = false) =>
     ({
-      config: resolveBuildConfig(undefined, { simclusters: { enabled: simclusters }, mf: { enabled: mf } }),
+      config: resolveBuildConfig(undefined, {
+        simclusters: { enabled: simclusters },
+        mf: { enabled: mf },
+        ranker: { enabled: ranker },
+      }),
       dataset: { engagements: engagements ? {} : null },
     }) as unknown as BuildContext;
   const enabled = (c: BuildContext) => BUILD_STAGES.filter((s) => s.enabled(c)).map((s) => s.name);
   assert.deepEqual(enabled(ctx(true, false, true)), ['store-inputs', 'simclusters']);
   assert.deepEqual(enabled(ctx(false, true, true)), ['store-inputs', 'mf']);
   assert.deepEqual(enabled(ctx(true, true, false)), ['store-inputs', 'simclusters']);
+  assert.deepEqual(enabled(ctx(true, false, true, true)), ['store-inputs', 'simclusters', 'ranker']);
+  assert.deepEqual(enabled(ctx(true, false, false, true)), ['store-inputs', 'simclusters']);
 });
 
 test('runBuild runs exactly the enabled stages and records them in the manifest', async () => {

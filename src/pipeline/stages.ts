@@ -9,6 +9,7 @@ import { openArtifactStore } from '../store/open.ts';
 import type { BuildStage } from './build-stage.ts';
 import type { BuildConfig } from './config.ts';
 import { mfStage } from './mf-stage.ts';
+import { rankerSkipReason, rankerStage } from './ranker-stage.ts';
 import { simclustersStage } from './simclusters-stage.ts';
 
 /** The dataset's id maps, matrices and metadata, as every later reader expects them. */
@@ -80,13 +81,52 @@ export const MF: BuildStage = {
   },
 };
 
-export const BUILD_STAGES: readonly BuildStage[] = [STORE_INPUTS, SIMCLUSTERS, MF];
+/**
+ * Issue 16: the two-stage ranker, trained on a time split with the engine's own candidates and features.
+ * Data without timed engagements is recorded as skipped (extra.ranker.skipped), not an error.
+ */
+export const RANKER: BuildStage = {
+  name: 'ranker',
+  enabled: (ctx) =>
+    ctx.config.ranker.enabled &&
+    ctx.dataset.engagements !== null &&
+    (ctx.config.simclusters.enabled || ctx.config.mf.enabled),
+  run: async (ctx) => {
+    const skip = rankerSkipReason(ctx.dataset, ctx.config.ranker);
+    if (skip) {
+      ctx.extra.ranker = { skipped: skip };
+      return;
+    }
+    const r = await ctx.timed(
+      'ranker',
+      () =>
+        rankerStage(
+          ctx.dataset,
+          ctx.config,
+          ctx.writer,
+          ctx.outputs.simclusters
+            ? {
+                similarity: ctx.outputs.simclusters.output.similarity,
+                knownFor: ctx.outputs.simclusters.output.knownFor,
+              }
+            : undefined,
+        ),
+      (x) => ({ auc: x.eval.auc, ece: x.eval.ece, examples: x.train.examples }),
+    );
+    ctx.outputs.ranker = r;
+    ctx.counts.rankerTrainExamples = r.train.examples;
+    ctx.counts.rankerEvalExamples = r.eval.examples;
+    ctx.extra.ranker = r;
+  },
+};
+
+export const BUILD_STAGES: readonly BuildStage[] = [STORE_INPUTS, SIMCLUSTERS, MF, RANKER];
 
 /**
  * The config with the data time as "now" of every decaying SimClusters stage that does not set its own, when
  * the engagements carry timestamps (without them nothing decays, and the stages keep their own rule).
  */
-function withDataTime(config: BuildConfig, d: Dataset): BuildConfig {
+export function withDataTime(config: BuildConfig, d: Dataset): BuildConfig {
   if (d.dataTime === null || !d.engagements || !d.engagements.ts.some((t) => !Number.isNaN(t))) return config;
   const now = d.dataTime;
   const sc = config.simclusters;

@@ -225,6 +225,21 @@ export class DenseModel {
     return out;
   }
 
+  /**
+   * The query vector of a user-side source (folded user vector, a fold-in, or a raw vector) and whether it is
+   * scored by inner product: what the ranker's MF-score feature dots with itemVector. Errors as candidates.
+   */
+  async queryVector(source: DenseSource): Promise<{ vector: Float32Array; cosine: boolean; kind: string }> {
+    const q = await this.resolve(source);
+    return { vector: q.vector, cosine: q.cosine, kind: q.kind };
+  }
+
+  /** Item i's folded vector (p_i, 1, b_i), a view; null for an item the MF model does not hold. */
+  itemVector(i: number): Float32Array | null {
+    if (!(i >= 0 && i < this.n)) return null;
+    return this.itemVectors.data.subarray(i * this.dim, (i + 1) * this.dim);
+  }
+
   private async resolve(source: DenseSource): Promise<Query> {
     const s = source as Partial<{
       userId: string;

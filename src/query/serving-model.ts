@@ -128,6 +128,7 @@ export interface ModelOverlay extends AnnOverlayView {
   /** Index of an item unknown to the version, not deleted; −1 otherwise. */
   itemIndex(id: string): number;
   itemId(i: number): string;
+  userId(u: number): string;
   /** The overlay's row of an item, null when it holds none (the version's row stands). */
   itemRow(i: number): SparseRow | null;
   /**
@@ -150,6 +151,18 @@ export interface ModelOverlay extends AnnOverlayView {
   readonly hasLiveEngagement: boolean;
   /** The version's popularity (distinct users per item), read once with the overlay. */
   readonly versionItemPopularity: Float64Array;
+  /** Live counters of an item: decayed engagements (as of the latest event), impressions, clicks. */
+  itemCounters(i: number): { engagements: number; impressions: number; clicks: number };
+  /** Producers (indices) and topics a user followed through events. */
+  userFollows(u: number): { producers: Int32Array; topics: readonly string[] };
+  /** A user's most recent impressions. */
+  userSeen(u: number): Int32Array;
+  /** Items a user hid. */
+  userHidden(u: number): Int32Array;
+  /** The author of an item as a user index (the overlay's id space), −1 when none is known. */
+  itemAuthor(i: number): number;
+  /** Creation times of every item in the id space (NaN unknown), or null. */
+  readonly itemCreatedTs: Float64Array | null;
 }
 
 /** What `popular` answers: trending items, or the version's most engaged ones when nothing is live. */
@@ -442,6 +455,49 @@ export class ServingModel {
 
   itemId(i: number): string {
     return this.overlay && i >= this.items.size ? this.overlay.itemId(i) : this.items.id(i);
+  }
+
+  /** A user's id by index (an overlay's new users too). */
+  userId(u: number): string {
+    return this.overlay && u >= this.users.size ? this.overlay.userId(u) : this.users.id(u);
+  }
+
+  /** Users the version knows (an overlay's new users have indices from here on). */
+  get versionUserCount(): number {
+    return this.users.size;
+  }
+
+  /** Items the version knows (an overlay's new items have indices from here on). */
+  get versionItemCount(): number {
+    return this.items.size;
+  }
+
+  /** The version's reader (entries beyond what the model loads: inputs, the ranker; the lease rules apply). */
+  get versionReader(): VersionReader {
+    return this.reader;
+  }
+
+  /**
+   * The version's item embeddings (items × clusters, decayed to builtNow), null without an item index: for
+   * synchronous per-candidate reads; an overlay's own rows are read through `live.rowSlot`/`rowIds`.
+   */
+  get itemEmbeddingMatrix(): CsrMatrix | null {
+    return this.annIndex?.itemEmbeddings ?? null;
+  }
+
+  /** The producer index of a user (social) or item (catalogue) index, −1 when it is no producer. */
+  producerOfEntity(e: number): number {
+    return e >= 0 && e < this.entityProducer.length ? this.entityProducer[e] : -1;
+  }
+
+  /** Producers in the version. */
+  get producerCount(): number {
+    return this.producerEntity.length;
+  }
+
+  /** The user (social) or item (catalogue) index of a producer. */
+  producerEntityIndex(p: number): number {
+    return this.producerEntity[p];
   }
 
   /** An item's id as a JSON string literal, escaped once per item and version. */

@@ -69,6 +69,11 @@ export interface SimClustersInput {
   topicFollows: CsrMatrix | null;
   /** Previous KnownFor per producer (−1 none) for a warm start with stable cluster ids. */
   warmStart?: Int32Array;
+  /**
+   * Communities already found for these producers (another run's similarity and extended KnownFor): the
+   * similarity and KnownFor stages are skipped and every later stage computed from these.
+   */
+  communities?: { similarity: SimilarityResult; knownFor: KnownForResult };
 }
 
 export interface SimClustersOptions {
@@ -110,19 +115,26 @@ export async function runSimClusters(
   };
   const run = { seed: opts.seed, threads: opts.threads, onProgress: opts.onProgress };
 
-  const similarity = await stage(
-    'similarity',
-    () => computeSimilarity(input.A, similarityParams(c, params), run),
-    (s) => ({ ...s.stats }),
-  );
-  const kf = await stage(
-    'known-for',
-    () => knownFor(similarity.graph, params.knownFor ?? {}, { ...run, warmStart: input.warmStart }),
-    (r) => ({ k: r.k, ...summarizeKnownFor(r) }),
-  );
-  const ext = extendKnownFor(input.A, kf.cluster, kf.score, kf.k);
-  kf.diagnostics.extended = ext.extended;
-  kf.diagnostics.undecided = ext.undecided;
+  let similarity: SimilarityResult;
+  let kf: KnownForResult;
+  if (input.communities) {
+    similarity = input.communities.similarity;
+    kf = input.communities.knownFor;
+  } else {
+    similarity = await stage(
+      'similarity',
+      () => computeSimilarity(input.A, similarityParams(c, params), run),
+      (s) => ({ ...s.stats }),
+    );
+    kf = await stage(
+      'known-for',
+      () => knownFor(similarity.graph, params.knownFor ?? {}, { ...run, warmStart: input.warmStart }),
+      (r) => ({ k: r.k, ...summarizeKnownFor(r) }),
+    );
+    const ext = extendKnownFor(input.A, kf.cluster, kf.score, kf.k);
+    kf.diagnostics.extended = ext.extended;
+    kf.diagnostics.undecided = ext.undecided;
+  }
   const known = { cluster: kf.cluster, score: kf.score, k: kf.k };
 
   const iiParams = { ...INTERESTED_IN_DEFAULTS[c], ...params.interestedIn };

@@ -1093,6 +1093,11 @@ export class LiveOverlay implements ModelOverlay {
     return this.nDeleted;
   }
 
+  /** The author of item i as a user index (−1 none). */
+  itemAuthor(i: number): number {
+    return i < this.author.length ? this.author[i] : -1;
+  }
+
   /** Metadata an upsert gave (author as a user id, creation time, tags); undefined fields were never given. */
   itemMeta(i: number): { authorId?: string; createdTs?: number; tags?: readonly string[] } {
     const a = this.author[i];
