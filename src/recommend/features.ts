@@ -226,10 +226,12 @@ export class FeatureHydrator {
     const slot = ov ? ov.rowSlot(i) : -1;
     const u = this.userDense;
     if (ov && slot >= 0) {
-      const n = ov.rowLength(slot);
-      const ids = ov.rowIds(slot);
-      const vals = ov.rowValues(slot);
-      for (let q = 0; q < n; q++) {
+      // The overlay pools its rows in shared columns: a row is [rowStart, rowStart + rowLength) of them.
+      const o = ov.rowStart(slot);
+      const end = o + ov.rowLength(slot);
+      const ids = ov.rowIds;
+      const vals = ov.rowValues;
+      for (let q = o; q < end; q++) {
         const v = vals[q];
         if (ids[q] < u.length) dot += u[ids[q]] * v;
         sq += v * v;
