@@ -110,7 +110,13 @@ test('a new item faved through the event log is a candidate the ranker scores fr
     await app.inject({
       method: 'POST',
       url: '/v1/recommendations',
-      payload: { subject: { userId: c }, limit: 50, explore: 0, filters: { allow: ['brand-new'] } },
+      payload: {
+        subject: { userId: c },
+        limit: 50,
+        explore: 0,
+        explain: true,
+        filters: { allow: ['brand-new'] },
+      },
     }),
   );
   // Engaged by two users in the log, the new item is trending: the popular source returns it for c.
@@ -120,4 +126,11 @@ test('a new item faved through the event log is a candidate the ranker scores fr
   );
   assert.ok(trending.items[0].sources.some((p) => p.source === 'popular'));
   assert.ok(trending.items[0].score > 0 && trending.items[0].score < 1);
+  // Its favs came at the receive time, years after the preset's data: the live row's raw values are grown to
+  // the version's time unit by as much, and the explanation still reads on the normalised scale.
+  assert.ok(trending.items[0].explanation!.clusters.length > 0);
+  for (const k of trending.items[0].explanation!.clusters) {
+    assert.ok(k.itemScore > 0 && k.itemScore <= 1 + 1e-9, `itemScore ${k.itemScore}`);
+    assert.ok(Math.abs(k.contribution - k.subjectScore * k.itemScore) < 1e-9);
+  }
 });

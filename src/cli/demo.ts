@@ -119,7 +119,13 @@ export const demoCommand: Command = {
     const server = await startServer({ artifacts, host: v.host as string, port, logLevel: 'warn' });
     try {
       await waitUntilReady(server.url, 60_000);
-      out.write(await tryItOut(server, join(data, 'truth', 'consumer_interests.csv')));
+      out.write(
+        await tryItOut(
+          server,
+          join(data, 'truth', 'consumer_interests.csv'),
+          result.dataset.dataTime ?? Math.floor(Date.now() / 1000),
+        ),
+      );
     } catch (e) {
       await server.close();
       throw e;
@@ -158,7 +164,7 @@ const NEW_ITEM_FANS = 5;
  * Requests to try, with ids picked from the served version (cluster 0's members and top item) and, for the user
  * source, the first planted consumer that gets candidates; plus one live answer, so the reader sees it works.
  */
-async function tryItOut(server: RunningServer, consumersFile: string): Promise<string> {
+async function tryItOut(server: RunningServer, consumersFile: string, dataTime: number): Promise<string> {
   const url = server.url;
   const cluster = (await (await fetch(`${url}/v1/clusters/0?limit=3`)).json()) as {
     knownFor: { producerId: string }[];
@@ -200,19 +206,18 @@ async function tryItOut(server: RunningServer, consumersFile: string): Promise<s
   curl('/metrics');
 
   // Writes (the event log and live overlay): a new item, faved by a few users, answers at once — no rebuild.
-  // Run here, so the curls below already answer; re-running them appends the same events again.
-  if (producerId !== undefined && fans.length > 0) {
-    const item = { itemId: DEMO_NEW_ITEM, authorId: producerId, createdTs: Math.floor(Date.now() / 1000) };
-    const favs = { events: fans.map((u) => ({ userId: u, action: 'fav', itemId: DEMO_NEW_ITEM })) };
-    await send(url, '/v1/items', item);
+  // Run here, so the curls below already answer; re-running them appends the same events again. The favs are
+  // stamped with the data's own time: the synthetic data ends at its data time, and events stamped today
+  // would move the served clock on by the years in between, every item of the version that much older to
+  // the ranker's age feature. (For the same reason the item is created by its first fav rather than by
+  // POST /v1/items, whose record takes the time it is received.)
+  if (fans.length > 0) {
+    const ts = Math.floor(dataTime);
+    const favs = { events: fans.map((u) => ({ userId: u, action: 'fav', itemId: DEMO_NEW_ITEM, ts })) };
     await send(url, '/v1/events', favs);
     const similar = `/v1/items/${DEMO_NEW_ITEM}/similar?limit=5`;
     const applied = await until(async () => (await fetch(`${url}${similar}`)).status === 200);
-    lines.push(
-      '',
-      `   writes: a new item by ${producerId}, faved by ${fans.length} users, then its live candidates:`,
-    );
-    postTo('/v1/items', item);
+    lines.push('', `   writes: a new item faved by ${fans.length} users, then its live candidates:`);
     postTo('/v1/events', favs);
     if (applied) {
       curl(similar);

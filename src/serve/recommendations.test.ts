@@ -82,13 +82,13 @@ test('explain=true: clusters with their top producers, no feature contributions 
   // i0 = c0 0.6, c1 0.8 against dave c0 0.8, c1 0.6: each cluster adds 0.48 (ties by cluster id).
   const i0 = r.items.find((x) => x.itemId === 'i0')!.explanation!;
   assert.deepEqual(
-    i0.clusters.map((c) => [c.clusterId, c.subjectScore, c.itemScore]),
-    [
-      [0, 0.800000011920929, 0.6000000238418579],
-      [1, 0.6000000238418579, 0.800000011920929],
-    ],
+    i0.clusters.map((c) => c.clusterId),
+    [0, 1],
   );
-  assert.ok(Math.abs(i0.clusters[0].contribution - 0.48) < 1e-6);
+  const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;
+  assert.ok(near(i0.clusters[0].subjectScore, 0.8) && near(i0.clusters[0].itemScore, 0.6));
+  assert.ok(near(i0.clusters[1].subjectScore, 0.6) && near(i0.clusters[1].itemScore, 0.8));
+  assert.ok(near(i0.clusters[0].contribution, 0.48) && near(i0.clusters[1].contribution, 0.48));
   assert.deepEqual(
     i0.clusters[0].topProducers.map((p) => p.producerId),
     ['alice', 'bob'],

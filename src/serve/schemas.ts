@@ -608,7 +608,9 @@ const ExplanationSchema = Type.Object({
   clusters: Type.Array(
     Type.Object({
       clusterId: Type.Integer(),
-      contribution: Type.Number({ description: 'subject interest × item score on the cluster' }),
+      contribution: Type.Number({
+        description: "subject interest × the item's score on the cluster (its embedding L2-normalised)",
+      }),
       subjectScore: Type.Number(),
       itemScore: Type.Number(),
       topProducers: Type.Array(Type.Object({ producerId: Type.String(), score: Type.Number() })),
