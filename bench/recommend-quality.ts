@@ -34,7 +34,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/core/prng.ts';
+import type { RankerReport } from '../src/pipeline/ranker-stage.ts';
 import { DEFAULT_STRATEGY, SOURCES, type SourceName } from '../src/recommend/strategy.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import { fmt, machine, type Row, table } from './lib.ts';
 
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -67,15 +69,37 @@ function buildConfig(sources: readonly SourceName[]): object {
   return { mf: { enabled: true }, recommend: { strategies } };
 }
 
+/** The build's ranker report (held-out AUC beside the sources' fusion, calibration), or why there is none. */
+async function rankerSummary(art: string): Promise<string> {
+  const store = openArtifactStore(art);
+  try {
+    const r = await store.openVersion();
+    try {
+      const x = (r.manifest.extra as { ranker?: RankerReport | { skipped?: string } }).ranker;
+      if (!x || !('eval' in x))
+        return `no ranker (${(x as { skipped?: string })?.skipped ?? 'stage absent'})`;
+      return (
+        `ranker: ${x.train.examples} training examples (${x.train.positives} positive), held-out AUC ` +
+        `${fmt(x.eval.auc, 3)} vs the sources' fusion ${fmt(x.eval.fusionAuc, 3)}, ECE ${fmt(x.eval.ece, 3)}, ` +
+        `candidate recall ${fmt(x.candidateRecall.train, 3)} (train window) / ${fmt(x.candidateRecall.eval, 3)} (held out)`
+      );
+    } finally {
+      await r.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 /** Builds `data` with `config` (plus extra CLI options), then evaluates every family on `test`. */
-function buildAndEval(
+async function buildAndEval(
   name: string,
   work: string,
   data: string,
   test: string,
   extra: string[],
   sources: readonly SourceName[],
-): { rows: Row[]; summary: string } {
+): Promise<{ rows: Row[]; summary: string }> {
   const art = join(work, `${name}-art`);
   const cfg = join(work, `${name}-config.json`);
   writeFileSync(cfg, JSON.stringify(buildConfig(sources)));
@@ -100,6 +124,7 @@ function buildAndEval(
     ]),
   ) as Report;
   const evalSeconds = (performance.now() - t1) / 1000;
+  const ranker = await rankerSummary(art);
   const m = report.models;
   const label: Record<string, string> = {
     'two-stage': 'two-stage (default strategy: ranker)',
@@ -137,11 +162,10 @@ function buildAndEval(
   const two = m['two-stage'];
   const pr = (two['precision@10'] ?? Number.NaN) / bestP.value;
   const nr = (two['ndcg@10'] ?? Number.NaN) / bestN.value;
-  const c = report.served.counts;
   const summary =
     `${name}: build ${fmt(buildSeconds, 1)} s, eval ${fmt(evalSeconds, 1)} s; ${report.counts.evaluatedUsers} test ` +
-    `users, ${report.counts.testPositives} test positives (${report.counts.coldTestPositives} cold); ranker ` +
-    `examples ${c.rankerTrainExamples ?? 'none'}; best single source on P@10: ${label[bestP.family] ?? bestP.family}, ` +
+    `users, ${report.counts.testPositives} test positives (${report.counts.coldTestPositives} cold); ${ranker}; ` +
+    `MF ${m.mf ? 'trained' : 'absent'}; best single source on P@10: ${label[bestP.family] ?? bestP.family}, ` +
     `on NDCG@10: ${label[bestN.family] ?? bestN.family}. Goal two-stage ≥ 1.05× best single: P@10 ` +
     `${fmt(pr, 3)}× (${pr >= 1.05 ? 'met' : 'not met'}), NDCG@10 ${fmt(nr, 3)}× (${nr >= 1.05 ? 'met' : 'not met'})` +
     (report.served.notes.length ? `\n  notes: ${report.served.notes.join('; ')}` : '');
@@ -255,7 +279,7 @@ export async function run(argv: string[]): Promise<void> {
       const ml = movieLensTrain(work);
       if (ml) {
         // No follows, authors or topics in MovieLens: producers and topics have nothing to serve.
-        const r = buildAndEval(
+        const r = await buildAndEval(
           'ml-latest-small-split',
           work,
           ml.data,
@@ -269,7 +293,14 @@ export async function run(argv: string[]): Promise<void> {
     }
     if (!values['skip-social']) {
       const s = await socialTimeSplit(work, seed, Number(values['social-users']));
-      const r = buildAndEval('social (time split)', work, s.data, s.test, ['--format', 'canonical'], SOURCES);
+      const r = await buildAndEval(
+        'social (time split)',
+        work,
+        s.data,
+        s.test,
+        ['--format', 'canonical'],
+        SOURCES,
+      );
       rows.push(...r.rows);
       summaries.push(
         `${r.summary}\n  social preset seed ${seed}, cut at ts ${s.cut} (80th percentile of engagement times); ` +
