@@ -97,7 +97,12 @@ export async function run(argv: string[]): Promise<void> {
     let scoring = '';
     const perSource = new Map<string, number>();
     for (const u of users.slice(0, 200)) {
-      const res = await fetch(`${url}/v1/users/${encodeURIComponent(u)}/recommendations?limit=20`);
+      // /readyz answered from one worker; the other may still be loading the version (503 until then).
+      let res = await fetch(`${url}/v1/users/${encodeURIComponent(u)}/recommendations?limit=20`);
+      for (let t = 0; res.status === 503 && t < 600; t++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await fetch(`${url}/v1/users/${encodeURIComponent(u)}/recommendations?limit=20`);
+      }
       if (res.status !== 200)
         throw new Error(`GET recommendations for ${u}: ${res.status} ${await res.text()}`);
       const r = (await res.json()) as {
@@ -112,8 +117,9 @@ export async function run(argv: string[]): Promise<void> {
     }
     const rng = new Rng(seed);
     const pick = () => users[rng.int(users.length)];
-    const routes: { name: string; request: AutocannonRequest }[] = [
-      { name: 'GET /healthz (ceiling)', request: { method: 'GET', path: '/healthz' } },
+    const low = Math.min(4, connections);
+    const routes: { name: string; request: AutocannonRequest; connections: number }[] = [
+      { name: 'GET /healthz (ceiling)', request: { method: 'GET', path: '/healthz' }, connections },
       {
         name: 'GET /v1/users/:userId/recommendations?limit=20',
         request: {
@@ -123,6 +129,7 @@ export async function run(argv: string[]): Promise<void> {
             path: `/v1/users/${encodeURIComponent(pick())}/recommendations?limit=20`,
           }),
         },
+        connections,
       },
       {
         name: '… &explain=true',
@@ -133,6 +140,19 @@ export async function run(argv: string[]): Promise<void> {
             path: `/v1/users/${encodeURIComponent(pick())}/recommendations?limit=20&explain=true`,
           }),
         },
+        connections,
+      },
+      {
+        // Below the shedding point: the latency of a request that is not queued behind 31 others.
+        name: `GET …/recommendations?limit=20, ${low} connections`,
+        request: {
+          method: 'GET',
+          setupRequest: (req) => ({
+            ...req,
+            path: `/v1/users/${encodeURIComponent(pick())}/recommendations?limit=20`,
+          }),
+        },
+        connections: low,
       },
     ];
     const rows: Row[] = [];
@@ -140,14 +160,18 @@ export async function run(argv: string[]): Promise<void> {
     const load0 = loadavg()[0];
     const cpu0 = process.cpuUsage();
     const wall0 = process.hrtime.bigint();
-    for (const { name, request } of routes) {
+    for (const { name, request, connections: c } of routes) {
       // Warm-up: JIT, the page cache of the memory-mapped artifacts, connection setup.
-      await autocannon({ url, connections, duration: 2, requests: [request] });
-      const r = await autocannon({ url, connections, duration, requests: [request] });
+      await autocannon({ url, connections: c, duration: 2, requests: [request] });
+      const r = await autocannon({ url, connections: c, duration, requests: [request] });
       if (ceiling === 0) ceiling = r.requests.average;
       rows.push({
         route: name,
+        connections: c,
         'req/s': Math.round(r.requests.average),
+        // Shed requests (503 SERVER_OVERLOADED after --max-queue-ms in the queue) are answered fast and counted
+        // in req/s; the answered ones are what a client got.
+        '2xx/s': Math.round((r.requests.total - r.non2xx) / duration),
         'p50 ms': r.latency.p50,
         'p99 ms': r.latency.p99,
         'max ms': r.latency.max,
@@ -160,6 +184,7 @@ export async function run(argv: string[]): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const wall = Number(process.hrtime.bigint() - wall0) / 1e3;
     const rec = rows[1];
+    const calm = rows[3];
     const sources = [...perSource].map(([s, n]) => `${s} ${fmt(n / answered, 0)}`).join(', ');
     console.log(
       `\n## Two-stage recommendations over HTTP — ${new Date().toISOString().slice(0, 10)}, ${machine()}, ` +
@@ -173,9 +198,11 @@ export async function run(argv: string[]): Promise<void> {
         `${((100 * (cpu.user + cpu.system)) / wall).toFixed(0)}% of one core\n`,
     );
     console.log(table(rows));
+    const met = (r: Row) => Number(r['p99 ms']) <= 20 && Number(r['2xx/s']) >= 2000;
     console.log(
-      `goal (limit 20): p99 ≤ 20 ms (got ${rec['p99 ms']} ms) at ≥ 2,000 req/s (got ${rec['req/s']}): ` +
-        `${Number(rec['p99 ms']) <= 20 && Number(rec['req/s']) >= 2000 ? 'met' : 'not met'}`,
+      `goal (limit 20): p99 ≤ 20 ms at ≥ 2,000 answered req/s — ${connections} connections: p99 ` +
+        `${rec['p99 ms']} ms at ${rec['2xx/s']} 2xx/s (${met(rec) ? 'met' : 'not met'}); ${low} connections: p99 ` +
+        `${calm['p99 ms']} ms at ${calm['2xx/s']} 2xx/s (${met(calm) ? 'met' : 'not met'})`,
     );
   } finally {
     server.kill('SIGTERM');
