@@ -20,7 +20,11 @@ test('user candidates: recall@50 ≥ 0.9 against exact, and mostly from the user
   const data = mkdtempSync(join(tmpdir(), 'simrec-ann-'));
   const out = mkdtempSync(join(tmpdir(), 'simrec-art-'));
   await generateSynthetic({ preset: 'social', outDir: data, seed: 11 });
-  await runBuild({ data, out, config: resolveBuildConfig(undefined, { seed: 2 }) });
+  await runBuild({
+    data,
+    out,
+    config: resolveBuildConfig(undefined, { seed: 2, mf: { enabled: false }, ranker: { enabled: false } }),
+  });
   const truth = await readTruth(data);
   const store = openArtifactStore(out);
   const r = await store.openVersion();

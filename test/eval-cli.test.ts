@@ -164,13 +164,17 @@ test('--artifacts evaluates a built version through the serving path; split-only
   const { runBuild } = await import('../src/pipeline/build.ts');
   const { resolveBuildConfig } = await import('../src/pipeline/config.ts');
   const art = join(root, 'served-art');
-  await runBuild({ data: dataDir, out: art, config: resolveBuildConfig(undefined, { threads: 1 }) });
+  await runBuild({
+    data: dataDir,
+    out: art,
+    config: resolveBuildConfig(undefined, { threads: 1, mf: { enabled: false } }),
+  });
   const testFile = join(root, 'served-test.csv');
   writeFileSync(testFile, 'user_id,item_id\nuser1,item20\nuser2,item21\nuser3,item3\nstranger,item1\n');
   const r = await run(['--artifacts', art, '--test', testFile, '--k', '5', '--json', '-']);
   assert.equal(r.code, 0);
   const report = JSON.parse(r.out);
-  // MF is off in the default build: two-stage, SimClusters ANN and the popularity floor.
+  // Built without MF: two-stage, SimClusters ANN and the popularity floor.
   assert.deepEqual(Object.keys(report.models), ['two-stage', 'simclusters-ann', 'popularity']);
   assert.equal(report.models['two-stage'].users, report.counts.evaluatedUsers);
   assert.equal(report.served.absent.mf, 'no MF item vectors (built with mf.enabled false)');

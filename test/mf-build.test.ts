@@ -31,6 +31,7 @@ test('MF in the build: taste recovery, folded vectors = scores, dense index reca
       threads: 1,
       simclusters: { enabled: false },
       mf: { enabled: true, epochs: 8, params: { components: 32 } },
+      ranker: { enabled: false },
     }),
   });
   assert.ok(mf);

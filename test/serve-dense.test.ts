@@ -42,6 +42,7 @@ before(async () => {
       seed: 3,
       threads: 1,
       mf: { enabled: true, epochs: 8, params: { components: 32 } },
+      ranker: { enabled: false },
     }),
   });
   assert.equal(build.mf?.dense.kind, 'hnsw');

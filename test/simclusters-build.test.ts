@@ -22,7 +22,12 @@ async function build(out: string, warmStart?: string) {
   return runBuild({
     data,
     out,
-    config: resolveBuildConfig(undefined, { seed: 5, threads: 1, simclusters: { knownFor: { k } } }),
+    config: resolveBuildConfig(undefined, {
+      seed: 5,
+      threads: 1,
+      mf: { enabled: false },
+      simclusters: { knownFor: { k } },
+    }),
     warmStart,
   });
 }
@@ -123,7 +128,7 @@ test('a warm rebuild after 1% new follows keeps ≥ 95% of producers in their cl
   await runBuild({
     data: warmData,
     out: out2,
-    config: resolveBuildConfig(undefined, { seed: 6, threads: 1 }),
+    config: resolveBuildConfig(undefined, { seed: 6, threads: 1, mf: { enabled: false } }),
     warmStart: out,
   });
   const after = await clusterOfProducers(out2);
@@ -160,7 +165,7 @@ for (const preset of ['tiny', 'small'] as const) {
     const { manifest, simclusters } = await runBuild({
       data: dir,
       out,
-      config: resolveBuildConfig(undefined, { threads: 1 }),
+      config: resolveBuildConfig(undefined, { threads: 1, mf: { enabled: false } }),
     });
     assert.ok(simclusters);
     assert.equal(simclusters.clusters.kMode, 'auto');
@@ -190,7 +195,7 @@ test('engagements without timestamps beside follows still give item embeddings (
   const { simclusters } = await runBuild({
     data: dir,
     out,
-    config: resolveBuildConfig(undefined, { threads: 1 }),
+    config: resolveBuildConfig(undefined, { threads: 1, mf: { enabled: false } }),
   });
   const items = simclusters!.output.items!;
   assert.ok(

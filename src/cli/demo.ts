@@ -83,10 +83,11 @@ export const demoCommand: Command = {
     const rows = Object.entries(gen.rows as Record<string, number>);
     for (const [file, n] of rows)
       out.write(`   ${file.padEnd(32)} ${n.toLocaleString('en-US').padStart(12)} rows\n`);
-    // MF stays off whatever the default: it would add minutes to a demo meant to answer in about one.
+    // The default build trains MF too (the default strategy's dense source); on the social preset that takes
+    // minutes, so the demo builds without it and says so.
     out.write(
-      `\n2. build (simrec build --data ${data} --out ${artifacts}; the demo turns MF off to stay quick, so the ` +
-        "recommendations' dense source answers nothing)\n",
+      `\n2. build (simrec build --data ${data} --out ${artifacts}, with mf.enabled false to stay quick: ` +
+        'the dense MF source and routes are left out; a build with no config includes them)\n',
     );
     const result = await runBuild({
       data,

@@ -28,7 +28,7 @@ export const MODEL_FACTORIES: readonly ModelFactory[] = [
   {
     name: 'two-stage',
     summary:
-      'the two-stage recommender as served (GET /v1/users/:userId/recommendations, default strategy, explore 0) from a build of the train positives with the build config as is (MF when it enables MF, the ranker when the positives are timed)',
+      'the two-stage recommender as served (GET /v1/users/:userId/recommendations, default strategy, explore 0) from a build of the train positives with the build config as is (MF unless it turns MF off, the ranker when the positives are timed)',
     create: (o) => new TwoStageRecommender({ configFile: o?.buildConfigFile }),
   },
   {

@@ -1,7 +1,7 @@
 /**
  * The two-stage recommender (recommend/engine.ts) as a model of the split evaluation, measured as it is served:
  * the train positives are built into a version exactly as for the `simclusters` model, but with the build
- * config as it is (file and defaults: MF when the config enables it, the ranker stage when the positives carry
+ * config as it is (file and defaults: MF unless the config turns it off, the ranker stage when the positives carry
  * times), and each user is answered by `recommend` — GET /v1/users/:userId/recommendations — with the default
  * strategy and exploration off (`explore: 0`), so the list is deterministic. The engine leaves the user's
  * engaged items (their train positives) out, as the protocol does; a user the build does not know gets what the

@@ -101,7 +101,10 @@ export const SimClustersSchema = Type.Object(
 
 export const MfSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: false, description: 'Train the hybrid MF model and its dense index.' }),
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Train the hybrid MF model and its dense index (the default strategy’s dense source).',
+    }),
     epochs: Type.Integer({
       default: 30,
       minimum: 1,

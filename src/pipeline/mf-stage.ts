@@ -43,7 +43,13 @@ export async function mfStage(
   d: Dataset,
   cfg: MfStageConfig,
   w: VersionWriter,
-  run: { seed: number; threads: number; onProgress?: (stage: string, done: number, total?: number) => void },
+  run: {
+    seed: number;
+    threads: number;
+    onProgress?: (stage: string, done: number, total?: number) => void;
+    /** Build the dense indexes (default true); without them dense queries scan the vectors exactly. */
+    indexes?: boolean;
+  },
 ): Promise<MfStageSummary> {
   if (!d.engagements) throw new SimrecError('INPUT_MISSING', 'the MF stage needs engagements');
   const positives = positivesFromEngagements(d.engagements, { minWeight: cfg.minWeight }).matrix;
@@ -81,6 +87,30 @@ export async function mfStage(
     { rows: d.users.size, dim: users.dim, data: users.vectors },
     { rows: d.items.size, dim: items.dim, data: items.vectors },
   );
+
+  if (run.indexes === false) {
+    // Nothing stored: queries scan the vectors, which is what an exact index of every item answers.
+    const scan = (metric: 'ip' | 'cosine', dim: number): DenseBuildReport => ({
+      kind: 'exact',
+      metric,
+      dim,
+      size: 0,
+      buildMs: 0,
+      params: null,
+      recall: null,
+    });
+    const summary: MfStageSummary = {
+      users: d.users.size,
+      items: d.items.size,
+      positives: interactions.nnz,
+      dim: items.dim,
+      fitSeconds,
+      dense: scan('ip', items.dim),
+      similarDense: scan('cosine', items.dim - 2),
+    };
+    await w.putJson(KEYS.mfMeta, { params: cfg, ...summary });
+    return summary;
+  }
 
   // Recall of the item index is measured with real user queries: the vectors it will be searched with.
   const nq = Math.min(cfg.recallQueries, d.users.size);

@@ -153,7 +153,8 @@ export async function rankerStage(
           communities,
         });
       if (config.mf.enabled)
-        await mfStage(pre, config.mf, writer, { seed: config.seed, threads: config.threads });
+        // No dense indexes: the state's dense candidates come from an exact scan of the same vectors.
+        await mfStage(pre, config.mf, writer, { seed: config.seed, threads: config.threads, indexes: false });
       await writer.commit({ seed: config.seed, config, dataTime: t1 });
     } catch (err) {
       await writer.abort().catch(() => {});

@@ -37,11 +37,16 @@ test('runBuild runs exactly the enabled stages and records them in the manifest'
   const only = await runBuild({
     data,
     out: mkdtempSync(join(tmpdir(), 'simrec-art-')),
-    config: resolveBuildConfig(undefined, { threads: 1, simclusters: { enabled: false } }),
+    config: resolveBuildConfig(undefined, {
+      threads: 1,
+      simclusters: { enabled: false },
+      mf: { enabled: false },
+    }),
   });
   assert.deepEqual(only.manifest.stages, ['ingest', 'store-inputs']);
   assert.equal(only.simclusters, null);
   assert.equal(only.mf, null);
+  assert.equal(only.ranker, null);
   const full = await runBuild({
     data,
     out: mkdtempSync(join(tmpdir(), 'simrec-art-')),
@@ -50,5 +55,8 @@ test('runBuild runs exactly the enabled stages and records them in the manifest'
   // SimClusters records its own sub-stages, in order, after the inputs.
   assert.deepEqual(full.manifest.stages.slice(0, 4), ['ingest', 'store-inputs', 'similarity', 'known-for']);
   assert.ok(full.simclusters);
+  // The default build: MF and the ranker after SimClusters.
+  assert.deepEqual(full.manifest.stages.slice(-2), ['mf', 'ranker']);
+  assert.ok(full.mf && full.ranker);
   assert.equal(full.manifest.counts.clusters, full.simclusters.k);
 });

@@ -112,23 +112,42 @@ async function simclusters(model: ServingModel, st: SubjectState, budget: number
   };
 }
 
-/** Sums lists of (item, score) weighted per list and keeps the best `budget`. */
+/**
+ * Sums lists of (item, score) weighted per list and keeps the best `budget`. The sums are dense over the lists'
+ * items (each item is mapped to its first position in the concatenated lists by a sort, no Map per item), and
+ * the run is synchronous after the lists arrived, so concurrent requests never share state.
+ */
 function fuseLists(
   lists: readonly { items: Int32Array; scores: Float32Array }[],
   weights: readonly number[],
   budget: number,
 ): { items: Int32Array; scores: Float32Array } {
-  const acc = new Map<number, number>();
+  let n = 0;
+  for (const l of lists) n += l.items.length;
+  const items = new Int32Array(n);
+  const contrib = new Float64Array(n);
+  let w = 0;
   lists.forEach((l, j) => {
-    for (let r = 0; r < l.items.length; r++)
-      acc.set(l.items[r], (acc.get(l.items[r]) ?? 0) + weights[j] * Math.max(0, l.scores[r]));
+    for (let r = 0; r < l.items.length; r++) {
+      items[w] = l.items[r];
+      contrib[w++] = weights[j] * Math.max(0, l.scores[r]);
+    }
   });
-  const top = new TopK(Math.max(1, Math.min(budget, acc.size)));
-  for (const [i, s] of acc) top.push(i, s);
-  const items = new Int32Array(top.size);
-  const scores = new Float32Array(top.size);
-  top.drainSorted(items, scores);
-  return { items, scores };
+  // Group equal items: sort positions by item, then sum each run.
+  const order = new Int32Array(n);
+  for (let j = 0; j < n; j++) order[j] = j;
+  order.sort((a, b) => items[a] - items[b] || a - b);
+  const top = new TopK(Math.max(1, Math.min(budget, n)));
+  for (let j = 0; j < n; ) {
+    const item = items[order[j]];
+    let sum = 0;
+    for (; j < n && items[order[j]] === item; j++) sum += contrib[order[j]];
+    top.push(item, sum);
+  }
+  const outItems = new Int32Array(top.size);
+  const outScores = new Float32Array(top.size);
+  top.drainSorted(outItems, outScores);
+  return { items: outItems, scores: outScores };
 }
 
 async function item2item(model: ServingModel, st: SubjectState, budget: number): Promise<SourceList> {

@@ -10,7 +10,12 @@ import { SimrecError } from '../core/errors.ts';
 import type { LoggedRecord } from '../core/event.ts';
 import { LiveOverlay } from '../query/live/overlay.ts';
 import { ServingModel } from '../query/serving-model.ts';
-import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from '../query/test-fixtures.ts';
+import {
+  MF_FIXTURE,
+  SMALL_FIXTURE,
+  type TestArtifactSpec,
+  writeTestArtifacts,
+} from '../query/test-fixtures.ts';
 import { openArtifactStore } from '../store/open.ts';
 import { type Recommendation, recommend } from './engine.ts';
 
@@ -99,6 +104,13 @@ test('filters through the engine: deny, allow, age window, engaged', async () =>
     const session = await recommend(m, { items: ['i1', 'i4'] }, base);
     assert.equal(session.subject, 'session');
     assert.ok(!ids(session).includes('i4') && !ids(session).includes('i1'));
+    // item → item from a session's items, the latest first (weight 1, then 1/2): from i2 = [c1 1] i0 0.8; from
+    // i1 = [c0 1] i4 0.8, i0 0.6. Sums: i0 0.8 + 0.6/2 = 1.1, i4 0.4.
+    const two = await recommend(m, { items: ['i1', 'i2'] }, base);
+    const i2i = (id: string) =>
+      two.items.find((x) => x.itemId === id)?.sources.find((p) => p.source === 'item2item');
+    assert.ok(Math.abs(i2i('i0')!.score - 1.1) < 1e-6 && i2i('i0')!.rank === 0);
+    assert.ok(Math.abs(i2i('i4')!.score - 0.4) < 1e-6 && i2i('i4')!.rank === 1);
     await assert.rejects(
       recommend(m, { userId: 'dave' }, { filters: { maxAgeHours: -1 } }),
       code('CONFIG_INVALID', 'filters.maxAgeHours'),
@@ -229,5 +241,24 @@ test('exploration: its share of slots, reproducible by seed, off with explore 0;
     assert.equal(raw.subject, 'embedding');
     // c3: i5 (1), i3 (0.8) by SimClusters, then popular.
     assert.deepEqual(ids(raw).slice(0, 2), ['i5', 'i3']);
+  });
+});
+
+test('a version with MF adds the dense source, its provenance equal to the dense route’s answer', async () => {
+  await withModel(MF_FIXTURE, async (m) => {
+    const r = await recommend(m, { userId: 'dave' }, { limit: 10, explore: 0 });
+    // dave = [1, 0] with bias 0.1, i1 engaged: i2 2 + 0.1 + 0.5 = 2.6, i0 and i3 1.1, i5 0.6 + 0.1 − 1 = −0.3,
+    // i4 −0.9; the dense route's own answer is the reference for ranks and scores.
+    const dense = await m.denseCandidates({ userId: 'dave' }, { limit: 200 });
+    assert.equal(m.itemId(dense.items[0]), 'i2');
+    assert.ok(Math.abs(dense.scores[0] - 2.6) < 1e-5);
+    for (let rank = 0; rank < dense.items.length; rank++) {
+      const item = r.items.find((x) => x.itemId === m.itemId(dense.items[rank]));
+      const p = item?.sources.find((s) => s.source === 'dense');
+      assert.ok(p, `dense item ${m.itemId(dense.items[rank])}`);
+      assert.equal(p.rank, rank);
+      assert.ok(Math.abs(p.score - dense.scores[rank]) < 1e-6);
+    }
+    assert.equal(r.stats.sources.dense.sourceEmbedding, 'mf:user');
   });
 });
