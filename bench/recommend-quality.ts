@@ -9,8 +9,7 @@
  *   engagement times are the data built; the later engagements' (user, item) pairs are the test. A seeded sample
  *   of test users is evaluated (--social-users) to bound the run.
  *
- * Each dataset is built once through the CLI with the default config plus: `mf.enabled: true` (MF is off in the
- * default build; the default strategy's dense source needs it, and the issue's comparison includes MF) and one
+ * Each dataset is built once through the CLI with the default config (MF on, the ranker stage on) plus one
  * strategy per single source (`only-<source>`: that source's default budget, every other 0, no ranker, so the
  * list is the source's own order) and `no-ranker` (every source fused by reciprocal rank, no ranker). Then
  * `simrec eval --artifacts --strategies ... --k 10,50` measures, per test user, the two-stage answer (default
@@ -58,7 +57,10 @@ function simrec(args: string[]): string {
   });
 }
 
-/** The build config: defaults, MF on, a strategy per single source and one without the ranker. */
+/**
+ * The build config: the defaults (MF is on by default since the recommend merge; said here again so a run on an
+ * older default measures the same thing), a strategy per single source and one without the ranker.
+ */
 function buildConfig(sources: readonly SourceName[]): object {
   const strategies: Record<string, object> = { 'no-ranker': { ranker: false } };
   for (const s of sources) {

@@ -1,7 +1,7 @@
 /**
  * Two-stage recommendations over HTTP (issue 16): `simrec serve --workers 2` over the social preset built with
- * the default config plus `mf.enabled: true` (so the default strategy's dense source answers and ~500 candidates
- * are merged per request), driven on loopback by autocannon. `/healthz` (no work) is measured first as the
+ * the default config (`mf.enabled: true` given explicitly, the default since MF became the default strategy's
+ * dense source, so ~400–500 candidates are merged per request), driven on loopback by autocannon. `/healthz` (no work) is measured first as the
  * ceiling of Fastify + node:cluster + the load generator on this machine, then
  * `GET /v1/users/:userId/recommendations?limit=20` (default strategy: every source, the trained ranker, 10%
  * exploration) rotating over users with an InterestedIn, and the same with `explain=true`; each row's ratio is
@@ -191,7 +191,7 @@ export async function run(argv: string[]): Promise<void> {
         `load ${load0.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
     );
     console.log(
-      `social preset seed ${seed} built with mf.enabled (else defaults); simrec serve --workers ${workers}; ` +
+      `social preset seed ${seed} built with the default config (MF on); simrec serve --workers ${workers}; ` +
         `autocannon ${connections} connections, ${duration} s per route after 2 s warm-up, ${users.length} ` +
         `user ids rotated; scoring ${scoring}; candidates merged per request ${fmt(merged / answered, 0)} ` +
         `(mean of ${answered}; returned per source: ${sources}); load generator CPU ` +
