@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { runEvents } from '../src/cli/events.ts';
 import { SimrecError } from '../src/core/errors.ts';
 import { generateSynthetic } from '../src/data/synthetic/generate.ts';
 import { runBuild } from '../src/pipeline/build.ts';
@@ -68,6 +69,31 @@ test('the next build absorbs the log and records the offsets; without a log or w
   });
   assert.equal(offByConfig.manifest.counts.items, items0);
   await store.close();
+
+  // What the current version absorbed may be compacted; what came after it may not (without --force).
+  const late = openEventLog(out);
+  await late.append([{ userId: 'u1', action: 'fav', itemId: 'brand-new', ts: t + 5, weight: 1 }]);
+  await late.close();
+  await runBuild({ data, out, config }); // current again absorbs offsets 0..4
+  const logAfter = openEventLog(out);
+  await logAfter.append([{ userId: 'u2', action: 'fav', itemId: 'brand-new', ts: t + 6, weight: 1 }]);
+  await logAfter.close();
+  const io = () => {
+    const text = { out: '', err: '' };
+    return {
+      text,
+      io: { out: { write: (s: string) => (text.out += s) }, err: { write: (s: string) => (text.err += s) } },
+    };
+  };
+  const refused = io();
+  await assert.rejects(
+    runEvents(['compact', '--artifacts', out, '--before', '6'], refused.io),
+    (e: unknown) =>
+      e instanceof SimrecError && e.detail.field === 'before' && /absorbed offsets below 5/.test(e.message),
+  );
+  const ok = io();
+  assert.equal(await runEvents(['compact', '--artifacts', out, '--before', '5'], ok.io), 0);
+  assert.match(ok.text.out, /dropped 5 record/);
 
   await assert.rejects(
     runBuild({ data, out: join(root, 'other'), config, events: join(root, 'nowhere') }),

@@ -179,12 +179,16 @@ test('events compact --before OFFSET|DATE and events stats', async () => {
       ),
       { start: 0, end: 5, records: 5, eventIds: 5, checkpoints: 0 },
     );
-    const c = await cli('compact', '--artifacts', dir, '--before', '1');
+    // No artifact version has absorbed anything yet: compacting would lose events; --force does it anyway.
+    const refused = await cli('compact', '--artifacts', dir, '--before', '1');
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /not in the current artifact version/);
+    const c = await cli('compact', '--artifacts', dir, '--before', '1', '--force');
     assert.match(c.out, /dropped 1 record\(s\).*offsets 1\.\.4/);
     // 1700000250 is between offsets 2 (…200) and 3 (…300): records 1 and 2 go.
-    const byTime = await cli('compact', '--artifacts', dir, '--before', '@1700000250');
+    const byTime = await cli('compact', '--artifacts', dir, '--before', '@1700000250', '--force');
     assert.match(byTime.out, /dropped 2 record\(s\) \(the first record at or after .* is offset 3\)/);
-    const byDate = await cli('compact', '--artifacts', dir, '--before', '2023-11-14T22:20:00Z');
+    const byDate = await cli('compact', '--artifacts', dir, '--before', '2023-11-14T22:20:00Z', '--force');
     assert.match(byDate.out, /dropped 1 record\(s\)/);
     const text = await cli('stats', '--artifacts', dir);
     assert.match(text.out, /^start +4 /m);

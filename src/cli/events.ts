@@ -3,6 +3,7 @@
  * same validation as `POST /v1/events`, compaction of what is no longer needed, and its size.
  */
 import { parseArgs } from 'node:util';
+import { absorbedOffset } from '../artifacts/inputs.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { UserEvent } from '../core/event.ts';
 import { readEventFile } from '../data/event-files.ts';
@@ -10,7 +11,7 @@ import { EVENT_LIMITS } from '../data/events.ts';
 import { MAX_REPORTED_PROBLEMS } from '../data/validate.ts';
 import { isoTime } from '../data/values.ts';
 import type { EventLog } from '../store/event-log.ts';
-import { openEventLog } from '../store/open.ts';
+import { openArtifactStore, openEventLog } from '../store/open.ts';
 import type { Command } from './command.ts';
 import { formatBytes } from './versions.ts';
 
@@ -28,8 +29,8 @@ import   appends the events of FILE to the log, checked as POST /v1/events check
          not appended again, so an import that stopped half-way can be rerun when its events carry eventIds.
 compact  drops the records before an offset: --before OFFSET (an integer), or --before DATE, an ISO-8601
          date or date-time or @SECONDS (Unix seconds), which drops the records up to the first one whose ts
-         is at or after it. Dropped eventIds no longer deduplicate retries. Only compact what every artifact
-         version in use has absorbed and no client still retries.
+         is at or after it. Dropped eventIds no longer deduplicate retries. Records the current version
+         has not absorbed (a build absorbs the log) are refused unless --force.
 stats    first and next offset, records held, eventIds held, checkpoints, bytes on disk.
 
 options:
@@ -37,6 +38,7 @@ options:
   --skip-bad-rows            import: skip bad rows (each reported, up to ${MAX_REPORTED_PROBLEMS}, and counted)
   --engagement-actions LIST  import: engagement actions the build config declares, comma-separated
   --before OFFSET|DATE       compact: where the kept records start
+  --force                    compact: also drop records the current version has not absorbed
   --json                     stats: machine-readable output
   -h, --help                 this help
 `;
@@ -50,6 +52,7 @@ const OPTIONS = {
   'engagement-actions': { type: 'string' },
   before: { type: 'string' },
   json: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
 } as const;
 
 /** Where the CLI writes: stdout for results, stderr for warnings. */
@@ -96,6 +99,7 @@ function parse(argv: string[]) {
   only('skip-bad-rows', 'import');
   only('engagement-actions', 'import');
   only('before', 'compact');
+  only('force', 'compact');
   only('json', 'stats');
   if (typeof v.artifacts !== 'string' || v.artifacts === '')
     throw invalid('--artifacts is required', 'artifacts');
@@ -119,7 +123,8 @@ export async function runEvents(argv: string[], io: EventsOutput): Promise<numbe
   const log = openEventLog(artifacts, { field: 'artifacts' });
   try {
     if (sub === 'stats') return stats(log, values.json, io);
-    if (sub === 'compact') return await compact(log, before as { offset: number } | { ts: number }, io);
+    if (sub === 'compact')
+      return await compact(log, before as { offset: number } | { ts: number }, io, artifacts, values.force);
     return await importFile(log, file as string, values['skip-bad-rows'], engagementActions, io);
   } finally {
     await log.close();
@@ -163,13 +168,41 @@ function stats(log: EventLog, json: boolean, io: EventsOutput): number {
   return 0;
 }
 
+/** The offset the current version's build absorbed up to (exclusive), 0 when none; null without a version. */
+async function absorbedEnd(artifacts: string): Promise<number | null> {
+  const store = openArtifactStore(artifacts, { field: 'artifacts' });
+  try {
+    const reader = await store.openVersion().catch(() => null);
+    if (!reader) return null;
+    try {
+      return absorbedOffset(reader) + 1;
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 async function compact(
   log: EventLog,
   before: { offset: number } | { ts: number },
   io: EventsOutput,
+  artifacts: string,
+  force: boolean,
 ): Promise<number> {
   const start = log.start();
   const offset = 'offset' in before ? before.offset : log.offsetAtTime(before.ts);
+  // Records the current version has not absorbed are what a restarted server replays on top of it: dropping
+  // them would lose acknowledged events. What the version absorbed is never needed again.
+  const safe = (await absorbedEnd(artifacts)) ?? 0;
+  if (offset > safe && !force)
+    throw invalid(
+      `records from offset ${safe} on are not in the current artifact version (it absorbed offsets below ${safe}); ` +
+        `compacting before ${offset} would lose them for every server that restarts: build first (simrec build ` +
+        '--out on this location absorbs the log), or pass --force',
+      'before',
+    );
   const dropped = await log.compact(offset);
   const by =
     'ts' in before ? ` (the first record at or after ${isoTime(before.ts)} is offset ${offset})` : '';

@@ -226,12 +226,11 @@ export class FeatureHydrator {
     const slot = ov ? ov.rowSlot(i) : -1;
     const u = this.userDense;
     if (ov && slot >= 0) {
-      // The overlay pools its rows in shared columns: a row is [rowStart, rowStart + rowLength) of them.
-      const o = ov.rowStart(slot);
-      const end = o + ov.rowLength(slot);
+      const from = ov.rowStart(slot);
+      const to = from + ov.rowLength(slot);
       const ids = ov.rowIds;
       const vals = ov.rowValues;
-      for (let q = o; q < end; q++) {
+      for (let q = from; q < to; q++) {
         const v = vals[q];
         if (ids[q] < u.length) dot += u[ids[q]] * v;
         sq += v * v;
