@@ -44,12 +44,21 @@ test('simrec demo generates, builds, serves, and the curl commands it prints ans
         url,
         post ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: post[2] } : undefined,
       );
-      assert.equal(res.status, 200, `${command}: ${await res.clone().text()}`);
-      if (post) {
-        const body = (await res.json()) as { candidates: unknown[] };
-        assert.ok(body.candidates.length > 0, `${command} returns candidates`);
+      const write = /\/v1\/(events|items)'/.test(command);
+      assert.equal(res.status, write ? 202 : 200, `${command}: ${await res.clone().text()}`);
+      if (post && !write) {
+        const body = (await res.json()) as { candidates?: unknown[]; items?: unknown[] };
+        assert.ok((body.candidates ?? body.items ?? []).length > 0, `${command} returns candidates`);
+      } else if (/recommendations\?/.test(command)) {
+        const body = (await res.json()) as { items: { explanation?: unknown }[] };
+        assert.ok(body.items.length > 0 && body.items.every((x) => x.explanation), command);
       } else await res.arrayBuffer();
     }
+    // Recommendations with explanations, and the writes with the new item's live candidates, are offered.
+    assert.ok(commands.some((c) => /\/v1\/users\/[^/]+\/recommendations\?limit=10&explain=true/.test(c)));
+    assert.ok(commands.some((c) => c.includes("/v1/events'") && c.includes('demo-new-item')));
+    assert.ok(commands.some((c) => c.includes('/v1/items/demo-new-item/similar')));
+    assert.match(stdout, /recommendations \(two-stage: [^\n]*\n {5}item \S+ +score \d[^\n]* from \w+ #\d/);
     // The sample answer printed is the one the first POST gives.
     assert.match(
       stdout,

@@ -174,8 +174,9 @@ test('--artifacts evaluates a built version through the serving path; split-only
   const r = await run(['--artifacts', art, '--test', testFile, '--k', '5', '--json', '-']);
   assert.equal(r.code, 0);
   const report = JSON.parse(r.out);
-  // Built without MF: SimClusters ANN and the popularity floor.
-  assert.deepEqual(Object.keys(report.models), ['simclusters-ann', 'popularity']);
+  // Built without MF: two-stage, SimClusters ANN and the popularity floor.
+  assert.deepEqual(Object.keys(report.models), ['two-stage', 'simclusters-ann', 'popularity']);
+  assert.equal(report.models['two-stage'].users, report.counts.evaluatedUsers);
   assert.equal(report.served.absent.mf, 'no MF item vectors (built with mf.enabled false)');
   assert.ok(
     report.served.notes.includes(
@@ -187,6 +188,14 @@ test('--artifacts evaluates a built version through the serving path; split-only
   await assert.rejects(() => run(['--artifacts', art, '--test', testFile, '--models', 'mf-warp']), {
     code: 'CONFIG_INVALID',
     detail: { field: 'models' },
+  });
+  await assert.rejects(() => run(['--artifacts', art, '--test', testFile, '--strategies', 'nope']), {
+    code: 'CONFIG_INVALID',
+    detail: { field: 'strategies' },
+  });
+  await assert.rejects(() => run(['--data', dataDir, '--strategies', 'default']), {
+    code: 'CONFIG_INVALID',
+    detail: { field: 'strategies' },
   });
   await assert.rejects(() => run(['--artifacts', art]), {
     code: 'CONFIG_INVALID',

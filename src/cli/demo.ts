@@ -1,7 +1,8 @@
 /**
  * `simrec demo`: the whole engine on the embedded default in one command — generate a synthetic social network
  * with planted communities, build the artifacts, show what was built (and how well the planted communities were
- * recovered), then serve them over HTTP and print requests to try against real ids of the data.
+ * recovered), then serve them over HTTP and print requests to try against real ids of the data: recommendations
+ * with explanations, candidates, embeddings, and writes (a new item faved by a few users, then its live candidates).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -119,7 +120,13 @@ export const demoCommand: Command = {
     const server = await startServer({ artifacts, host: v.host as string, port, logLevel: 'warn' });
     try {
       await waitUntilReady(server.url, 60_000);
-      out.write(await tryItOut(server, join(data, 'truth', 'consumer_interests.csv')));
+      out.write(
+        await tryItOut(
+          server,
+          join(data, 'truth', 'consumer_interests.csv'),
+          result.dataset.dataTime ?? Math.floor(Date.now() / 1000),
+        ),
+      );
     } catch (e) {
       await server.close();
       throw e;
@@ -135,11 +142,30 @@ interface Candidates {
   candidates?: { itemId: string; score: number }[];
 }
 
+interface Recommended {
+  scoring: string;
+  items: {
+    itemId: string;
+    score: number;
+    explored: boolean;
+    sources: { source: string; rank: number }[];
+    explanation?: {
+      clusters: { clusterId: number; contribution: number; topProducers: { producerId: string }[] }[];
+      features: { name: string; contribution: number }[];
+    };
+  }[];
+}
+
+/** The item the demo creates through the write routes, so its live answers can be tried. */
+export const DEMO_NEW_ITEM = 'demo-new-item';
+/** Users (of those the demo found candidates for) who fav the new item. */
+const NEW_ITEM_FANS = 5;
+
 /**
  * Requests to try, with ids picked from the served version (cluster 0's members and top item) and, for the user
  * source, the first planted consumer that gets candidates; plus one live answer, so the reader sees it works.
  */
-async function tryItOut(server: RunningServer, consumersFile: string): Promise<string> {
+async function tryItOut(server: RunningServer, consumersFile: string, dataTime: number): Promise<string> {
   const url = server.url;
   const cluster = (await (await fetch(`${url}/v1/clusters/0?limit=3`)).json()) as {
     knownFor: { producerId: string }[];
@@ -149,34 +175,113 @@ async function tryItOut(server: RunningServer, consumersFile: string): Promise<s
   const itemId = cluster.topItems[0]?.itemId;
   let userId: string | undefined;
   let answer: Candidates | undefined;
+  const fans: string[] = [];
   for (const candidate of consumers(consumersFile)) {
     const res = await postCandidates(url, { source: { userId: candidate }, params: { limit: 5 } });
     if (res.candidates && res.candidates.length > 0) {
-      userId = candidate;
-      answer = res;
-      break;
+      if (userId === undefined) {
+        userId = candidate;
+        answer = res;
+      } else fans.push(candidate);
+      if (fans.length >= NEW_ITEM_FANS) break;
     }
   }
   const lines: string[] = ['', '   try:'];
   const curl = (path: string) => lines.push(`   curl -s '${url}${path}'`);
-  const post = (body: object) =>
+  const postTo = (path: string, body: object) =>
     lines.push(
-      `   curl -s -X POST '${url}/v1/candidates/simclusters' -H 'content-type: application/json' -d '${JSON.stringify(body)}'`,
+      `   curl -s -X POST '${url}${path}' -H 'content-type: application/json' -d '${JSON.stringify(body)}'`,
     );
+  const post = (body: object) => postTo('/v1/candidates/simclusters', body);
   if (userId !== undefined) {
+    curl(`/v1/users/${encodeURIComponent(userId)}/recommendations?limit=10&explain=true`);
     post({ source: { userId }, params: { limit: 10 } });
     curl(`/v1/users/${encodeURIComponent(userId)}/embedding`);
   }
-  if (itemId !== undefined) curl(`/v1/items/${encodeURIComponent(itemId)}/similar?limit=10`);
+  if (itemId !== undefined) {
+    postTo('/v1/recommendations', { subject: { items: [itemId] }, limit: 5, explain: true });
+    curl(`/v1/items/${encodeURIComponent(itemId)}/similar?limit=10`);
+  }
   if (producerId !== undefined) post({ source: { producerId }, params: { limit: 10 } });
   curl('/v1/clusters/0?limit=5');
   curl('/metrics');
+
+  // Writes (the event log and live overlay): a new item, faved by a few users, answers at once — no rebuild.
+  // Run here, so the curls below already answer; re-running them appends the same events again. The favs are
+  // stamped with the data's own time: the synthetic data ends at its data time, and events stamped today
+  // would move the served clock on by the years in between, every item of the version that much older to
+  // the ranker's age feature. (For the same reason the item is created by its first fav rather than by
+  // POST /v1/items, whose record takes the time it is received.)
+  if (fans.length > 0) {
+    const ts = Math.floor(dataTime);
+    const favs = { events: fans.map((u) => ({ userId: u, action: 'fav', itemId: DEMO_NEW_ITEM, ts })) };
+    await send(url, '/v1/events', favs);
+    const similar = `/v1/items/${DEMO_NEW_ITEM}/similar?limit=5`;
+    const applied = await until(async () => (await fetch(`${url}${similar}`)).status === 200);
+    lines.push('', `   writes: a new item faved by ${fans.length} users, then its live candidates:`);
+    postTo('/v1/events', favs);
+    if (applied) {
+      curl(similar);
+      post({ source: { itemId: DEMO_NEW_ITEM }, params: { limit: 5 } });
+    } else lines.push('   (the writes were not applied within 10 s; try the similar-items curl later)');
+  }
+
+  if (userId !== undefined) {
+    const res = await fetch(
+      `${url}/v1/users/${encodeURIComponent(userId)}/recommendations?limit=5&explain=true&explore=0`,
+    );
+    if (res.ok) lines.push('', ...explainLines(userId, (await res.json()) as Recommended));
+  }
   if (userId !== undefined && answer?.candidates) {
     lines.push('', `   user ${userId}'s top candidates (SimClusters ANN over their InterestedIn):`);
     for (const c of answer.candidates)
       lines.push(`     item ${c.itemId.padEnd(12)} score ${c.score.toFixed(4)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A recommendation answer as a person reads it: why each item is there. */
+function explainLines(userId: string, r: Recommended): string[] {
+  const out = [
+    `   user ${userId}'s recommendations (two-stage: every source merged, scored by ${r.scoring === 'ranker' ? 'the trained ranker' : 'reciprocal-rank fusion'}; exploration off here):`,
+  ];
+  for (const item of r.items) {
+    const sources = item.sources.map((p) => `${p.source} #${p.rank + 1}`).join(', ');
+    out.push(`     item ${item.itemId.padEnd(12)} score ${item.score.toFixed(4)}  from ${sources}`);
+    const x = item.explanation;
+    const c = x?.clusters[0];
+    if (c)
+      out.push(
+        `       cluster ${c.clusterId} (top producers ${c.topProducers.map((p) => p.producerId).join(', ') || 'none'}) matched ${c.contribution.toFixed(3)}`,
+      );
+    if (x && x.features.length > 0)
+      out.push(
+        `       ranker: ${x.features
+          .slice(0, 3)
+          .map((f) => `${f.name} ${f.contribution >= 0 ? '+' : ''}${f.contribution.toFixed(2)}`)
+          .join(', ')}`,
+      );
+  }
+  return out;
+}
+
+async function send(url: string, path: string, body: object): Promise<void> {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 202)
+    throw new SimrecError('INTERNAL', `demo: POST ${path} answered ${res.status}: ${await res.text()}`);
+}
+
+/** Polls `ready` every 100 ms for up to 10 s. */
+async function until(ready: () => Promise<boolean>): Promise<boolean> {
+  for (let t = 0; t < 100; t++) {
+    if (await ready()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }
 
 async function postCandidates(url: string, body: object): Promise<Candidates> {

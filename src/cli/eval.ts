@@ -24,7 +24,7 @@ const DEFAULT_MODELS = ['popularity', 'simclusters', 'mf-warp'];
 const HELP = `usage: simrec eval (--data DIR [--format F] [--split S] | --train FILE --test FILE [--item-features FILE])
                    [--models a,b,...] [--k 5,10] [--epochs 30] [--dim 64] [--threads 2] [--seed 42]
                    [--min-rating R] [--sampled N] [--json FILE] [--html FILE]
-       simrec eval --artifacts LOC --test FILE [--version ID] [--k 5,10] [--json FILE] [--html FILE]
+       simrec eval --artifacts LOC --test FILE [--version ID] [--strategies a,b] [--k 5,10] [--json FILE] [--html FILE]
        simrec eval --from-json REPORT.json --html FILE
 
 Fits each model on the train positives and measures it on the test positives over the full catalogue
@@ -61,11 +61,14 @@ models and protocol:
 
 a built version, through the serving path:
   --artifacts LOC       evaluate the current version of LOC (or --version ID) on --test FILE (user_id,item_id):
-                        every family it holds side by side, each answering as simrec serve does: SimClusters ANN
+                        every family it holds side by side, each answering as simrec serve does: two-stage
+                        (GET /v1/users/:userId/recommendations, default strategy, explore=0), SimClusters ANN
                         (POST /v1/candidates/simclusters, default parameters), MF (POST /v1/candidates/dense)
                         and popularity; the users' engaged items are their train positives. Test users the
                         version does not know, and test pairs already engaged with, are left out and counted
   --version ID          with --artifacts: a version other than the current one
+  --strategies LIST     with --artifacts: strategies of the version's build config measured beside the
+                        default, each as the family two-stage:NAME
 
 output:
   --json FILE           write the report as JSON ('-' for stdout, which then gets no table)
@@ -188,6 +191,7 @@ export async function runEval(argv: string[], io: EvalIo): Promise<number> {
     'from-json': { type: 'string' },
     artifacts: { type: 'string' },
     version: { type: 'string' },
+    strategies: { type: 'string' },
     config: { type: 'string' },
   });
 
@@ -202,6 +206,8 @@ export async function runEval(argv: string[], io: EvalIo): Promise<number> {
   if (values.artifacts !== undefined) return runServedEval(values, io);
   if (values.version !== undefined)
     throw new SimrecError('CONFIG_INVALID', '--version goes with --artifacts', { field: 'version' });
+  if (values.strategies !== undefined)
+    throw new SimrecError('CONFIG_INVALID', '--strategies goes with --artifacts', { field: 'strategies' });
 
   const ks = parseKs(values);
   const epochs = intOption(values, 'epochs', 30, 1);
@@ -376,7 +382,11 @@ async function runServedEval(values: Record<string, unknown>, io: EvalIo): Promi
     const reader = await store.openVersion(values.version as string | undefined);
     try {
       const model = await ServingModel.load(reader);
-      const r = await evaluateServed(reader, model, test, { ks, onProgress: reporter.progress });
+      const r = await evaluateServed(reader, model, test, {
+        ks,
+        strategies: listOption(values, 'strategies') ?? [],
+        onProgress: reporter.progress,
+      });
       for (const note of r.notes) reporter.warn(note);
       report = r.report;
     } finally {

@@ -11,6 +11,7 @@ import {
   type Recommender,
 } from './recommender.ts';
 import { SimClustersRecommender } from './simclusters-model.ts';
+import { TwoStageRecommender } from './two-stage-model.ts';
 
 export const MODEL_FACTORIES: readonly ModelFactory[] = [
   {
@@ -23,6 +24,12 @@ export const MODEL_FACTORIES: readonly ModelFactory[] = [
     summary:
       'SimClusters ANN as served (POST /v1/candidates/simclusters) from a build of the train positives with the build config',
     create: (o) => new SimClustersRecommender({ configFile: o?.buildConfigFile }),
+  },
+  {
+    name: 'two-stage',
+    summary:
+      'the two-stage recommender as served (GET /v1/users/:userId/recommendations, default strategy, explore 0) from a build of the train positives with the build config as is (MF unless it turns MF off, the ranker when the positives are timed)',
+    create: (o) => new TwoStageRecommender({ configFile: o?.buildConfigFile }),
   },
   {
     name: 'mf-warp',

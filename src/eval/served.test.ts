@@ -41,7 +41,18 @@ test('eval --artifacts answers every test user with what the HTTP routes answer,
   try {
     const data = planted();
     writeTrainDir(join(dir, 'data'), trainData(data));
-    const config = resolveBuildConfig(undefined, { threads: 1, mf: { enabled: true, epochs: 5 } });
+    const config = resolveBuildConfig(undefined, {
+      threads: 1,
+      mf: { enabled: true, epochs: 5 },
+      recommend: {
+        strategies: {
+          'sc-only': {
+            ranker: false,
+            budgets: { item2item: 0, producers: 0, dense: 0, popular: 0, topics: 0 },
+          },
+        },
+      },
+    });
     await runBuild({ data: join(dir, 'data'), out: join(dir, 'art'), config });
     // Test pairs by external id (the build names index u "u<u>", item i "i<i>"), plus an unknown user, a
     // repeated pair and an unknown (cold) item, each of which must be counted rather than dropped silently.
@@ -60,8 +71,13 @@ test('eval --artifacts answers every test user with what the HTTP routes answer,
     let result: Awaited<ReturnType<typeof evaluateServed>>;
     try {
       const model = await ServingModel.load(reader);
+      await assert.rejects(evaluateServed(reader, model, pairs, { strategies: ['nope'] }), {
+        code: 'CONFIG_INVALID',
+        detail: { field: 'strategies' },
+      });
       result = await evaluateServed(reader, model, pairs, {
         ks: [5],
+        strategies: ['sc-only'],
         onList: (family: ServedFamily, user, items) => {
           lists[family] ??= new Map();
           lists[family].set(user, items);
@@ -72,7 +88,13 @@ test('eval --artifacts answers every test user with what the HTTP routes answer,
       await store.close();
     }
     const { report, notes } = result;
-    assert.deepEqual(Object.keys(report.models), ['simclusters-ann', 'mf', 'popularity']);
+    assert.deepEqual(Object.keys(report.models), [
+      'two-stage',
+      'two-stage:sc-only',
+      'simclusters-ann',
+      'mf',
+      'popularity',
+    ]);
     assert.ok(notes.some((n) => n.startsWith('1 test user(s) unknown')));
     assert.ok(notes.some((n) => n.startsWith('1 repeated test pair(s)')));
     assert.equal(report.counts.coldTestPositives >= 1, true);
@@ -94,6 +116,31 @@ test('eval --artifacts answers every test user with what the HTTP routes answer,
           assert.equal(res.statusCode, 200, res.body);
           const http = (res.json() as { candidates: { itemId: string }[] }).candidates.map((c) => c.itemId);
           assert.deepEqual(items, http.slice(0, 5), `${family} ${user}`);
+        }
+      }
+      // The two-stage families: what GET /v1/users/:userId/recommendations answers with explore=0 for the
+      // limit asked (the largest k + 1), its first k.
+      for (const [family, strategy] of [
+        ['two-stage', 'default'],
+        ['two-stage:sc-only', 'sc-only'],
+      ] as const) {
+        const got = lists[family];
+        assert.equal(got.size, report.counts.evaluatedUsers);
+        for (const [user, items] of got) {
+          const res = await app.inject({
+            method: 'GET',
+            url: `/v1/users/${user}/recommendations?limit=6&explore=0&strategy=${strategy}`,
+          });
+          assert.equal(res.statusCode, 200, res.body);
+          const body = res.json() as { items: { itemId: string; sources: { source: string }[] }[] };
+          assert.deepEqual(
+            items,
+            body.items.slice(0, 5).map((c) => c.itemId),
+            `${family} ${user}`,
+          );
+          if (strategy === 'sc-only')
+            for (const c of body.items)
+              assert.ok(c.sources.every((p) => p.source === 'simclusters' || p.source === 'catalogue'));
         }
       }
     } finally {

@@ -1,6 +1,8 @@
 /**
  * Evaluates what is served (`simrec eval --artifacts DIR --test FILE`): a built version answers each test user
- * through the serving path itself — SimClusters ANN (ServingModel.candidates, the query POST
+ * through the serving path itself — the two-stage recommender (recommend/engine.ts, as GET
+ * /v1/users/:userId/recommendations answers with the default strategy and `explore=0`, so the list is
+ * deterministic; optionally further strategies of the version, each its own family), SimClusters ANN (ServingModel.candidates, the query POST
  * /v1/candidates/simclusters runs, with the server's default parameters), MF dense candidates
  * (ServingModel.denseCandidates, as POST /v1/candidates/dense) and popularity as the floor — and every family the
  * version holds is measured side by side on the split evaluation's protocol (metrics.ts): the catalogue is the
@@ -17,6 +19,7 @@ import { KEYS } from '../artifacts/keys.ts';
 import type { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { ServingModel } from '../query/serving-model.ts';
+import { Engine, recommend } from '../recommend/engine.ts';
 import type { VersionReader } from '../store/store.ts';
 import { type EvalReport, flattenMetrics, type ModelMetrics, PROTOCOL_RULES, tiedAt } from './evaluate.ts';
 import { itemPopularity, normalizeKs, RankingEvaluator } from './metrics.ts';
@@ -104,13 +107,23 @@ export async function readTestPairs(file: string): Promise<TestPairs> {
   return { file, pairs, duplicates };
 }
 
-/** The retrieval families a version can hold, under the names the report uses. */
-export const SERVED_FAMILIES = ['simclusters-ann', 'mf', 'popularity'] as const;
-export type ServedFamily = (typeof SERVED_FAMILIES)[number];
+/**
+ * The families a version can answer with, under the names the report uses: the two-stage recommender with the
+ * default strategy, and the single retrieval families as their routes serve them. A strategy asked for by name
+ * is the family `two-stage:<name>`.
+ */
+export const SERVED_FAMILIES = ['two-stage', 'simclusters-ann', 'mf', 'popularity'] as const;
+export type ServedFamily = (typeof SERVED_FAMILIES)[number] | `two-stage:${string}`;
 
 export interface ServedEvalOptions {
   /** Cut-offs (default 5, 10). */
   ks?: readonly number[];
+  /**
+   * Strategies of the version (its build config's `recommend.strategies`) measured beside the default, each
+   * as the family `two-stage:<name>` (e.g. one source alone, with the ranker or without).
+   * @throws CONFIG_INVALID naming `strategies` for a name the version does not have
+   */
+  strategies?: readonly string[];
   /** Called with every list a family served (external item ids, best first), e.g. to compare with HTTP. */
   onList?: (family: ServedFamily, userId: string, items: string[]) => void;
   onProgress?: (stage: string, done: number, total?: number) => void;
@@ -202,8 +215,18 @@ export async function evaluateServed(
     testPositives += byUser.get(u)!.items.length;
   }
 
-  const families: ServedFamily[] = [];
+  const families: ServedFamily[] = ['two-stage'];
   const absent: Record<string, string> = {};
+  const known = (await Engine.for(model)).strategies;
+  for (const s of opts.strategies ?? []) {
+    if (!known.includes(s))
+      throw new SimrecError(
+        'CONFIG_INVALID',
+        `version ${reader.id} has no strategy '${s}' (it has ${known.join(', ')})`,
+        { field: 'strategies' },
+      );
+    if (s !== 'default' && !families.includes(`two-stage:${s}`)) families.push(`two-stage:${s}`);
+  }
   if (model.hasItemIndex) families.push('simclusters-ann');
   else absent['simclusters-ann'] = model.hasSimClusters ? 'no item embeddings' : 'built without SimClusters';
   if (model.hasDense) families.push('mf');
@@ -230,7 +253,9 @@ export async function evaluateServed(
       const served =
         family === 'simclusters-ann'
           ? (await model.candidates({ userId: id }, { limit: maxK + 1 })).result
-          : await model.denseCandidates({ userId: id }, { limit: maxK + 1 });
+          : family === 'mf'
+            ? await model.denseCandidates({ userId: id }, { limit: maxK + 1 })
+            : await twoStage(model, id, maxK + 1, family === 'two-stage' ? 'default' : family.slice(10));
       // One more than the largest k is asked for, to see whether the k-th place was decided by a tie.
       const list = served.items.subarray(0, maxK);
       if (list.length === 0) empty++;
@@ -302,6 +327,23 @@ export async function evaluateServed(
     served,
   };
   return { report, notes };
+}
+
+/** The two-stage list as the GET route answers it with `explore=0` (deterministic), as item indices and scores. */
+async function twoStage(
+  model: ServingModel,
+  userId: string,
+  limit: number,
+  strategy: string,
+): Promise<{ items: Int32Array; scores: Float32Array }> {
+  const r = await recommend(model, { userId }, { limit, strategy, explore: 0 });
+  const items = new Int32Array(r.items.length);
+  const scores = new Float32Array(r.items.length);
+  for (let j = 0; j < r.items.length; j++) {
+    items[j] = model.itemIndex(r.items[j].itemId);
+    scores[j] = r.items[j].score;
+  }
+  return { items, scores };
 }
 
 /** A dense index, or −1 when the lookup throws NOT_FOUND. */

@@ -34,19 +34,19 @@ export interface SimClustersModelStats {
 }
 
 /** External ids the evaluation's dense indices get in the build (any names would do; these are readable). */
-const userName = (u: number) => `u${u}`;
-const itemName = (i: number) => `i${i}`;
+export const userName = (u: number) => `u${u}`;
+export const itemName = (i: number) => `i${i}`;
 
 export class SimClustersRecommender implements Recommender {
   private dir: string | null = null;
   private store: ArtifactStore | null = null;
   private reader: VersionReader | null = null;
-  private model: ServingModel | null = null;
-  private nItems = 0;
+  protected model: ServingModel | null = null;
+  protected nItems = 0;
   stats: SimClustersModelStats | null = null;
 
   constructor(
-    private readonly options: SimClustersModelOptions = {},
+    protected readonly options: SimClustersModelOptions = {},
     readonly name = 'simclusters',
   ) {}
 

@@ -187,9 +187,10 @@ test('explanations name the clusters that produced the match, with their top pro
       assert.ok(x);
       assert.deepEqual(x.features, []);
       const { embedding } = await m.itemEmbedding(item.itemId);
+      const norm = Math.hypot(...embedding.values);
       for (const c of x.clusters) {
         const u = dave.values[[...dave.ids].indexOf(c.clusterId)];
-        const w = embedding.values[[...embedding.ids].indexOf(c.clusterId)];
+        const w = embedding.values[[...embedding.ids].indexOf(c.clusterId)] / norm;
         assert.ok(u > 0 && w > 0, `${item.itemId} cluster ${c.clusterId}`);
         assert.ok(Math.abs(c.contribution - u * w) < 1e-6);
         const view = m.cluster(c.clusterId, 3);

@@ -64,9 +64,10 @@ export interface RecommendOptions {
 
 export interface ClusterExplanation {
   clusterId: number;
-  /** The cluster's share of the subject–item match: subject interest × item embedding on the cluster. */
+  /** The cluster's share of the subject–item match: subject interest × the item's normalised score on it. */
   contribution: number;
   subjectScore: number;
+  /** The item's score on the cluster, its embedding L2-normalised. */
   itemScore: number;
   /** The cluster's top producers (ServingModel.cluster). */
   topProducers: { producerId: string; score: number }[];
@@ -377,6 +378,13 @@ export class Engine {
       interest.set(state.interest.ids[q], state.interest.values[q]);
     for (const r of items) {
       const { embedding } = await model.itemEmbedding(r.itemId);
+      // The item's row is taken L2-normalised: a live item's values are in the version's time unit and grow
+      // with the time since the build (an item faved a week later holds values 2^(days / half-life) larger),
+      // so raw products would not compare across items; normalised, a contribution is the cluster's share of
+      // the subject–item cosine (times the subject's norm).
+      let sq = 0;
+      for (let q = 0; q < embedding.values.length; q++) sq += embedding.values[q] * embedding.values[q];
+      const norm = Math.sqrt(sq);
       const parts: { c: number; contribution: number; u: number; w: number }[] = [];
       for (let q = 0; q < embedding.ids.length; q++) {
         const c = embedding.ids[q];
@@ -390,9 +398,10 @@ export class Engine {
         const view = model.cluster(p.c, 3);
         return {
           clusterId: p.c,
-          contribution: p.contribution,
+          // Ordered by the raw products (one item's norm scales them alike, and exact ties stay ties).
+          contribution: p.contribution / norm,
           subjectScore: p.u,
-          itemScore: p.w,
+          itemScore: p.w / norm,
           topProducers: Array.from(view.topProducers.ids, (id, j) => ({
             producerId: model.producerId(id),
             score: view.topProducers.scores[j],

@@ -34,6 +34,7 @@ import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerEmbeddingRoutes } from './routes/embeddings.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerRecommendationRoutes } from './routes/recommendations.ts';
 import { validatorCompiler } from './validation.ts';
 
 export type { PressureOptions } from './load-shedding.ts';
@@ -257,12 +258,17 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
           title: 'simrec',
           version: CODE_VERSION,
           description:
-            'SimClusters and dense (MF) candidate retrieval, and embeddings. Errors are `{ "error": { "code", "message", "field"? } }`.',
+            'SimClusters and dense (MF) candidate retrieval, two-stage recommendations, embeddings and event writes. Errors are `{ "error": { "code", "message", "field"? } }`.',
         },
         tags: [
           {
             name: 'candidates',
             description: 'candidate retrieval: SimClusters ANN, and dense ANN over the MF vectors',
+          },
+          {
+            name: 'recommendations',
+            description:
+              'two-stage recommendations: every candidate source merged with provenance, filters, the trained ranker, Thompson-sampling exploration, explanations',
           },
           { name: 'embeddings', description: 'sparse SimClusters embeddings' },
           { name: 'clusters', description: 'communities' },
@@ -280,6 +286,7 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
 
   registerHealthRoutes(app, ctx);
   registerCandidateRoutes(app, ctx);
+  registerRecommendationRoutes(app, ctx);
   registerEmbeddingRoutes(app, ctx);
   registerClusterRoutes(app, ctx);
   registerEventRoutes(app, ctx);

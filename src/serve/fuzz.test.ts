@@ -299,3 +299,100 @@ test('seeded random GET paths and query strings: never a 5xx', async () => {
     assertWellFormed(await app.inject({ method: 'GET', url }), url);
   }
 });
+
+/** A valid recommendation request, then random edits as {@link body} makes them. */
+function recommendBody(rng: Rng): unknown {
+  const id = () =>
+    rng.int(2) === 0 ? IDS[rng.int(IDS.length)] : MF_FIXTURE.items[rng.int(MF_FIXTURE.items.length)];
+  const list = () => Array.from({ length: 1 + rng.int(4) }, id);
+  const subjects = [
+    {
+      userId:
+        rng.int(2) === 0 ? IDS[rng.int(IDS.length)] : MF_FIXTURE.users[rng.int(MF_FIXTURE.users.length)],
+    },
+    { items: list() },
+    { userId: id(), items: list() },
+    { embedding: Array.from({ length: rng.int(6) }, () => [rng.int(6) - 1, rng.next() * 2 - 0.5]) },
+  ];
+  const b: Record<string, unknown> = { subject: subjects[rng.int(subjects.length)] };
+  const top = ['limit', 'explain', 'strategy', 'explore', 'seed', 'filters'];
+  const filterKeys = [
+    'exclude',
+    'allow',
+    'minAgeHours',
+    'maxAgeHours',
+    'maxPerAuthor',
+    'excludeEngaged',
+    'excludeHidden',
+    'excludeOwn',
+    'excludeSeen',
+    'now',
+  ];
+  const filters: Record<string, unknown> = {};
+  for (let j = rng.int(3); j > 0; j--) filters[filterKeys[rng.int(filterKeys.length)]] = value(rng, 1);
+  if (rng.int(2) === 0) b.filters = filters;
+  for (let j = rng.int(4); j > 0; j--) {
+    const key = top[rng.int(top.length)];
+    b[key] =
+      key === 'explore'
+        ? [0, 0.1, 0.5, 1, 2, -1][rng.int(6)]
+        : key === 'strategy'
+          ? 'default'
+          : value(rng, 1);
+  }
+  for (let j = rng.int(3); j > 0; j--) {
+    const target = [b, b.subject, b.filters][rng.int(3)] as Record<string, unknown>;
+    if (typeof target !== 'object' || target === null) continue;
+    const key = [...KEYS_SEEN, ...top, ...filterKeys][
+      rng.int(KEYS_SEEN.length + top.length + filterKeys.length)
+    ];
+    if (rng.int(3) === 0) delete target[key];
+    else target[key] = value(rng, 1);
+  }
+  return b;
+}
+
+test('a few hundred seeded random recommendation bodies: never a 5xx, always the documented shapes', async () => {
+  const rng = new Rng('serve-fuzz-recommend');
+  const statuses = new Map<number, number>();
+  const subjects = new Set<string>();
+  for (let n = 0; n < 400; n++) {
+    let payload = JSON.stringify(recommendBody(rng));
+    if (rng.int(10) === 0) payload = payload.slice(0, rng.int(payload.length));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/recommendations',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    });
+    assertWellFormed(res, payload.slice(0, 300));
+    if (res.statusCode === 200) {
+      const r = res.json();
+      assert.ok(Array.isArray(r.items));
+      // Never empty for this non-empty catalogue unless the request's own filters left nothing.
+      if (!payload.includes('"filters"')) assert.ok(r.items.length > 0, payload);
+      subjects.add(r.subject);
+    }
+    statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+  }
+  for (const s of [200, 400]) assert.ok((statuses.get(s) ?? 0) > 0, `some ${s}: ${[...statuses]}`);
+  assert.deepEqual([...subjects].sort(), ['embedding', 'session', 'unknown-user', 'user']);
+});
+
+test('seeded random recommendation query strings: never a 5xx', async () => {
+  const rng = new Rng('serve-fuzz-recommend-urls');
+  const queries = ['limit', 'explain', 'strategy', 'explore', 'seed', 'x'];
+  const words = ['true', 'false', 'default', '0', '0.5', '1', '20', '1001', '', 'NaN', '-1', '1e3'];
+  for (let n = 0; n < 300; n++) {
+    const user =
+      rng.int(2) === 0 ? MF_FIXTURE.users[rng.int(MF_FIXTURE.users.length)] : String(value(rng, 3));
+    let url = `/v1/users/${encodeURIComponent(user)}/recommendations`;
+    const q = Array.from({ length: rng.int(4) }, () => {
+      const v = rng.int(2) === 0 ? words[rng.int(words.length)] : String(value(rng, 3));
+      return `${queries[rng.int(queries.length)]}=${encodeURIComponent(v)}`;
+    });
+    if (q.length > 0) url += `?${q.join('&')}`;
+    const res = await app.inject({ method: 'GET', url });
+    assertWellFormed(res, url);
+  }
+});

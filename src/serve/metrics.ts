@@ -17,6 +17,10 @@ export interface ServeMetrics {
   readonly denseQueries: Counter<'source' | 'mode'>;
   /** Queries of POST /v1/candidates/:source by source name. */
   readonly sourceQueries: Counter<'source'>;
+  /** Recommendation answers by strategy, scoring (ranker, fusion) and subject kind. */
+  readonly recommendations: Counter<'strategy' | 'scoring' | 'subject'>;
+  /** Distinct candidates the recommendation routes merged (before filters). */
+  readonly recommendCandidates: Counter;
   readonly artifactInfo: Gauge<'version'>;
   /** Records appended to the event log by this process's write routes. */
   readonly eventsAccepted: Counter;
@@ -82,6 +86,19 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     labelNames: ['source'] as const,
     registers: [registry],
   });
+  // The strategy label is bounded: only strategies of a served version's build config are counted (an unknown
+  // name is refused before an answer).
+  const recommendations = new Counter({
+    name: 'simrec_recommendations_total',
+    help: 'Recommendation answers by strategy, scoring (ranker or fusion) and subject kind',
+    labelNames: ['strategy', 'scoring', 'subject'] as const,
+    registers: [registry],
+  });
+  const recommendCandidates = new Counter({
+    name: 'simrec_recommendation_candidates_total',
+    help: 'Distinct candidates merged from the sources by the recommendation routes, before filters',
+    registers: [registry],
+  });
   const artifactInfo = new Gauge({
     name: 'simrec_artifact_info',
     help: 'The artifact version served (value 1)',
@@ -119,6 +136,8 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     candidatesScored,
     denseQueries,
     sourceQueries,
+    recommendations,
+    recommendCandidates,
     artifactInfo,
     eventsAccepted,
     eventsDuplicate,

@@ -8,6 +8,8 @@ import { ANN_LIMITS } from '../ann/simclusters.ts';
 import { USER_ACTIONS } from '../core/event.ts';
 import { EVENT_LIMITS } from '../data/events.ts';
 import { DENSE_LIMITS } from '../query/dense-model.ts';
+import { RECOMMEND_LIMITS } from '../recommend/engine.ts';
+import { MAX_SESSION_ITEMS } from '../recommend/subject.ts';
 import { INTERESTED_IN_SCORES } from '../simclusters/interested-in.ts';
 
 /**
@@ -480,5 +482,183 @@ export const WriteResponse = Type.Object({
   }),
   offsets: Type.Array(Type.Integer(), {
     description: 'the log offset of each record, in request order (a duplicate: the offset it already had)',
+  }),
+});
+
+// ---- recommendations (issue 16) -------------------------------------------------------------------------------
+
+const StrategyName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: "a strategy of the served version's build config (`default` unless told); unknown: 400",
+});
+const ExploreShare = Type.Number({
+  minimum: 0,
+  maximum: 1,
+  description:
+    "share of the slots filled by Thompson sampling over the live impression/click counters (default: the strategy's, 0.1 for `default`; 0 turns it off and the answer is deterministic)",
+});
+const SEED_DESCRIPTION =
+  'seed of exploration: the same seed, version and counters give the same answer (default: the user id); a number is taken as its decimal text';
+
+/** The query string of GET /v1/users/:userId/recommendations. */
+export const RecommendQuery = Type.Object({
+  limit: Type.Optional(
+    Count(RECOMMEND_LIMITS.limit, `items returned (default ${RECOMMEND_LIMITS.defaultLimit})`),
+  ),
+  explain: Type.Optional(
+    Type.Boolean({
+      description: "true: each item's clusters (with their top producers) and ranker feature contributions",
+    }),
+  ),
+  strategy: Type.Optional(StrategyName),
+  explore: Type.Optional(ExploreShare),
+  seed: Type.Optional(
+    Type.String({ minLength: 1, maxLength: REQUEST_LIMITS.idLength, description: SEED_DESCRIPTION }),
+  ),
+});
+
+export const RecommendSubjectSchema = Type.Object(
+  {
+    userId: Type.Optional(
+      Id('a user (of the version or only of the live events); unknown: trending, then the catalogue'),
+    ),
+    items: Type.Optional(
+      Type.Array(Type.String({ maxLength: REQUEST_LIMITS.idLength }), {
+        minItems: 1,
+        maxItems: MAX_SESSION_ITEMS,
+        description:
+          "a visitor's session: the items engaged with, oldest first (unknown ids skipped); with userId, added to that user's history",
+      }),
+    ),
+    embedding: Type.Optional(RawEmbedding),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 2,
+    description: 'one of {userId}, {userId, items}, {items}, {embedding}',
+  },
+);
+
+const NullableHours = (description: string) =>
+  Type.Union([Hours(description), Type.Null()], { description: `${description} (null: unbounded)` });
+
+export const RecommendFiltersSchema = Type.Object(
+  {
+    exclude: Type.Optional(IdList('item ids never returned')),
+    allow: Type.Optional(IdList('when given, only these item ids may be returned')),
+    minAgeHours: Type.Optional(NullableHours('only items at least this old')),
+    maxAgeHours: Type.Optional(NullableHours('only items at most this old')),
+    maxPerAuthor: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: RECOMMEND_LIMITS.limit }), Type.Null()], {
+        description: 'at most this many items per author (null: no cap)',
+      }),
+    ),
+    excludeEngaged: Type.Optional(Type.Boolean({ description: 'drop items the subject engaged with' })),
+    excludeHidden: Type.Optional(Type.Boolean({ description: 'drop items the user hid' })),
+    excludeOwn: Type.Optional(Type.Boolean({ description: "drop the user's own items" })),
+    excludeSeen: Type.Optional(Type.Boolean({ description: 'drop items already shown to the user' })),
+    now: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1e11,
+        description: "Unix seconds ages are measured from (default: the served model's time)",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "on top of the strategy's filters (a value given here overrides the strategy's)",
+  },
+);
+
+export const RecommendBody = Type.Object(
+  {
+    subject: RecommendSubjectSchema,
+    limit: Type.Optional(
+      Count(RECOMMEND_LIMITS.limit, `items returned (default ${RECOMMEND_LIMITS.defaultLimit})`),
+    ),
+    explain: Type.Optional(Type.Boolean({ description: 'explanations per item (see the GET route)' })),
+    strategy: Type.Optional(StrategyName),
+    explore: Type.Optional(ExploreShare),
+    seed: Type.Optional(
+      Type.Union(
+        [
+          Type.String({ minLength: 1, maxLength: REQUEST_LIMITS.idLength }),
+          Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
+        ],
+        { description: SEED_DESCRIPTION },
+      ),
+    ),
+    filters: Type.Optional(RecommendFiltersSchema),
+  },
+  { additionalProperties: false },
+);
+
+const ProvenanceSchema = Type.Object({
+  source: Type.String({
+    description: 'a candidate source: simclusters, item2item, producers, dense, popular, topics, catalogue',
+  }),
+  rank: Type.Integer({ description: "0-based rank in that source's list" }),
+  score: Type.Number({ description: "the source's score" }),
+});
+
+const ExplanationSchema = Type.Object({
+  clusters: Type.Array(
+    Type.Object({
+      clusterId: Type.Integer(),
+      contribution: Type.Number({
+        description: "subject interest × the item's score on the cluster (its embedding L2-normalised)",
+      }),
+      subjectScore: Type.Number(),
+      itemScore: Type.Number(),
+      topProducers: Type.Array(Type.Object({ producerId: Type.String(), score: Type.Number() })),
+    }),
+    { description: 'the clusters that contributed most to the subject–item match, with their top producers' },
+  ),
+  features: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      value: Type.Number(),
+      weight: Type.Number(),
+      contribution: Type.Number({ description: 'weight × value' }),
+    }),
+    { description: "the ranker's largest contributions (w·x); empty when scored by fusion" },
+  ),
+  sampledCtr: Type.Optional(
+    Type.Number({ description: 'an explored slot: the CTR drawn from its Beta posterior' }),
+  ),
+});
+
+export const RecommendResponse = Type.Object({
+  version: Type.String({ description: 'artifact version answered from' }),
+  strategy: Type.String(),
+  subject: Type.String({ description: "'user', 'session', 'embedding' or 'unknown-user'" }),
+  scoring: Type.String({
+    description: "'ranker' (the version's trained ranker) or 'fusion' (reciprocal-rank)",
+  }),
+  items: Type.Array(
+    Type.Object({
+      itemId: Type.String(),
+      score: Type.Number({ description: "the ranker's engagement probability, or the fused score" }),
+      explored: Type.Boolean({ description: 'placed by exploration rather than by rank' }),
+      sources: Type.Array(ProvenanceSchema, { description: 'every source that produced the item' }),
+      explanation: Type.Optional(ExplanationSchema),
+    }),
+  ),
+  stats: Type.Object({
+    sources: Type.Record(
+      Type.String(),
+      Type.Record(Type.String(), Type.Union([Type.Number(), Type.String()])),
+      {
+        description: 'per source what it returned, or why it was skipped',
+      },
+    ),
+    candidates: Type.Integer({ description: 'distinct candidates merged' }),
+    dropped: Type.Record(Type.String(), Type.Integer(), {
+      description: 'candidates filtered out, by reason',
+    }),
+    explored: Type.Integer({ description: 'items placed by exploration' }),
   }),
 });

@@ -2,7 +2,8 @@
  * Request validation with TypeBox's compiled checkers. Bodies are checked as sent (a JSON "10" is not the
  * number 10). Path and query values arrive as strings, so a string is turned into a number where the schema
  * wants one, but only when it is written as a plain decimal number: "1.5" stays a string for an integer field
- * and fails, rather than being truncated to 1 as a lenient converter would. A query string is held to the
+ * and fails, rather than being truncated to 1 as a lenient converter would; likewise a boolean only from `true` or
+ * `false`. A query string is held to the
  * same rule as a body: a parameter the schema does not name (`limit[]`, a typo) is rejected, not ignored, and
  * a repeated one (`limit=1&limit=2`, an array) fails its type.
  */
@@ -28,6 +29,10 @@ function convertStrings(schema: ObjectSchema, value: unknown): unknown {
     if ((wanted === 'integer' && INTEGER.test(v)) || (wanted === 'number' && DECIMAL.test(v))) {
       out ??= { ...input };
       out[key] = Number(v);
+    } else if (wanted === 'boolean' && (v === 'true' || v === 'false')) {
+      // Only the two words: `?explain` (empty), `1` or `yes` stay strings and fail, as a body's would.
+      out ??= { ...input };
+      out[key] = v === 'true';
     }
   }
   return out ?? value;
