@@ -54,6 +54,9 @@ import {
 } from './dense-model.ts';
 
 /** The InterestedIn kind used as a user's source embedding unless configured otherwise (DESIGN §3.5). */
+/** Items `popular` ranks once per state of its scores; requests filtering out more fall back to a scan. */
+const POPULAR_PREFIX = 2048;
+
 export const DEFAULT_USER_SCORE: InterestedInScore = 'logFavScoreClusterNormalized';
 
 export interface ServingModelOptions {
@@ -121,6 +124,8 @@ type RankedCsr = Pick<ClusterTopList, 'nClusters' | 'indptr' | 'ids' | 'scores'>
  */
 export interface ModelOverlay extends AnnOverlayView {
   readonly version: string;
+  /** The last log offset applied: its state changes only when this moves. */
+  readonly appliedOffset: number;
   /** The latest event time applied, NaN before any. */
   readonly latestTs: number;
   /** Index of a user unknown to the version (≥ its user count), −1 when the overlay has none. */
@@ -200,6 +205,14 @@ export class ServingModel {
   private readonly itemIdJsonCache: (string | undefined)[] = [];
   /** Distinct users per item in the version's log, read on first use (popular). */
   private versionPopularity: Promise<Float64Array> | null = null;
+  /** The most popular items of the scores `popular` last ranked (see popular). */
+  private popularPrefix: {
+    generation: string;
+    scores: Float64Array;
+    ids: Int32Array;
+    /** The prefix holds every item with a positive score. */
+    full: boolean;
+  } | null = null;
   /** Per cluster, its indexed items sorted by score (see topItemsByScore), filled on first use. */
   private readonly sortedClusterItems: (RankedList | undefined)[] = [];
 
@@ -697,17 +710,25 @@ export class ServingModel {
       filters.maxAgeHours !== undefined ? now - filters.maxAgeHours * 3600 : Number.NEGATIVE_INFINITY;
     const maxTs =
       filters.minAgeHours !== undefined ? now - filters.minAgeHours * 3600 : Number.POSITIVE_INFINITY;
-    const heap = new TopK(Math.max(1, limit));
-    for (let i = 0; i < n; i++) {
-      const s = scores[i];
-      if (!(s > 0) || skip[i] || (allowed && !allowed[i]) || ov?.isDeleted(i)) continue;
-      if (aged && !(created[i] >= minTs && created[i] <= maxTs)) continue;
-      heap.push(i, s);
+    const pass = (i: number) =>
+      scores[i] > 0 &&
+      !skip[i] &&
+      !(allowed && !allowed[i]) &&
+      !ov?.isDeleted(i) &&
+      !(aged && !(created[i] >= minTs && created[i] <= maxTs));
+    // Most requests are answered from the most popular items, ranked once per state of the scores (the version's
+    // counts: once; live counters: once per applied batch) instead of a scan of the catalogue per request. The
+    // walk takes the first `limit` that pass the filters in the TopK order (score, then smaller index), which is
+    // the full scan's answer whenever that many pass within the prefix; otherwise the full scan runs.
+    const generation = live ? `live:${ov?.appliedOffset}` : 'version';
+    let prefix = this.popularPrefix;
+    if (!prefix || prefix.generation !== generation || prefix.scores !== scores) {
+      prefix = { generation, scores, ...rankedPrefix(scores, n, POPULAR_PREFIX) };
+      this.popularPrefix = prefix;
     }
-    const items = new Int32Array(heap.size);
-    const out = new Float32Array(heap.size);
-    heap.drainSorted(items, out);
-    for (let j = 0; j < out.length; j++) out[j] *= factor;
+    const items = topPassing(prefix, scores, n, pass, limit);
+    const out = new Float32Array(items.length);
+    for (let j = 0; j < items.length; j++) out[j] = Math.fround(scores[items[j]]) * factor;
     return { items, scores: out, mode: live ? 'live' : 'version', excluded: excluded.length };
   }
 
@@ -1015,6 +1036,43 @@ function emptyIndex(nItems: number, k: number): SimClustersIndex {
       scores: new Float32Array(0),
     },
   };
+}
+
+/** The `size` best items of `scores` (positive ones only) in the TopK order: score, then smaller index. */
+export function rankedPrefix(
+  scores: Float64Array,
+  n: number,
+  size: number,
+): { ids: Int32Array; full: boolean } {
+  const top = new TopK(size);
+  for (let i = 0; i < n; i++) if (scores[i] > 0) top.push(i, scores[i]);
+  const held = top.size;
+  const ids = new Int32Array(held);
+  top.drainSorted(ids, new Float32Array(held));
+  // Fewer than `size` positive items: the prefix is all of them.
+  return { ids, full: held < size };
+}
+
+/**
+ * The `limit` best items that pass, in the TopK order: the first ones of the ranked prefix when that many pass
+ * within it (or it holds every positive item), else a scan of all n.
+ */
+export function topPassing(
+  prefix: { ids: Int32Array; full: boolean },
+  scores: Float64Array,
+  n: number,
+  pass: (i: number) => boolean,
+  limit: number,
+): Int32Array {
+  const picked: number[] = [];
+  for (let j = 0; j < prefix.ids.length && picked.length < limit; j++)
+    if (pass(prefix.ids[j])) picked.push(prefix.ids[j]);
+  if (picked.length >= limit || prefix.full) return Int32Array.from(picked);
+  const heap = new TopK(Math.max(1, limit));
+  for (let i = 0; i < n; i++) if (scores[i] > 0 && pass(i)) heap.push(i, scores[i]);
+  const items = new Int32Array(heap.size);
+  heap.drainSorted(items, new Float32Array(heap.size));
+  return items;
 }
 
 function known(i: number, what: string, id: string, field: string): number {
