@@ -1,5 +1,6 @@
 /**
  * Events and real time (issue 15), on the social preset with `simrec serve --workers 2`:
+ * The version is the social preset built with defaults but MF and the ranker off (events update neither).
  *  - throughput: events/s through `POST /v1/events` (batches of 100 favs, autocannon on loopback, each batch
  *    acknowledged only once fsync'd in the event log) against the same server's `/healthz` in the same run;
  *  - freshness under that load: from the 202 of the favs of a brand-new item (three users whose InterestedIn
@@ -14,7 +15,7 @@
  *   npm run bench -- events [--seed 1] [--duration 10] [--connections 16] [--restart-events 1000000]
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,9 +104,12 @@ export async function run(argv: string[]): Promise<void> {
   const data = join(root, 'data');
   const artifacts = join(root, 'artifacts');
   mkdirSync(root, { recursive: true });
+  // MF and the ranker are off: neither is updated by events, and together they add minutes to the build.
+  const config = join(root, 'config.json');
+  writeFileSync(config, JSON.stringify({ mf: { enabled: false }, ranker: { enabled: false } }));
   for (const args of [
     ['generate', '--preset', 'social', '--out', data, '--seed', String(seed)],
-    ['build', '--data', data, '--out', artifacts, '--seed', String(seed)],
+    ['build', '--data', data, '--out', artifacts, '--seed', String(seed), '--config', config],
   ]) {
     const r = spawnSync(process.execPath, ['bin/simrec.js', ...args, '--quiet'], {
       cwd: REPO,
