@@ -16,7 +16,6 @@
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +27,7 @@ import { waitUntilReady } from '../src/serve/server.ts';
 import { openArtifactStore, openEventLog } from '../src/store/open.ts';
 import {
   type AutocannonRequest,
+  loadAutocannon,
   machine,
   type Row,
   sampleIds,
@@ -35,21 +35,6 @@ import {
   spawnServe,
   table,
 } from './lib.ts';
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; max: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: AutocannonRequest[];
-}) => Promise<AutocannonResult>;
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const BATCH = 100;
@@ -97,7 +82,7 @@ export async function run(argv: string[]): Promise<void> {
   const duration = Number(values.duration);
   const connections = Number(values.connections);
   const restartEvents = Number(values['restart-events']);
-  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  const autocannon = loadAutocannon();
 
   const root = resolve('bench/out', `events-social-s${seed}`);
   rmSync(root, { recursive: true, force: true });

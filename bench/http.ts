@@ -16,7 +16,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,7 @@ import { Rng } from '../src/core/prng.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
 import {
   type AutocannonRequest,
+  loadAutocannon,
   machine,
   type Row,
   sampleIds,
@@ -32,22 +32,6 @@ import {
   spawnServe,
   table,
 } from './lib.ts';
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number; max: number };
-  duration: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: AutocannonRequest[];
-}) => Promise<AutocannonResult>;
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
@@ -66,7 +50,7 @@ export async function run(argv: string[]): Promise<void> {
   const duration = Number(values.duration);
   const connections = Number(values.connections);
   const workers = Number(values.workers);
-  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  const autocannon = loadAutocannon();
 
   const root = resolve('bench/out', `http-social-s${seed}`);
   rmSync(root, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * ratio against a baseline measured in the same run; they never assert on time.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { interestedInKey, KEYS } from '../src/artifacts/keys.ts';
 import { Rng } from '../src/core/prng.ts';
@@ -91,6 +92,30 @@ export interface AutocannonRequest {
   headers?: Record<string, string>;
   body?: string;
   setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
+}
+
+/** What an autocannon run reports, as far as the benchmarks read it. */
+export interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number; max: number };
+  duration: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+
+/** autocannon run to completion (closed loop). */
+export type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests: AutocannonRequest[];
+}) => Promise<AutocannonResult>;
+
+/** autocannon, typed (it ships no types; it is CommonJS). */
+export function loadAutocannon(): Autocannon {
+  return createRequire(import.meta.url)('autocannon') as Autocannon;
 }
 
 /** The address a `simrec serve` child prints once it listens; rejects if it exits first. */

@@ -14,7 +14,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import { waitUntilReady } from '../src/serve/server.ts';
 import {
   type AutocannonRequest,
   fmt,
+  loadAutocannon,
   machine,
   type Row,
   sampleIds,
@@ -31,20 +31,6 @@ import {
   spawnServe,
   table,
 } from './lib.ts';
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number; max: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: AutocannonRequest[];
-}) => Promise<AutocannonResult>;
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
@@ -63,7 +49,7 @@ export async function run(argv: string[]): Promise<void> {
   const duration = Number(values.duration);
   const connections = Number(values.connections);
   const workers = Number(values.workers);
-  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  const autocannon = loadAutocannon();
 
   const root = resolve('bench/out', `recommend-social-s${seed}`);
   const data = join(root, 'data');
