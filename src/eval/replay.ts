@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
-import { engagementKind, isItemEvent } from '../core/event.ts';
+import { engagementKind, isItemEvent, type LoggedRecord } from '../core/event.ts';
 import { loadDataset } from '../data/load.ts';
 import { runBuild } from '../pipeline/build.ts';
 import type { BuildConfig } from '../pipeline/config.ts';
@@ -138,6 +138,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     let notAsked = 0;
     const t1 = performance.now();
     const records = split.records;
+    // Each record is applied right after its query, one at a time, through one reused array.
+    const one: LoggedRecord[] = [records[0]];
     for (let r = 0; r < records.length; r++) {
       const rec = records[r];
       if (
@@ -154,7 +156,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
         }
         seen.add(pair);
       }
-      overlay.apply(records.slice(r, r + 1));
+      one[0] = rec;
+      overlay.apply(one);
       if (options.onProgress && r % 1000 === 0) options.onProgress('replay', r, records.length);
     }
     const scores = (a: typeof liveAcc): ReplayScores => ({
