@@ -366,10 +366,16 @@ export class SimClustersAnn {
     const approxOf = this.approxOf;
     this.scatter(source);
     const final = this.heap(Math.max(1, p.limit));
+    const nV = this.nItems;
     for (let j = 0; j < nApprox; j++) {
       const item = touched[j];
       approxOf[item] = approx[j];
-      const s = this.exactCosine(item, srcNorm, lambda);
+      // Most candidates have no overlay row even under a stream of events: their cosine takes the version's
+      // path, kept small enough for V8 to inline into this loop.
+      const s =
+        ov !== null && (item >= nV || ov.rowSlot(item) >= 0)
+          ? this.overlayCosine(ov, item, srcNorm, lambda)
+          : this.versionCosine(item, srcNorm, lambda);
       if (s >= p.minScore) final.push(item, s);
     }
     this.unscatter(source);
@@ -413,23 +419,31 @@ export class SimClustersAnn {
     };
   }
 
+  /** Exact (shrunk) cosine of an item against the scattered source: its overlay row when it has one. */
   private exactCosine(item: number, srcNorm: number, lambda: number): number {
     const ov = this.overlay;
-    if (ov) {
-      const slot = ov.rowSlot(item);
-      if (slot >= 0) {
-        const ni = ov.itemNorms[item];
-        if (ni === 0 || srcNorm === 0) return 0;
-        const ids = ov.rowIds;
-        const vals = ov.rowValues;
-        const from = ov.rowStart(slot);
-        const to = from + ov.rowLength(slot);
-        let dot = 0;
-        for (let k = from; k < to; k++) dot += this.dense[ids[k]] * vals[k];
-        return clampCosine(dot / ((ni + lambda) * srcNorm));
-      }
-      if (item >= this.nItems) return 0;
-    }
+    if (ov !== null && (item >= this.nItems || ov.rowSlot(item) >= 0))
+      return this.overlayCosine(ov, item, srcNorm, lambda);
+    return this.versionCosine(item, srcNorm, lambda);
+  }
+
+  /** The cosine from the overlay's row of an item (0 for an item with neither an overlay nor a version row). */
+  private overlayCosine(ov: AnnOverlayView, item: number, srcNorm: number, lambda: number): number {
+    const slot = ov.rowSlot(item);
+    if (slot < 0) return 0;
+    const ni = ov.itemNorms[item];
+    if (ni === 0 || srcNorm === 0) return 0;
+    const ids = ov.rowIds;
+    const vals = ov.rowValues;
+    const from = ov.rowStart(slot);
+    const to = from + ov.rowLength(slot);
+    let dot = 0;
+    for (let k = from; k < to; k++) dot += this.dense[ids[k]] * vals[k];
+    return clampCosine(dot / ((ni + lambda) * srcNorm));
+  }
+
+  /** The cosine from the version's row of a version item. */
+  private versionCosine(item: number, srcNorm: number, lambda: number): number {
     const emb = this.index.itemEmbeddings;
     const ni = this.itemNorms[item];
     if (ni === 0 || srcNorm === 0) return 0;
