@@ -63,10 +63,14 @@ export function spawnServe(
   workers: number,
   logLevel: 'warn' | 'error',
   extra: string[] = [],
+  /** A CPU list for `taskset -c` (e.g. "0"): the server and its workers run only there. */
+  cpus?: string,
 ): ChildProcess {
+  const [command, pre] = cpus ? ['taskset', ['-c', cpus, process.execPath]] : [process.execPath, []];
   return spawn(
-    process.execPath,
+    command,
     [
+      ...pre,
       'bin/simrec.js',
       'serve',
       '--artifacts',

@@ -12,12 +12,15 @@
  * into 50 instances of 20, started 20 ms apart: 50 smaller bursts a second, each near 20 ms of the server's work
  * at 1×, which is what an offered rate means.
  *
- *   npm run bench -- overload [--seed 1] [--duration 10] [--workers 2]
+ *   npm run bench -- overload [--seed 1] [--duration 10] [--workers 2] [--pin]
+ *
+ * --pin runs the server on every CPU but the last (--workers defaults to their count) and this process on the
+ * last one.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -61,23 +64,32 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       seed: { type: 'string', default: '1' },
       duration: { type: 'string', default: '10' },
-      workers: { type: 'string', default: '2' },
+      workers: { type: 'string' },
+      pin: { type: 'boolean', default: false },
     },
   });
   const seed = Number(values.seed);
   const duration = Number(values.duration);
-  const workers = Number(values.workers);
+  // --pin: the load generator (this process, with the /healthz probe it starts) on the last CPU, the server on
+  // the others, so that generating and answering the excess load does not take CPU from the server under test:
+  // what a load generator on another host would give, on one machine.
+  const nCpus = availableParallelism();
+  const pinned = values.pin && nCpus > 1 ? pinLoadGenerator(nCpus) : null;
+  const workers = Number(values.workers ?? (pinned ? nCpus - 1 : 2));
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
   const root = resolve('bench/out', `overload-social-s${seed}`);
   const data = join(root, 'data');
   const artifacts = join(root, 'artifacts');
+  const config = join(root, 'config.json');
   mkdirSync(root, { recursive: true });
+  // The route under load reads SimClusters only: MF and the ranker (on by default) would add minutes of build.
+  writeFileSync(config, JSON.stringify({ mf: { enabled: false }, ranker: { enabled: false } }));
   // Generated and built once per seed; a later run reuses them.
   if (!existsSync(join(artifacts, 'CURRENT')))
     for (const args of [
       ['generate', '--preset', 'social', '--out', data, '--seed', String(seed)],
-      ['build', '--data', data, '--out', artifacts, '--seed', String(seed)],
+      ['build', '--data', data, '--out', artifacts, '--seed', String(seed), '--config', config],
     ]) {
       const r = spawnSync(process.execPath, ['bin/simrec.js', ...args], {
         cwd: REPO,
@@ -103,7 +115,7 @@ export async function run(argv: string[]): Promise<void> {
   const load = new Set<number>();
   const sampleLoad = setInterval(() => load.add(Math.round(loadavg()[0] * 10) / 10), 5000);
   try {
-    await withServer(artifacts, workers, [], async (url, server) => {
+    await withServer(artifacts, workers, [], pinned, async (url, server) => {
       await autocannon({ url, connections: 64, duration: 2, requests: [request] });
       const c = await autocannon({ url, connections: 64, duration, requests: [request] });
       capacity = Math.round(c.requests.average);
@@ -122,7 +134,7 @@ export async function run(argv: string[]): Promise<void> {
         rows.push(describe(`${m}× capacity`, m * capacity, row, oneX));
       }
     });
-    await withServer(artifacts, workers, ['--max-queue-ms', '0'], async (url, server) => {
+    await withServer(artifacts, workers, ['--max-queue-ms', '0'], pinned, async (url, server) => {
       await autocannon({ url, connections: 64, duration: 2, requests: [request] });
       const row = await offer(autocannon, url, server, request, 2 * capacity, duration);
       rows.push(describe('2×, shedding off', 2 * capacity, row, oneX));
@@ -136,6 +148,7 @@ export async function run(argv: string[]): Promise<void> {
   );
   console.log(
     `social preset seed ${seed}; simrec serve --workers ${workers} (shedding: --max-queue-ms 20, the default); ` +
+      (pinned ? `server pinned to CPU ${pinned}, load generator and probe to CPU ${nCpus - 1}; ` : '') +
       `POST /v1/candidates/simclusters, ${users.length} users rotated; autocannon in this process, 1,000 ` +
       `connections at a fixed rate (${GROUPS} staggered instances), ${duration} s per row after a 2 s warm-up ` +
       `(capacity row: 64 connections, closed loop); /healthz probed every 50 ms from another process\n`,
@@ -244,6 +257,15 @@ function describe(name: string, rate: number, o: Offered, oneX: number): Row {
   };
 }
 
+/** Pins this process (every thread, and the children it starts) to the last CPU; returns the server's CPU list. */
+function pinLoadGenerator(nCpus: number): string {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', String(nCpus - 1), String(process.pid)], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr || r.error}`);
+  return nCpus === 2 ? '0' : `0-${nCpus - 2}`;
+}
+
 /** Resident set size of a process and all its descendants, MiB (Linux /proc). */
 function treeRssMiB(pid: number): number {
   let kib = 0;
@@ -267,9 +289,10 @@ async function withServer(
   artifacts: string,
   workers: number,
   extra: string[],
+  cpus: string | null,
   fn: (url: string, server: ChildProcess) => Promise<void>,
 ): Promise<void> {
-  const server = spawnServe(REPO, artifacts, workers, 'error', extra);
+  const server = spawnServe(REPO, artifacts, workers, 'error', extra, cpus ?? undefined);
   try {
     const url = await serveAddress(server);
     await waitUntilReady(url, 120_000);
