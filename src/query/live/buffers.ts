@@ -100,6 +100,43 @@ export class RankedList {
     return evicted;
   }
 
+  /**
+   * Re-keys the entry inserted as (oldKey, item) to (key, score): the list remove-then-insert would leave
+   * (removing first frees a place, so nothing is evicted or refused), but only the entries between the old and
+   * the new position move — a republished item's key usually changes by a little, and shifting the whole tail
+   * of a long list twice per entry was what applying a fav cost. False when the entry is not there.
+   */
+  move(item: number, oldKey: number, key: number, score: number): boolean {
+    let at = this.position(oldKey, item);
+    const ids = this.ids;
+    const keys = this.keys;
+    const scores = this.scores;
+    if (at >= this.length || ids[at] !== item || keys[at] !== oldKey) return false;
+    // Towards the front while the previous entry ranks after (key, item); else towards the back while the next
+    // ranks before it. The order is strict, so at most one of the two walks moves.
+    while (at > 0) {
+      const k = keys[at - 1];
+      if (k > key || (k === key && ids[at - 1] < item)) break;
+      ids[at] = ids[at - 1];
+      keys[at] = k;
+      scores[at] = scores[at - 1];
+      at--;
+    }
+    const last = this.length - 1;
+    while (at < last) {
+      const k = keys[at + 1];
+      if (!(k > key || (k === key && ids[at + 1] < item))) break;
+      ids[at] = ids[at + 1];
+      keys[at] = k;
+      scores[at] = scores[at + 1];
+      at++;
+    }
+    ids[at] = item;
+    keys[at] = key;
+    scores[at] = score;
+    return true;
+  }
+
   /** Removes the entry inserted as (key, item); false when it is not there. */
   remove(item: number, key: number): boolean {
     const at = this.position(key, item);

@@ -255,6 +255,9 @@ export class LiveOverlay implements ModelOverlay {
   private readonly readVals: Float64Array;
   private readonly dense: Float64Array;
   private readonly pick: Int32Array;
+  /** A slot's listed entries (cluster, key) while publish() rewrites its view. */
+  private readonly oldIds: Int32Array;
+  private readonly oldKeys: Float64Array;
   private readonly pairFav = { producer: new Int32Array(16), mass: new Float64Array(16) };
   private servingModel: ServingModel | null = null;
 
@@ -319,6 +322,8 @@ export class LiveOverlay implements ModelOverlay {
     this.readVals = new Float64Array(k);
     this.dense = new Float64Array(k);
     this.pick = new Int32Array(k);
+    this.oldIds = new Int32Array(k);
+    this.oldKeys = new Float64Array(k);
     this.foldScratch = new FoldInScratch(k, this.kfCluster.length);
   }
 
@@ -602,11 +607,27 @@ export class LiveOverlay implements ModelOverlay {
   /**
    * Recomputes slot s's published view — top maxClustersPerItem clusters with value ≥ minItemScore, in builtNow
    * units — its norm, and its entries in the cluster lists (value ≥ minIndexScore, item not deleted, not older
-   * than the age limit at `atTs`).
+   * than the age limit at `atTs`). The lists end as if every old entry were removed and the new ones inserted
+   * in cluster order; an entry listed before and after is re-keyed in place (RankedList.move), which leaves the
+   * same list and moves only what lies between its old and new rank.
    */
   private publish(slot: number, atTs: number): void {
     const item = this.slotItem[slot];
-    this.unlist(slot);
+    const vw = this.vw;
+    // The entries listed now, by cluster ascending (the view's order), before the view is overwritten.
+    const oldIds = this.oldIds;
+    const oldKeys = this.oldKeys;
+    let nOld = 0;
+    {
+      const o = vw.off[slot];
+      const ids = vw.cols[0];
+      const keys = vw.cols[2];
+      for (let j = o; j < o + vw.len[slot]; j++) {
+        if (Number.isNaN(keys[j])) continue;
+        oldIds[nOld] = ids[j];
+        oldKeys[nOld++] = keys[j];
+      }
+    }
     const a = this.st;
     const n = a.len[slot];
     const o = a.off[slot];
@@ -629,7 +650,6 @@ export class LiveOverlay implements ModelOverlay {
       m = p.maxClustersPerItem;
     }
     const row = pick.subarray(0, m).sort();
-    const vw = this.vw;
     const vo = vw.reserve(slot, m);
     const vIds = vw.cols[0];
     const vVals = vw.cols[1];
@@ -648,18 +668,36 @@ export class LiveOverlay implements ModelOverlay {
     this.itemNorms[item] = this.deleted[item] ? 0 : norm;
     const maxAge = this.rule.maxItemAgeSeconds;
     const tooOld = maxAge !== null && atTs - this.created[item] > maxAge;
-    if (this.deleted[item] || tooOld) return;
+    const listed = !this.deleted[item] && !tooOld;
     const byCosine = p.indexOrder === 'cosine';
     const den = norm + this.lambda;
+    const lists = this.lists;
+    let q = 0;
     for (let j = vo; j < vo + m; j++) {
+      const c = vIds[j];
+      while (q < nOld && oldIds[q] < c) {
+        lists[oldIds[q]].remove(item, oldKeys[q]);
+        q++;
+      }
+      const had = q < nOld && oldIds[q] === c;
+      const oldKey = had ? oldKeys[q++] : Number.NaN;
       const w = vVals[j];
-      if (w < p.minIndexScore) continue;
+      if (!listed || w < p.minIndexScore) {
+        if (had) lists[c].remove(item, oldKey);
+        continue;
+      }
       const key = byCosine ? w / den : w;
-      const evicted = this.lists[vIds[j]].insert(item, key, w, p.topItemsPerCluster);
+      if (had) {
+        lists[c].move(item, oldKey, key, w);
+        vKey[j] = key;
+        continue;
+      }
+      const evicted = lists[c].insert(item, key, w, p.topItemsPerCluster);
       if (evicted === -2) continue;
       vKey[j] = key;
-      if (evicted >= 0) this.forgetEntry(evicted, vIds[j]);
+      if (evicted >= 0) this.forgetEntry(evicted, c);
     }
+    for (; q < nOld; q++) lists[oldIds[q]].remove(item, oldKeys[q]);
   }
 
   /** Removes slot s's entries from the cluster lists. */
