@@ -61,6 +61,7 @@ import { readKnownFor, readSimClustersMeta } from '../../artifacts/simclusters.t
 import type { CsrMatrix } from '../../core/csr.ts';
 import { SimrecError } from '../../core/errors.ts';
 import { type ItemEvent, isItemEvent, type LoggedRecord, type UserEvent } from '../../core/event.ts';
+import { selectTop } from '../../core/topk.ts';
 import { ACTION_POSITIVE, ACTION_UNFAV } from '../../simclusters/embedding-types.ts';
 import {
   INTERESTED_IN_DEFAULTS,
@@ -255,6 +256,7 @@ export class LiveOverlay implements ModelOverlay {
   private readonly readVals: Float64Array;
   private readonly dense: Float64Array;
   private readonly pick: Int32Array;
+  private readonly pickValue: Float64Array;
   /** A slot's listed entries (cluster, key) while publish() rewrites its view. */
   private readonly oldIds: Int32Array;
   private readonly oldKeys: Float64Array;
@@ -322,6 +324,7 @@ export class LiveOverlay implements ModelOverlay {
     this.readVals = new Float64Array(k);
     this.dense = new Float64Array(k);
     this.pick = new Int32Array(k);
+    this.pickValue = new Float64Array(k);
     this.oldIds = new Int32Array(k);
     this.oldKeys = new Float64Array(k);
     this.foldScratch = new FoldInScratch(k, this.kfCluster.length);
@@ -636,27 +639,30 @@ export class LiveOverlay implements ModelOverlay {
     const g = growth(this.stTs[slot] - this.ref, this.rule.halfLifeSeconds);
     const dense = this.dense;
     const pick = this.pick;
+    const pickValue = this.pickValue;
     const p = this.itemParams;
     let m = 0;
     for (let j = o; j < o + n; j++) {
       const v = vals[j] * g;
       if (!(v > 0) || v < p.minItemScore) continue;
       dense[ids[j]] = v;
+      pickValue[m] = v;
       pick[m++] = ids[j];
     }
     if (m > p.maxClustersPerItem) {
-      pick.subarray(0, m).sort((a, b) => dense[b] - dense[a] || a - b);
+      // The best by (value desc, cluster asc), as a sort would choose them, without sorting all.
+      selectTop(pick, pickValue, m, p.maxClustersPerItem);
       for (let j = p.maxClustersPerItem; j < m; j++) dense[pick[j]] = 0;
       m = p.maxClustersPerItem;
     }
-    const row = pick.subarray(0, m).sort();
+    sortAscending(pick, m);
     const vo = vw.reserve(slot, m);
     const vIds = vw.cols[0];
     const vVals = vw.cols[1];
     const vKey = vw.cols[2];
     let sq = 0;
     for (let j = vo; j < vo + m; j++) {
-      const c = row[j - vo];
+      const c = pick[j - vo];
       vIds[j] = c;
       vVals[j] = dense[c];
       dense[c] = 0;
@@ -1276,6 +1282,23 @@ const CHECKPOINT_FIELDS = {
   arenas: ['st', 'vw', 'ui', 'uh', 'us', 'uf', 'ur'],
   ranked: ['lists'],
 } as const;
+
+/** Sorts a[0..n) ascending in place: by insertion for the short rows publish() sees, natively beyond. */
+function sortAscending(a: Int32Array, n: number): void {
+  if (n > 64) {
+    a.subarray(0, n).sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > x) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
 
 /**
  * Half-lives past the unit time beyond which a value stops growing. Published item values are float32 and their
