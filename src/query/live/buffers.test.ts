@@ -71,7 +71,9 @@ test('RankedList.move leaves the list remove-then-insert leaves, ties and full l
       if (a >= 0) keyOf.delete(a);
       if (a !== -2) keyOf.set(item, k);
     } else {
-      assert.equal(moved.move(item, old, k, k * 2), true);
+      // Any hint, in range or not, finds the entry.
+      const hint = Math.floor(rng.next() * (capacity + 10)) - 5;
+      assert.equal(moved.move(item, old, k, k * 2, hint), true);
       assert.equal(reinserted.remove(item, old), true);
       assert.equal(reinserted.insert(item, k, k * 2, capacity), -1);
       keyOf.set(item, k);
@@ -82,6 +84,16 @@ test('RankedList.move leaves the list remove-then-insert leaves, ties and full l
     assert.deepEqual(moved.ids.subarray(0, n), reinserted.ids.subarray(0, n));
     assert.deepEqual(moved.keys.subarray(0, n), reinserted.keys.subarray(0, n));
     assert.deepEqual(moved.scores.subarray(0, n), reinserted.scores.subarray(0, n));
+    // positionNear from any hint is the count of entries ranking before (key, item).
+    const probe = key();
+    const probeItem = Math.floor(rng.next() * 60);
+    let want = 0;
+    while (
+      want < n &&
+      (moved.keys[want] > probe || (moved.keys[want] === probe && moved.ids[want] < probeItem))
+    )
+      want++;
+    assert.equal(moved.positionNear(probe, probeItem, Math.floor(rng.next() * (n + 10)) - 5), want);
   }
   assert.equal(moved.length, capacity, 'the list filled up');
   assert.ok(moves > 1000, `${moves} moves`);

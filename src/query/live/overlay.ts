@@ -260,6 +260,13 @@ export class LiveOverlay implements ModelOverlay {
   /** A slot's listed entries (cluster, key) while publish() rewrites its view. */
   private readonly oldIds: Int32Array;
   private readonly oldKeys: Float64Array;
+  private readonly oldHints: Int32Array;
+  /**
+   * Per entry of the published view (by its offset in the arena), where its list entry was put last: a hint
+   * for finding it again, not state — stale after the arena moves a row, never serialized, and any value gives
+   * the same lists (RankedList.positionNear).
+   */
+  private vwHint = new Int32Array(64);
   private readonly pairFav = { producer: new Int32Array(16), mass: new Float64Array(16) };
   private servingModel: ServingModel | null = null;
 
@@ -327,6 +334,7 @@ export class LiveOverlay implements ModelOverlay {
     this.pickValue = new Float64Array(k);
     this.oldIds = new Int32Array(k);
     this.oldKeys = new Float64Array(k);
+    this.oldHints = new Int32Array(k);
     this.foldScratch = new FoldInScratch(k, this.kfCluster.length);
   }
 
@@ -620,6 +628,7 @@ export class LiveOverlay implements ModelOverlay {
     // The entries listed now, by cluster ascending (the view's order), before the view is overwritten.
     const oldIds = this.oldIds;
     const oldKeys = this.oldKeys;
+    const oldHints = this.oldHints;
     let nOld = 0;
     {
       const o = vw.off[slot];
@@ -628,6 +637,7 @@ export class LiveOverlay implements ModelOverlay {
       for (let j = o; j < o + vw.len[slot]; j++) {
         if (Number.isNaN(keys[j])) continue;
         oldIds[nOld] = ids[j];
+        oldHints[nOld] = j < this.vwHint.length ? this.vwHint[j] : 0;
         oldKeys[nOld++] = keys[j];
       }
     }
@@ -678,6 +688,8 @@ export class LiveOverlay implements ModelOverlay {
     const byCosine = p.indexOrder === 'cosine';
     const den = norm + this.lambda;
     const lists = this.lists;
+    if (this.vwHint.length < vw.cols[0].length) this.vwHint = ensureLength(this.vwHint, vw.cols[0].length);
+    const hints = this.vwHint;
     let q = 0;
     for (let j = vo; j < vo + m; j++) {
       const c = vIds[j];
@@ -686,21 +698,25 @@ export class LiveOverlay implements ModelOverlay {
         q++;
       }
       const had = q < nOld && oldIds[q] === c;
-      const oldKey = had ? oldKeys[q++] : Number.NaN;
+      const oldKey = had ? oldKeys[q] : Number.NaN;
+      const hint = had ? oldHints[q++] : 0;
       const w = vVals[j];
       if (!listed || w < p.minIndexScore) {
         if (had) lists[c].remove(item, oldKey);
         continue;
       }
       const key = byCosine ? w / den : w;
+      const list = lists[c];
       if (had) {
-        lists[c].move(item, oldKey, key, w);
+        list.move(item, oldKey, key, w, hint);
         vKey[j] = key;
+        hints[j] = list.lastAt;
         continue;
       }
-      const evicted = lists[c].insert(item, key, w, p.topItemsPerCluster);
+      const evicted = list.insert(item, key, w, p.topItemsPerCluster);
       if (evicted === -2) continue;
       vKey[j] = key;
+      hints[j] = list.lastAt;
       if (evicted >= 0) this.forgetEntry(evicted, c);
     }
     for (; q < nOld; q++) lists[oldIds[q]].remove(item, oldKeys[q]);
