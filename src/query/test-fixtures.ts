@@ -73,6 +73,8 @@ export interface TestArtifactSpec {
   mf?: TestMfSpec;
   /** Keys not to write, to test what a server does without them (`KEYS.mfModelPrefix`: the whole MF model). */
   omit?: readonly string[];
+  /** The SimClusters parameters recorded in sc/meta (e.g. `{ itemEmbeddings: { topItemsPerCluster: 4 } }`). */
+  simclustersParams?: Record<string, unknown>;
 }
 
 /**
@@ -202,7 +204,7 @@ export async function writeTestArtifacts(
         k,
         case: social ? 'social' : 'catalogue',
         now: spec.now ?? null,
-        params: {},
+        params: spec.simclustersParams ?? {},
       }),
     );
     const manifest = await w.commit(

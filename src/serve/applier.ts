@@ -131,6 +131,7 @@ export class LogApplier {
   private again = false;
   private closed = false;
   private caughtUp = false;
+  private caughtUpOnce = false;
   /** When the whole log was last seen applied (Unix seconds); the applier's start before that. */
   private caughtUpAt = Date.now() / 1000;
   private lastError = '';
@@ -177,6 +178,15 @@ export class LogApplier {
   /** Whether the overlay has caught up with the log at least once since this version went live. */
   get ready(): boolean {
     return this.caughtUp;
+  }
+
+  /**
+   * Whether the applier is still replaying what the log held when it started (records are unapplied and it has
+   * never caught up): the process answers from a version that misses those events. A version switch does not
+   * set it again — every process switches at once, and the old state answers meanwhile.
+   */
+  get replaying(): boolean {
+    return !this.caughtUpOnce && this.lagEvents() > 0;
   }
 
   /** Records in the log not applied yet (all of them before the first overlay is ready). */
@@ -285,6 +295,7 @@ export class LogApplier {
   /** Every record appended before `at` is applied. */
   private markCaughtUp(at: number): void {
     this.caughtUp = true;
+    this.caughtUpOnce = true;
     this.caughtUpAt = at;
   }
 

@@ -188,6 +188,52 @@ test('while the applier lags beyond the bound: 429 with Retry-After, nothing wri
   });
 });
 
+test('/readyz is 503 replaying, with the lag, until the log found at start is applied; later lag keeps it 200', async () => {
+  const log = new MemoryEventLog();
+  const e = { userId: 'dave', action: 'fav', itemId: 'i3', ts: 1_700_000_000, weight: 1 };
+  await log.append([e, e, e, e, e]);
+  // The overlay is held back until released (nothing applied meanwhile), then can be paused.
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  let paused = false;
+  const inner = recordingOverlays();
+  const gated: OverlayFactory = {
+    ...inner,
+    create: async (m, from) => {
+      await held;
+      const o = await inner.create(m, from);
+      const apply = o.apply.bind(o);
+      o.apply = (records) => {
+        if (!paused) apply(records);
+      };
+      return o;
+    },
+  };
+  await withApp({ eventLog: log, overlays: gated }, async (app) => {
+    const replaying = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(replaying.statusCode, 503);
+    const body = replaying.json();
+    assert.equal(body.status, 'replaying');
+    assert.equal(body.lag.events, 5);
+    assert.equal(app.simrec.applier?.replaying, true);
+    release();
+    await app.simrec.applier?.waitFor(5);
+    for (let tries = 0; app.simrec.applier?.replaying && tries < 200; tries++)
+      await new Promise((r) => setTimeout(r, 5));
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 200, ready.body);
+    assert.deepEqual(ready.json().lag, { events: 0, seconds: 0 });
+    // Behind again after the first catch-up (an append not applied yet): still ready, with the lag.
+    paused = true;
+    assert.equal((await events(app, { events: [e] })).statusCode, 202);
+    const behind = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(behind.statusCode, 200);
+    assert.equal(behind.json().lag.events, 1);
+  });
+});
+
 test('items: upsert and delete are appended as catalogue changes; bad ones 400', async () => {
   await withApp({}, async (app, log) => {
     const up = await app.inject({

@@ -429,6 +429,9 @@ export const StatusResponse = Type.Object({
   ),
 });
 
+/** /readyz's 503: an error (no version, a damaged one), or a status while the log found at start replays. */
+export const NotReadyResponse = Type.Union([ErrorResponse, StatusResponse]);
+
 // ---- writes (issue 15) ----------------------------------------------------------------------------------------
 // These document the write bodies in OpenAPI; the routes validate them with data/events.ts (see routes/events.ts).
 

@@ -49,6 +49,8 @@ export class RankedList {
   keys: Float64Array = new Float64Array(4);
   scores: Float32Array = new Float32Array(4);
   length = 0;
+  /** Where the last insert or move put its entry. */
+  lastAt = -1;
 
   /** Position of (key, item), or where it would go. */
   private position(key: number, item: number): number {
@@ -97,7 +99,94 @@ export class RankedList {
     this.keys[at] = key;
     this.scores[at] = score;
     this.length = n + 1;
+    this.lastAt = at;
     return evicted;
+  }
+
+  /**
+   * position(key, item), searched outward from `hint` (any number; a good one is where the entry was last seen):
+   * O(log distance) instead of O(log length), the same answer whatever the hint.
+   */
+  positionNear(key: number, item: number, hint: number): number {
+    const n = this.length;
+    if (n === 0) return 0;
+    const keys = this.keys;
+    const ids = this.ids;
+    const h = hint < 0 ? 0 : hint >= n ? n - 1 : hint;
+    // The answer lies in [lo, hi]: entries before lo rank before (key, item), the entry at hi (if any) does not.
+    let lo: number;
+    let hi: number;
+    let k = keys[h];
+    let step = 1;
+    if (k > key || (k === key && ids[h] < item)) {
+      lo = h + 1;
+      hi = h + 1;
+      while (hi < n) {
+        k = keys[hi];
+        if (!(k > key || (k === key && ids[hi] < item))) break;
+        lo = hi + 1;
+        step *= 2;
+        hi = h + step;
+      }
+      if (hi > n) hi = n;
+    } else {
+      hi = h;
+      lo = h - 1;
+      while (lo >= 0) {
+        k = keys[lo];
+        if (k > key || (k === key && ids[lo] < item)) break;
+        hi = lo;
+        step *= 2;
+        lo = h - step;
+      }
+      lo = lo < 0 ? 0 : lo + 1;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      k = keys[mid];
+      if (k > key || (k === key && ids[mid] < item)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Re-keys the entry inserted as (oldKey, item) to (key, score): the list remove-then-insert would leave
+   * (removing first frees a place, so nothing is evicted or refused), but only the entries between the old and
+   * the new position move — a republished item's key usually changes by a little, and shifting the whole tail
+   * of a long list twice per entry was what applying a fav cost. `hint` is where to start looking for the
+   * entry (see positionNear). False when the entry is not there.
+   */
+  move(item: number, oldKey: number, key: number, score: number, hint = -1): boolean {
+    let at = hint < 0 ? this.position(oldKey, item) : this.positionNear(oldKey, item, hint);
+    const ids = this.ids;
+    const keys = this.keys;
+    const scores = this.scores;
+    if (at >= this.length || ids[at] !== item || keys[at] !== oldKey) return false;
+    // Towards the front while the previous entry ranks after (key, item); else towards the back while the next
+    // ranks before it. The order is strict, so at most one of the two walks moves.
+    while (at > 0) {
+      const k = keys[at - 1];
+      if (k > key || (k === key && ids[at - 1] < item)) break;
+      ids[at] = ids[at - 1];
+      keys[at] = k;
+      scores[at] = scores[at - 1];
+      at--;
+    }
+    const last = this.length - 1;
+    while (at < last) {
+      const k = keys[at + 1];
+      if (!(k > key || (k === key && ids[at + 1] < item))) break;
+      ids[at] = ids[at + 1];
+      keys[at] = k;
+      scores[at] = scores[at + 1];
+      at++;
+    }
+    ids[at] = item;
+    keys[at] = key;
+    scores[at] = score;
+    this.lastAt = at;
+    return true;
   }
 
   /** Removes the entry inserted as (key, item); false when it is not there. */

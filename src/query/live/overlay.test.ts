@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { SimrecError } from '../../core/errors.ts';
 import type { LoggedRecord } from '../../core/event.ts';
+import { Rng } from '../../core/prng.ts';
 import { openArtifactStore } from '../../store/open.ts';
 import { ServingModel } from '../serving-model.ts';
 import {
@@ -491,4 +492,123 @@ test('events years after the build stay finite: growth is capped at 40 half-live
     const counters = ov.itemCounters(live.itemIndex('late'));
     assert.ok(Number.isFinite(counters.engagements) && counters.engagements > 0);
   });
+});
+
+test('cluster lists after every fav and unfav equal removing the item’s entries and inserting its new ones (full lists, cut rows)', async () => {
+  // Short lists and rows, so republishing evicts, refuses and cuts: the lists must be exactly what the
+  // remove-all-then-insert rule leaves, whatever batches the records come in.
+  const rng = new Rng(5);
+  const k = 6;
+  const users = Array.from({ length: 24 }, (_, u) => `u${u}`);
+  const items = Array.from({ length: 30 }, (_, i) => `v${i}`);
+  const pairs = (n: number, lo: number, hi: number) => {
+    const cs = [...rng.permutation(k).subarray(0, n)].sort((a, b) => a - b);
+    return cs.map((c) => [c, lo + rng.next() * (hi - lo)] as const);
+  };
+  const interestedIn: Record<string, ReturnType<typeof pairs>> = {};
+  const favScore: Record<string, ReturnType<typeof pairs>> = {};
+  for (const u of users) {
+    interestedIn[u] = pairs(1 + rng.int(3), 0.1, 1);
+    favScore[u] = interestedIn[u].map(([c]) => [c, 1 + rng.next() * 2] as const);
+  }
+  const itemEmbeddings: Record<string, ReturnType<typeof pairs>> = {};
+  for (const i of items.slice(0, 15)) itemEmbeddings[i] = pairs(1 + rng.int(3), 0.05, 1);
+  const cap = 4;
+  const maxClusters = 2;
+  const spec: TestArtifactSpec = {
+    k,
+    now: NOW,
+    users,
+    items,
+    producers: ['u0'],
+    knownFor: { u0: [0, 1] },
+    interestedIn,
+    interestedInByKind: { favScore },
+    itemEmbeddings,
+    simclustersParams: { itemEmbeddings: { topItemsPerCluster: cap, maxClustersPerItem: maxClusters } },
+  };
+  await withModel(async (m) => {
+    const catalogue = [...items, 'n0', 'n1', 'n2', 'n3'];
+    const faved: [string, string][] = [];
+    const events: Record<string, unknown>[] = [];
+    for (let j = 0; j < 3000; j++) {
+      const ts = NOW + j * 60;
+      if (faved.length > 0 && rng.next() < 0.15) {
+        const [userId, itemId] = faved[rng.int(faved.length)];
+        events.push({ userId, action: 'unfav', itemId, ts });
+      } else {
+        const pair: [string, string] = [users[rng.int(users.length)], catalogue[rng.int(catalogue.length)]];
+        faved.push(pair);
+        events.push(fav(pair[0], pair[1], ts));
+      }
+    }
+    const records = log(events);
+    const ov = await LiveOverlay.create(m);
+    // The key the overlay ranks by: W[i,c] / (‖W_i‖ + λ), λ being private to the overlay.
+    const lambda = (ov as unknown as { lambda: number }).lambda;
+    const ref: { item: number; key: number; score: number }[][] = Array.from({ length: k }, () => []);
+    const skips = () => Object.values(ov.stats().skipped).reduce((a, b) => a + b, 0);
+    let evictions = 0;
+    let refusals = 0;
+    let published = 0;
+    let fullRows = 0;
+    let unfavs = 0;
+    for (const r of records) {
+      const before = skips();
+      ov.apply([r]);
+      if (skips() !== before) continue;
+      published++;
+      if ((r as { action: string }).action === 'unfav') unfavs++;
+      const item = m.liveBase().items.get((r as { itemId: string }).itemId);
+      const i = item >= 0 ? item : ov.itemIndex((r as { itemId: string }).itemId);
+      const row = ov.itemRow(i)!;
+      assert.ok(row.ids.length <= maxClusters);
+      if (row.ids.length === maxClusters) fullRows++;
+      for (const list of ref) {
+        const at = list.findIndex((e) => e.item === i);
+        if (at >= 0) list.splice(at, 1);
+      }
+      let sq = 0;
+      for (let j = 0; j < row.values.length; j++) sq += row.values[j] * row.values[j];
+      const den = Math.sqrt(sq) + lambda;
+      for (let j = 0; j < row.ids.length; j++) {
+        const w = row.values[j];
+        if (w < 0.001) continue;
+        const key = w / den;
+        const list = ref[row.ids[j]];
+        let at = 0;
+        while (at < list.length && (list[at].key > key || (list[at].key === key && list[at].item < i))) at++;
+        if (at >= cap) {
+          refusals++;
+          continue;
+        }
+        if (list.length >= cap) {
+          list.pop();
+          evictions++;
+        }
+        list.splice(at, 0, { item: i, key, score: w });
+      }
+      for (let c = 0; c < k; c++) {
+        const n = ov.clusterLength(c);
+        assert.deepEqual(
+          [...ov.clusterIds(c).subarray(0, n)],
+          ref[c].map((e) => e.item),
+          `cluster ${c} after offset ${r.offset}`,
+        );
+        assert.deepEqual(
+          [...ov.clusterScores(c).subarray(0, n)],
+          ref[c].map((e) => Math.fround(e.score)),
+        );
+      }
+    }
+    assert.ok(
+      published > 2000 && evictions > 50 && refusals > 50 && fullRows > 100,
+      'the rule was exercised',
+    );
+    assert.ok(unfavs > 100, `${unfavs} unfavs applied`);
+    // Batches of another size leave the same state.
+    const batched = await LiveOverlay.create(m);
+    for (let j = 0; j < records.length; j += 97) batched.apply(records.slice(j, j + 97));
+    assert.deepEqual(batched.serialize(), ov.serialize());
+  }, spec);
 });

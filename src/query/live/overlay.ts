@@ -61,6 +61,7 @@ import { readKnownFor, readSimClustersMeta } from '../../artifacts/simclusters.t
 import type { CsrMatrix } from '../../core/csr.ts';
 import { SimrecError } from '../../core/errors.ts';
 import { type ItemEvent, isItemEvent, type LoggedRecord, type UserEvent } from '../../core/event.ts';
+import { selectTop } from '../../core/topk.ts';
 import { ACTION_POSITIVE, ACTION_UNFAV } from '../../simclusters/embedding-types.ts';
 import {
   INTERESTED_IN_DEFAULTS,
@@ -255,6 +256,17 @@ export class LiveOverlay implements ModelOverlay {
   private readonly readVals: Float64Array;
   private readonly dense: Float64Array;
   private readonly pick: Int32Array;
+  private readonly pickValue: Float64Array;
+  /** A slot's listed entries (cluster, key) while publish() rewrites its view. */
+  private readonly oldIds: Int32Array;
+  private readonly oldKeys: Float64Array;
+  private readonly oldHints: Int32Array;
+  /**
+   * Per entry of the published view (by its offset in the arena), where its list entry was put last: a hint
+   * for finding it again, not state — stale after the arena moves a row, never serialized, and any value gives
+   * the same lists (RankedList.positionNear).
+   */
+  private vwHint = new Int32Array(64);
   private readonly pairFav = { producer: new Int32Array(16), mass: new Float64Array(16) };
   private servingModel: ServingModel | null = null;
 
@@ -319,6 +331,10 @@ export class LiveOverlay implements ModelOverlay {
     this.readVals = new Float64Array(k);
     this.dense = new Float64Array(k);
     this.pick = new Int32Array(k);
+    this.pickValue = new Float64Array(k);
+    this.oldIds = new Int32Array(k);
+    this.oldKeys = new Float64Array(k);
+    this.oldHints = new Int32Array(k);
     this.foldScratch = new FoldInScratch(k, this.kfCluster.length);
   }
 
@@ -602,11 +618,29 @@ export class LiveOverlay implements ModelOverlay {
   /**
    * Recomputes slot s's published view — top maxClustersPerItem clusters with value ≥ minItemScore, in builtNow
    * units — its norm, and its entries in the cluster lists (value ≥ minIndexScore, item not deleted, not older
-   * than the age limit at `atTs`).
+   * than the age limit at `atTs`). The lists end as if every old entry were removed and the new ones inserted
+   * in cluster order; an entry listed before and after is re-keyed in place (RankedList.move), which leaves the
+   * same list and moves only what lies between its old and new rank.
    */
   private publish(slot: number, atTs: number): void {
     const item = this.slotItem[slot];
-    this.unlist(slot);
+    const vw = this.vw;
+    // The entries listed now, by cluster ascending (the view's order), before the view is overwritten.
+    const oldIds = this.oldIds;
+    const oldKeys = this.oldKeys;
+    const oldHints = this.oldHints;
+    let nOld = 0;
+    {
+      const o = vw.off[slot];
+      const ids = vw.cols[0];
+      const keys = vw.cols[2];
+      for (let j = o; j < o + vw.len[slot]; j++) {
+        if (Number.isNaN(keys[j])) continue;
+        oldIds[nOld] = ids[j];
+        oldHints[nOld] = j < this.vwHint.length ? this.vwHint[j] : 0;
+        oldKeys[nOld++] = keys[j];
+      }
+    }
     const a = this.st;
     const n = a.len[slot];
     const o = a.off[slot];
@@ -615,28 +649,30 @@ export class LiveOverlay implements ModelOverlay {
     const g = growth(this.stTs[slot] - this.ref, this.rule.halfLifeSeconds);
     const dense = this.dense;
     const pick = this.pick;
+    const pickValue = this.pickValue;
     const p = this.itemParams;
     let m = 0;
     for (let j = o; j < o + n; j++) {
       const v = vals[j] * g;
       if (!(v > 0) || v < p.minItemScore) continue;
       dense[ids[j]] = v;
+      pickValue[m] = v;
       pick[m++] = ids[j];
     }
     if (m > p.maxClustersPerItem) {
-      pick.subarray(0, m).sort((a, b) => dense[b] - dense[a] || a - b);
+      // The best by (value desc, cluster asc), as a sort would choose them, without sorting all.
+      selectTop(pick, pickValue, m, p.maxClustersPerItem);
       for (let j = p.maxClustersPerItem; j < m; j++) dense[pick[j]] = 0;
       m = p.maxClustersPerItem;
     }
-    const row = pick.subarray(0, m).sort();
-    const vw = this.vw;
+    sortAscending(pick, m);
     const vo = vw.reserve(slot, m);
     const vIds = vw.cols[0];
     const vVals = vw.cols[1];
     const vKey = vw.cols[2];
     let sq = 0;
     for (let j = vo; j < vo + m; j++) {
-      const c = row[j - vo];
+      const c = pick[j - vo];
       vIds[j] = c;
       vVals[j] = dense[c];
       dense[c] = 0;
@@ -648,18 +684,42 @@ export class LiveOverlay implements ModelOverlay {
     this.itemNorms[item] = this.deleted[item] ? 0 : norm;
     const maxAge = this.rule.maxItemAgeSeconds;
     const tooOld = maxAge !== null && atTs - this.created[item] > maxAge;
-    if (this.deleted[item] || tooOld) return;
+    const listed = !this.deleted[item] && !tooOld;
     const byCosine = p.indexOrder === 'cosine';
     const den = norm + this.lambda;
+    const lists = this.lists;
+    if (this.vwHint.length < vw.cols[0].length) this.vwHint = ensureLength(this.vwHint, vw.cols[0].length);
+    const hints = this.vwHint;
+    let q = 0;
     for (let j = vo; j < vo + m; j++) {
+      const c = vIds[j];
+      while (q < nOld && oldIds[q] < c) {
+        lists[oldIds[q]].remove(item, oldKeys[q]);
+        q++;
+      }
+      const had = q < nOld && oldIds[q] === c;
+      const oldKey = had ? oldKeys[q] : Number.NaN;
+      const hint = had ? oldHints[q++] : 0;
       const w = vVals[j];
-      if (w < p.minIndexScore) continue;
+      if (!listed || w < p.minIndexScore) {
+        if (had) lists[c].remove(item, oldKey);
+        continue;
+      }
       const key = byCosine ? w / den : w;
-      const evicted = this.lists[vIds[j]].insert(item, key, w, p.topItemsPerCluster);
+      const list = lists[c];
+      if (had) {
+        list.move(item, oldKey, key, w, hint);
+        vKey[j] = key;
+        hints[j] = list.lastAt;
+        continue;
+      }
+      const evicted = list.insert(item, key, w, p.topItemsPerCluster);
       if (evicted === -2) continue;
       vKey[j] = key;
-      if (evicted >= 0) this.forgetEntry(evicted, vIds[j]);
+      hints[j] = list.lastAt;
+      if (evicted >= 0) this.forgetEntry(evicted, c);
     }
+    for (; q < nOld; q++) lists[oldIds[q]].remove(item, oldKeys[q]);
   }
 
   /** Removes slot s's entries from the cluster lists. */
@@ -1238,6 +1298,23 @@ const CHECKPOINT_FIELDS = {
   arenas: ['st', 'vw', 'ui', 'uh', 'us', 'uf', 'ur'],
   ranked: ['lists'],
 } as const;
+
+/** Sorts a[0..n) ascending in place: by insertion for the short rows publish() sees, natively beyond. */
+function sortAscending(a: Int32Array, n: number): void {
+  if (n > 64) {
+    a.subarray(0, n).sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > x) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
 
 /**
  * Half-lives past the unit time beyond which a value stops growing. Published item values are float32 and their

@@ -1,10 +1,10 @@
 import { toHttpError } from '../errors.ts';
 import type { RouteContext, SimrecFastify } from '../route-context.ts';
-import { ErrorResponse, StatusResponse } from '../schemas.ts';
+import { NotReadyResponse, StatusResponse } from '../schemas.ts';
 
 /**
- * /healthz (the process answers: no work, never shed), /readyz (a version is loaded and its files are still
- * there), /metrics (Prometheus).
+ * /healthz (the process answers: no work, never shed), /readyz (a version is loaded, its files are still
+ * there, and the event log found at start is applied), /metrics (Prometheus).
  */
 export function registerHealthRoutes(
   app: SimrecFastify,
@@ -33,8 +33,9 @@ export function registerHealthRoutes(
           'readiness: 200 while a verified artifact version is loaded and its files are still readable, else 503 ' +
           '(ARTIFACT_MISSING: none loaded yet or deleted; ARTIFACT_CORRUPT: current failed verification); ' +
           'with an event log, `lag` says how far this process is behind it (records, and seconds since the ' +
-          'oldest unapplied record happened)',
-        response: { 200: StatusResponse, 503: ErrorResponse },
+          'oldest unapplied record happened), and until it has applied the log once after starting the answer ' +
+          'is 503 with status `replaying` and that lag',
+        response: { 200: StatusResponse, 503: NotReadyResponse },
       },
     },
     async (request, reply) => {
@@ -56,11 +57,11 @@ export function registerHealthRoutes(
         }
       }
       if (!applier) return { status: 'ready', version: model.version };
-      return {
-        status: 'ready',
-        version: model.version,
-        lag: { events: applier.lagEvents(), seconds: applier.lagSeconds() },
-      };
+      const lag = { events: applier.lagEvents(), seconds: applier.lagSeconds() };
+      // Until the log it found at start is applied, this process would answer without those events.
+      if (applier.replaying)
+        return reply.code(503).send({ status: 'replaying', version: model.version, lag });
+      return { status: 'ready', version: model.version, lag };
     },
   );
 
