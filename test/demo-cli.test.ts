@@ -26,10 +26,15 @@ test('simrec demo generates, builds, serves, and the curl commands it prints ans
     stderr += d;
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // The poll stops with the test: a demo that exits before serving must fail the test, not keep it alive.
+  let polling = true;
   try {
     await Promise.race([
       new Promise<void>((resolve) => {
-        const check = () => (/serving on http/.test(stdout) ? resolve() : setTimeout(check, 50));
+        const check = () => {
+          if (/serving on http/.test(stdout)) resolve();
+          else if (polling) setTimeout(check, 50);
+        };
         check();
       }),
       exited.then((code) => assert.fail(`demo exited (${code}) before serving:\n${stdout}\n${stderr}`)),
@@ -68,6 +73,7 @@ test('simrec demo generates, builds, serves, and the curl commands it prints ans
     assert.equal(await exited, 0, stderr);
     assert.match(stdout, /stopped/);
   } finally {
+    polling = false;
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
