@@ -66,7 +66,13 @@ export function spawnServe(
   /** A CPU list for `taskset -c` (e.g. "0"): the server and its workers run only there. */
   cpus?: string,
 ): ChildProcess {
-  const [command, pre] = cpus ? ['taskset', ['-c', cpus, process.execPath]] : [process.execPath, []];
+  // BENCH_CPU_PROF=DIR profiles the server and its workers (node:cluster passes execArgv on): one file each.
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const [command, pre] = cpus
+    ? ['taskset', ['-c', cpus, process.execPath, ...prof]]
+    : [process.execPath, prof];
   return spawn(
     command,
     [

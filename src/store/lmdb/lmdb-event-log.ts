@@ -19,6 +19,7 @@
  * cross-process write lock, from `meta.end` as last committed by any process: dense and unique however many
  * processes append.
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -98,9 +99,19 @@ function eventIdOf(t: Tuple): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/**
+ * crypto.hash (Node ≥ 20.12): the same digest in one call, without a Hash object per eventId, which showed in
+ * the profile of the events route (100 ids per batch). Older Node takes createHash.
+ */
+const oneShotHash = (
+  crypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }
+).hash;
+
 /** The ids key of an eventId: a fixed-size digest, since an id of 1024 characters can exceed LMDB's key limit. */
 function idKey(eventId: string): Buffer {
-  return createHash('sha256').update(eventId, 'utf8').digest();
+  return oneShotHash
+    ? oneShotHash('sha256', eventId, 'buffer')
+    : createHash('sha256').update(eventId, 'utf8').digest();
 }
 
 function checkOffset(v: number, what: string): void {
