@@ -4,8 +4,9 @@
  * connections; then autocannon offers 1×, 2× and 4× that rate from 1,000 connections (`overallRate`), and a
  * second process probes `/healthz` every 50 ms throughout. Each row gives what was accepted (2xx) per second,
  * the p99 and max latency of accepted requests, the share shed (503 SERVER_OVERLOADED), and the server's RSS
- * (primary + workers, peak of 1 s samples). A last row offers 2× to a server with shedding off
- * (`--max-queue-ms 0`), the same-run baseline of what shedding buys.
+ * (primary + workers, peak of 1 s samples), and the CPU bound on what any server that answers every shed
+ * request can accept (sheddingBound, from the same server's /healthz capacity). A last row offers 2× to a server
+ * with shedding off (`--max-queue-ms 0`), the same-run baseline of what shedding buys.
  *
  * autocannon's fixed rate is a quota per connection per second, refilled for all connections at once, so one
  * instance offers each second's requests in one burst at its start. The 1,000 connections are therefore split
@@ -111,11 +112,27 @@ export async function run(argv: string[]): Promise<void> {
 
   const rows: Row[] = [];
   let capacity = 0;
+  let cheapest = 0;
   let oneX = 0;
   const load = new Set<number>();
   const sampleLoad = setInterval(() => load.add(Math.round(loadavg()[0] * 10) / 10), 5000);
   try {
     await withServer(artifacts, workers, [], pinned, async (url, server) => {
+      // The cheapest request the server answers: what answering a shed request costs, about (both are parsed,
+      // routed and answered with a small JSON body; a shed one stops in the first hook).
+      const healthz: AutocannonRequest = { method: 'GET', path: '/healthz' };
+      await autocannon({ url, connections: 64, duration: 2, requests: [healthz] });
+      const h = await autocannon({ url, connections: 64, duration, requests: [healthz] });
+      cheapest = Math.round(h.requests.average);
+      rows.push({
+        offered: 'closed loop, 64 connections: GET /healthz',
+        'offered req/s': '—',
+        'accepted req/s': cheapest,
+        'p99 accepted ms': h.latency.p99,
+        'max accepted ms': h.latency.max,
+        shed: '—',
+        'ratio to 1×': '—',
+      });
       await autocannon({ url, connections: 64, duration: 2, requests: [request] });
       const c = await autocannon({ url, connections: 64, duration, requests: [request] });
       capacity = Math.round(c.requests.average);
@@ -131,7 +148,10 @@ export async function run(argv: string[]): Promise<void> {
       for (const m of [1, 2, 4]) {
         const row = await offer(autocannon, url, server, request, m * capacity, duration);
         if (m === 1) oneX = row.accepted;
-        rows.push(describe(`${m}× capacity`, m * capacity, row, oneX));
+        rows.push({
+          ...describe(`${m}× capacity`, m * capacity, row, oneX),
+          'CPU bound on ratio': sheddingBound(capacity, cheapest, m).toFixed(2),
+        });
       }
     });
     await withServer(artifacts, workers, ['--max-queue-ms', '0'], pinned, async (url, server) => {
@@ -142,7 +162,7 @@ export async function run(argv: string[]): Promise<void> {
   } finally {
     clearInterval(sampleLoad);
   }
-  const [, x2, x4] = rows.slice(1);
+  const [, x2, x4] = rows.slice(2);
   console.log(
     `\n## Overload — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}, ${machine()}, load ${[...load].join('–')}`,
   );
@@ -155,7 +175,8 @@ export async function run(argv: string[]): Promise<void> {
   );
   console.log(table(rows));
   console.log(
-    `goals: accepted at 2× and 4× ≥ 0.9× the 1× figure (got ${x2['ratio to 1×']}, ${x4['ratio to 1×']}); ` +
+    `goals: accepted at 2× and 4× ≥ 0.9× the 1× figure (got ${x2['ratio to 1×']}, ${x4['ratio to 1×']}; the ` +
+      `CPU bound for 503 shedding is ${x2['CPU bound on ratio']}, ${x4['CPU bound on ratio']}); ` +
       `p99 of accepted ≤ 50 ms (got ${x2['p99 accepted ms']}, ${x4['p99 accepted ms']}); /healthz p99 ≤ 10 ms ` +
       `(got ${x2['/healthz p99 ms']}, ${x4['/healthz p99 ms']})`,
   );
@@ -255,6 +276,18 @@ function describe(name: string, rate: number, o: Offered, oneX: number): Row {
     'server RSS MiB': Math.round(o.rssMiB),
     'ratio to 1×': oneX > 0 ? (o.accepted / oneX).toFixed(2) : '1.00',
   };
+}
+
+/**
+ * The most a server can accept at m× its capacity C when each shed request costs what its cheapest request does
+ * (capacity H), as a ratio to C: CPU per second is a/C + (mC − a)/H = 1, so a = C(H − mC)/(H − C). At or above
+ * H/C times capacity nothing can be accepted. Shedding by answering 503 is bounded by this; only refusing
+ * below HTTP (no answer) is cheaper.
+ */
+function sheddingBound(capacity: number, cheapest: number, m: number): number {
+  if (m <= 1) return 1;
+  if (!(cheapest > capacity)) return 0;
+  return Math.max(0, (cheapest - m * capacity) / (cheapest - capacity));
 }
 
 /** Pins this process (every thread, and the children it starts) to the last CPU; returns the server's CPU list. */
