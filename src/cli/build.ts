@@ -164,7 +164,7 @@ export function summarize(result: BuildResult, out: string): string {
       `  ranker: ${r.split.kind} split — ${r.split.reason}`,
       `    ${r.train.examples} training examples (${r.train.positives} positive) from ${r.users.train} users, L2 ${r.l2.chosen}${r.l2.mode === 'auto' ? ` (cross-validated over ${r.l2.folds} folds)` : ''}; held-out slice ${r.eval.examples} candidates of ${r.users.eval} users (${r.eval.positives} engaged)`,
       `    held out: AUC ${r.eval.auc.toFixed(3)} (fusion of the sources ${r.eval.fusionAuc.toFixed(3)}), logloss ${r.eval.logloss.toFixed(4)}, ECE ${r.eval.ece.toFixed(4)}; candidate recall ${r.candidateRecall.eval.toFixed(3)}`,
-      `    held-out lists, NDCG@${r.eval.lists.k}: ranker ${r.eval.lists.ranker.ndcg.toFixed(4)}, fusion ${r.eval.lists.fusion.ndcg.toFixed(4)}, ${Object.entries(
+      `    held-out lists, NDCG@${r.eval.lists.k}: ranker ${r.eval.lists.ranker.ndcg.toFixed(4)}, fusion ${r.eval.lists.fusion.ndcg.toFixed(4)} (paired gap ${r.eval.lists.gap.mean.toFixed(4)} ± ${r.eval.lists.gap.standardError.toFixed(4)}), ${Object.entries(
         r.eval.lists.sources,
       )
         .map(([s, q]) => `${s} ${q.ndcg.toFixed(4)}`)

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { Rng } from '../core/prng.ts';
 import { loadDataset } from '../data/load.ts';
 import { resolveBuildConfig } from './config.ts';
-import { chooseSplit, datasetWithout, rankerFallback, userHoldout } from './ranker-stage.ts';
+import { chooseSplit, datasetWithout, pairedGap, rankerFallback, userHoldout } from './ranker-stage.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'simrec-ranker-split-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -93,9 +93,33 @@ test('userHoldout: disjoint seeded users, a fifth of each one held out, and data
   for (const items of most.train.values()) assert.equal(items.size, PER_USER - 1);
 });
 
-test('the guard ships the ranker unless its held-out lists are worse than the fusion', () => {
+test('the guard ships the ranker unless its held-out lists are worse than the fusion beyond chance', () => {
   const q = (ndcg: number) => ({ ndcg, precision: 0, groups: 10 });
-  assert.equal(rankerFallback({ k: 10, ranker: q(0.2), fusion: q(0.1) }), null);
-  assert.equal(rankerFallback({ k: 10, ranker: q(0.1), fusion: q(0.1) }), null);
-  assert.match(rankerFallback({ k: 10, ranker: q(0.09), fusion: q(0.1) }) ?? '', /NDCG@10 0\.0900 < 0\.1000/);
+  const lists = (r: number, f: number, mean: number, standardError: number) => ({
+    k: 10,
+    ranker: q(r),
+    fusion: q(f),
+    gap: { mean, standardError, groups: 10 },
+  });
+  assert.equal(rankerFallback(lists(0.2, 0.1, 0.1, 0.01)), null);
+  // Worse on the mean but within two standard errors: noise, shipped.
+  assert.equal(rankerFallback(lists(0.09, 0.1, -0.01, 0.006)), null);
+  assert.match(
+    rankerFallback(lists(0.09, 0.1, -0.01, 0.004)) ?? '',
+    /NDCG@10 0\.0900 < 0\.1000, paired gap -0\.0100 ± 0\.0040/,
+  );
+});
+
+test('pairedGap: per-user NDCG differences, their mean and standard error', () => {
+  const L = 1 / Math.log2(3);
+  // Two users of two candidates, one relevant each; scoring a puts the hit first for both, b for the first only.
+  const labels = Uint8Array.from([1, 0, 0, 1]);
+  const a = Float64Array.from([2, 1, 1, 2]);
+  const b = Float64Array.from([2, 1, 2, 1]);
+  const g = pairedGap([0, 2, 4], labels, a, b, [1, 1], 10, Int32Array.from([0, 1, 2, 3]));
+  // Gaps: 0 and 1 − L.
+  assert.equal(g.groups, 2);
+  assert.ok(Math.abs(g.mean - (1 - L) / 2) < 1e-12);
+  const sd = Math.sqrt(2 * ((1 - L) / 2) ** 2);
+  assert.ok(Math.abs(g.standardError - sd / Math.sqrt(2)) < 1e-12);
 });

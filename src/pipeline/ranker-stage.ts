@@ -34,7 +34,7 @@
  *    held-out slice, beside the AUC of the reciprocal-rank fusion the engine uses without a ranker; and the
  *    served lists' quality there (NDCG@10, precision@10 per held-out user, ranked as serving ranks) of the
  *    ranker, of the fusion and of each single source.
- * 5. The guard: a ranker whose held-out lists are worse than the fusion's is not shipped — the version then
+ * 5. The guard: a ranker whose held-out lists are worse than the fusion's, beyond chance, is not shipped — the version then
  *    scores by fusion, and the report says so (`scoring`, `fallback`). Otherwise the model and its report are
  *    stored in the version (artifacts/ranker.ts).
  */
@@ -123,7 +123,14 @@ export interface RankerReport {
      * The held-out users' served lists (NDCG@k and precision@k, k = LIST_K), ranked as serving ranks them: by
      * the ranker, by the fusion, and by each single source that returned anything (its own order).
      */
-    lists: { k: number; ranker: ListQuality; fusion: ListQuality; sources: Record<string, ListQuality> };
+    lists: {
+      k: number;
+      ranker: ListQuality;
+      fusion: ListQuality;
+      /** Per held-out user, NDCG@k of the ranker minus the fusion's: mean and standard error (the guard's test). */
+      gap: { mean: number; standardError: number; groups: number };
+      sources: Record<string, ListQuality>;
+    };
   };
   /** The L2 penalty trained with: the config's, or the one cross-validation chose (`grid`: its mean logloss). */
   l2: { chosen: number; mode: 'auto' | 'config'; folds: number; grid: { l2: number; logloss: number }[] };
@@ -478,15 +485,50 @@ export async function rankerStage(
 
 /**
  * The guard: why the ranker must not be shipped — its held-out lists rank worse than the sources' fusion, which
- * the engine falls back to without a ranker —, or null.
+ * the engine falls back to without a ranker, by more than chance: the mean over held-out users of the paired
+ * NDCG@k gap (ranker − fusion) is below zero by more than two standard errors. A held-out slice of a few
+ * hundred users with one or two relevant items each moves by a hit or two between two good scorings, so a bare
+ * comparison of means would throw away a ranker on noise —, or null.
  */
 export function rankerFallback(
-  lists: Pick<RankerReport['eval']['lists'], 'k' | 'ranker' | 'fusion'>,
+  lists: Pick<RankerReport['eval']['lists'], 'k' | 'ranker' | 'fusion' | 'gap'>,
 ): string | null {
-  const r = lists.ranker.ndcg;
-  const f = lists.fusion.ndcg;
-  if (!(r < f)) return null;
-  return `the ranker's held-out lists are worse than the sources' fusion (NDCG@${lists.k} ${r.toFixed(4)} < ${f.toFixed(4)}): the version scores by fusion`;
+  const { mean, standardError } = lists.gap;
+  if (!(mean + 2 * standardError < 0)) return null;
+  return `the ranker's held-out lists are worse than the sources' fusion (NDCG@${lists.k} ${lists.ranker.ndcg.toFixed(4)} < ${lists.fusion.ndcg.toFixed(4)}, paired gap ${mean.toFixed(4)} ± ${standardError.toFixed(4)}): the version scores by fusion`;
+}
+
+/** Mean and standard error of the per-group NDCG@k gap between two scorings (groups with a relevant item). */
+export function pairedGap(
+  offsets: readonly number[],
+  labels: Uint8Array,
+  a: Float64Array,
+  b: Float64Array,
+  relevant: readonly number[],
+  k: number,
+  tiebreak: Int32Array,
+): { mean: number; standardError: number; groups: number } {
+  const gaps: number[] = [];
+  for (let g = 0; g + 1 < offsets.length; g++) {
+    if (!(relevant[g] > 0)) continue;
+    const lo = offsets[g];
+    const hi = offsets[g + 1];
+    const one = (x: Float64Array) =>
+      listQuality(
+        [0, hi - lo],
+        labels.subarray(lo, hi),
+        x.subarray(lo, hi),
+        [relevant[g]],
+        k,
+        tiebreak.subarray(lo, hi),
+      ).ndcg;
+    gaps.push(one(a) - one(b));
+  }
+  const n = gaps.length;
+  if (n === 0) return { mean: Number.NaN, standardError: Number.NaN, groups: 0 };
+  const mean = gaps.reduce((x, y) => x + y, 0) / n;
+  const variance = n > 1 ? gaps.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, standardError: Math.sqrt(variance / n), groups: n };
 }
 
 /** The SimClusters config of the pre-split state: decayed to its time like a build whose data ends there. */
@@ -537,7 +579,13 @@ function listQualities(
 ): RankerReport['eval']['lists'] {
   const ns = sources.length;
   const q = (scores: Float64Array) => listQuality(ev.groups, labels, scores, ev.relevant, LIST_K, items);
-  const out: RankerReport['eval']['lists'] = { k: LIST_K, ranker: q(preds), fusion: q(fused), sources: {} };
+  const out: RankerReport['eval']['lists'] = {
+    k: LIST_K,
+    ranker: q(preds),
+    fusion: q(fused),
+    gap: pairedGap(ev.groups, labels, preds, fused, ev.relevant, LIST_K, items),
+    sources: {},
+  };
   const own = new Float64Array(preds.length);
   for (let s = 0; s < ns; s++) {
     let any = false;
