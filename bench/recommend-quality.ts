@@ -81,7 +81,9 @@ async function rankerSummary(art: string): Promise<string> {
       if (!x || !('eval' in x))
         return `no ranker (${(x as { skipped?: string })?.skipped ?? 'stage absent'})`;
       return (
-        `ranker: ${x.train.examples} training examples (${x.train.positives} positive), held-out AUC ` +
+        `ranker (${x.split.kind} split, L2 ${x.l2.chosen}, scoring ${x.scoring}${x.fallback ? `: ${x.fallback}` : ''}): ` +
+        `${x.train.examples} training examples (${x.train.positives} positive), held-out NDCG@${x.eval.lists.k} ` +
+        `${fmt(x.eval.lists.ranker.ndcg, 4)} vs fusion ${fmt(x.eval.lists.fusion.ndcg, 4)}, held-out AUC ` +
         `${fmt(x.eval.auc, 3)} vs the sources' fusion ${fmt(x.eval.fusionAuc, 3)}, ECE ${fmt(x.eval.ece, 3)}, ` +
         `candidate recall ${fmt(x.candidateRecall.train, 3)} (train window) / ${fmt(x.candidateRecall.eval, 3)} (held out)`
       );

@@ -38,7 +38,11 @@ test('the ranker stage learns the held-out slice and ships a model the engine sc
   });
   assert.ok(built.manifest.stages.includes('ranker'));
   const r = built.manifest.extra.ranker as RankerReport;
-  assert.ok(r.cuts.state < r.cuts.holdout);
+  // Consumers engage all along the window: the time split's training users are known before it.
+  assert.equal(r.split.kind, 'time');
+  assert.ok(r.split.warmShare !== null && r.split.warmShare >= 0.5, `warm share ${r.split.warmShare}`);
+  const cuts = r.cuts!;
+  assert.ok(cuts.state < cuts.holdout);
   assert.ok(r.train.positives > 50 && r.train.negatives > r.train.positives);
   assert.ok(r.eval.positives > 20);
   // Signal recovered: well above chance, and above the sources' reciprocal-rank fusion on the same candidates.
@@ -52,6 +56,15 @@ test('the ranker stage learns the held-out slice and ships a model the engine sc
     r.eval.examples,
   );
   assert.equal(built.manifest.counts.rankerTrainExamples, r.train.examples);
+  // The held-out lists, ranked as serving ranks them: the ranker above the fusion, so it is shipped.
+  assert.equal(r.eval.lists.k, 10);
+  assert.ok(r.eval.lists.ranker.groups > 0 && r.eval.lists.ranker.groups <= r.users.eval);
+  assert.ok(r.eval.lists.ranker.ndcg > r.eval.lists.fusion.ndcg, JSON.stringify(r.eval.lists));
+  assert.ok(r.eval.lists.sources.simclusters.ndcg > 0);
+  assert.equal(r.scoring, 'ranker');
+  assert.equal(r.fallback, null);
+  assert.equal(r.l2.mode, 'auto');
+  assert.equal(r.l2.grid.length, 5);
 
   const store = openArtifactStore(out);
   const reader = await store.openVersion();
@@ -124,12 +137,12 @@ test('the ranker stage learns the held-out slice and ships a model the engine sc
   const d = await loadDataset(data);
   const e = d.engagements!;
   let before = 0;
-  for (let j = 0; j < e.ts.length; j++) if (!(e.ts[j] >= r.cuts.state)) before++;
-  const pre = datasetBefore(d, r.cuts.state);
+  for (let j = 0; j < e.ts.length; j++) if (!(e.ts[j] >= cuts.state)) before++;
+  const pre = datasetBefore(d, cuts.state);
   assert.equal(pre.engagements!.matrix.nnz, before);
   assert.ok(before < e.ts.length);
-  assert.equal(pre.dataTime, r.cuts.state);
-  assert.ok(pre.engagements!.ts.every((t) => !(t >= r.cuts.state)));
+  assert.equal(pre.dataTime, cuts.state);
+  assert.ok(pre.engagements!.ts.every((t) => !(t >= cuts.state)));
 });
 
 test('data without timed engagements records the ranker as skipped', async () => {

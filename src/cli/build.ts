@@ -161,8 +161,14 @@ export function summarize(result: BuildResult, out: string): string {
     const r = result.ranker;
     lines.push(
       '',
-      `  ranker: ${r.train.examples} training examples (${r.train.positives} positive) from ${r.users.train} users; held-out slice ${r.eval.examples} candidates of ${r.users.eval} users (${r.eval.positives} engaged)`,
+      `  ranker: ${r.split.kind} split — ${r.split.reason}`,
+      `    ${r.train.examples} training examples (${r.train.positives} positive) from ${r.users.train} users, L2 ${r.l2.chosen}${r.l2.mode === 'auto' ? ` (cross-validated over ${r.l2.folds} folds)` : ''}; held-out slice ${r.eval.examples} candidates of ${r.users.eval} users (${r.eval.positives} engaged)`,
       `    held out: AUC ${r.eval.auc.toFixed(3)} (fusion of the sources ${r.eval.fusionAuc.toFixed(3)}), logloss ${r.eval.logloss.toFixed(4)}, ECE ${r.eval.ece.toFixed(4)}; candidate recall ${r.candidateRecall.eval.toFixed(3)}`,
+      `    held-out lists, NDCG@${r.eval.lists.k}: ranker ${r.eval.lists.ranker.ndcg.toFixed(4)}, fusion ${r.eval.lists.fusion.ndcg.toFixed(4)} (paired gap ${r.eval.lists.gap.mean.toFixed(4)} ± ${r.eval.lists.gap.standardError.toFixed(4)}), ${Object.entries(
+        r.eval.lists.sources,
+      )
+        .map(([s, q]) => `${s} ${q.ndcg.toFixed(4)}`)
+        .join(', ')}`,
       `    reliability: ${r.eval.reliability
         .filter((b) => b.count > 0)
         .map(
@@ -171,6 +177,14 @@ export function summarize(result: BuildResult, out: string): string {
         )
         .join('; ')}`,
     );
+    if (r.fallback) lines.push(`    WARNING: ranker not shipped — ${r.fallback}`);
+    else {
+      const best = Object.entries(r.eval.lists.sources).sort((a, b) => b[1].ndcg - a[1].ndcg)[0];
+      if (best && best[1].ndcg > r.eval.lists.ranker.ndcg)
+        lines.push(
+          `    WARNING: the single source ${best[0]} ranks the held-out lists better than the ranker (NDCG@${r.eval.lists.k} ${best[1].ndcg.toFixed(4)} > ${r.eval.lists.ranker.ndcg.toFixed(4)})`,
+        );
+    }
   }
   lines.push('', '  stage timings:');
   for (const [stage, s] of Object.entries(result.timings))

@@ -151,13 +151,19 @@ export const RankerSchema = Type.Object(
   {
     enabled: Type.Boolean({
       default: true,
-      description: 'Train the two-stage ranker when the engagements carry times (DESIGN §7).',
+      description: 'Train the two-stage ranker (DESIGN §7).',
+    }),
+    split: Type.Union([Type.Literal('auto'), Type.Literal('time'), Type.Literal('user')], {
+      default: 'auto',
+      description:
+        "How the training labels are held out: 'time' (the latest engagements), 'user' (a random share of each sampled user's items), 'auto' (time when most users engaging in the time split's training window engaged before it, else user).",
     }),
     trainFraction: Type.Number({
       default: 0.8,
       exclusiveMinimum: 0,
       exclusiveMaximum: 1,
-      description: 'Share of the timed engagements in the pre-split state the candidates come from.',
+      description:
+        "Share of the timed engagements in the pre-split state the candidates come from (time split); share of each sampled user's positive items kept in it (user split).",
     }),
     holdoutFraction: Type.Number({
       default: 0.1,
@@ -180,7 +186,11 @@ export const RankerSchema = Type.Object(
       minimum: 1,
       description: 'Negatives sampled per training user (weighted back to the candidate distribution).',
     }),
-    l2: Type.Number({ default: 1e-4, minimum: 0, description: 'L2 penalty on the weights.' }),
+    l2: Type.Union([Type.Number({ minimum: 0 }), Type.Literal('auto')], {
+      default: 'auto',
+      description:
+        "L2 penalty on the weights, or 'auto': chosen among 1e-5..1e-1 by 3-fold cross-validation over the training users (weighted logloss).",
+    }),
     bits: Type.Integer({
       default: 16,
       minimum: 8,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../core/prng.ts';
-import { auc, calibration, logloss } from './metrics.ts';
+import { auc, calibration, listQuality, logloss } from './metrics.ts';
 
 function bruteAuc(labels: number[], scores: number[]): number {
   let wins = 0;
@@ -97,4 +97,26 @@ test('bad inputs are refused with a coded error', () => {
   assert.throws(() => logloss([1], [Number.NaN]), { code: 'INTERNAL' });
   assert.throws(() => calibration([1], [1.5]), { code: 'INTERNAL' });
   assert.throws(() => calibration([1], [0.5], 0), { code: 'CONFIG_INVALID' });
+});
+
+test('listQuality by hand: ranked per group, unlisted left out, the ideal over every relevant item', () => {
+  const L = 1 / Math.log2(3);
+  // Group 0: ranked e0 (miss), e1 (hit), e2 (hit); k = 2 sees one hit at rank 2 of 2 relevant.
+  // Group 1: e3 is relevant but unlisted (−∞), e4 misses; 3 relevant in all: NDCG 0.
+  // Group 2: no relevant item: skipped.
+  const q = listQuality(
+    [0, 3, 5, 6],
+    [0, 1, 1, 1, 0, 0],
+    [3, 2, 1, Number.NEGATIVE_INFINITY, 5, 1],
+    [2, 3, 0],
+    2,
+  );
+  assert.equal(q.groups, 2);
+  assert.ok(Math.abs(q.ndcg - (L / (1 + L) + 0) / 2) < 1e-12);
+  assert.equal(q.precision, (1 / 2 + 0) / 2);
+  // Tied scores are ordered by the tie-break, smaller first (serving's item index).
+  const tied = (tb: number[]) => listQuality([0, 2], [0, 1], [1, 1], [1], 1, tb).ndcg;
+  assert.equal(tied([5, 4]), 1);
+  assert.equal(tied([4, 5]), 0);
+  assert.throws(() => listQuality([0, 1], [1], [Number.NaN], [1], 1), /NaN/);
 });

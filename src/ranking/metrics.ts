@@ -131,3 +131,65 @@ export function calibration(labels: Numbers, predictions: Numbers, bins = 10): C
   }
   return { ece: n > 0 ? ece : Number.NaN, mce, table };
 }
+
+/** Mean NDCG@k and precision@k over groups, and the number of groups. */
+export interface ListQuality {
+  ndcg: number;
+  precision: number;
+  groups: number;
+}
+
+/**
+ * List quality of a scoring over groups of candidates (one user's pool each: group g is examples
+ * offsets[g]..offsets[g+1]): each group is ranked by score, best first, ties by `tiebreak` ascending (serving
+ * breaks them by item index), and an example scoring −∞ is left out of the list (a source that did not return
+ * it). `relevant[g]` counts the group's relevant items in all, those the candidates missed included, so the
+ * ideal DCG is the one of the whole held-out set, as an evaluation of the served list computes it:
+ * NDCG@k = Σ_{j<k} rel_j / log2(j + 2) ÷ Σ_{j<min(k, relevant)} 1 / log2(j + 2), precision@k = hits / k.
+ * Groups without a relevant item are skipped. NaN means for no group.
+ */
+export function listQuality(
+  offsets: ArrayLike<number>,
+  labels: Numbers,
+  scores: Numbers,
+  relevant: Numbers,
+  k: number,
+  tiebreak?: Numbers,
+): ListQuality {
+  sameLength(labels, scores, 'listQuality');
+  if (!Number.isInteger(k) || k < 1)
+    throw new SimrecError('CONFIG_INVALID', `k must be a positive integer, got ${k}`, { field: 'k' });
+  const groups = offsets.length - 1;
+  if (relevant.length < groups)
+    throw new SimrecError('INTERNAL', `listQuality: ${groups} groups but ${relevant.length} relevant counts`);
+  let ndcg = 0;
+  let precision = 0;
+  let counted = 0;
+  const order: number[] = [];
+  for (let g = 0; g < groups; g++) {
+    if (!(relevant[g] > 0)) continue;
+    order.length = 0;
+    for (let i = offsets[g]; i < offsets[g + 1]; i++) {
+      checkPrediction(scores[i], i, 'listQuality');
+      if (scores[i] !== Number.NEGATIVE_INFINITY) order.push(i);
+    }
+    order.sort((a, b) => scores[b] - scores[a] || (tiebreak ? tiebreak[a] - tiebreak[b] : a - b));
+    let dcg = 0;
+    let hits = 0;
+    for (let j = 0; j < Math.min(k, order.length); j++)
+      if (labels[order[j]]) {
+        dcg += 1 / Math.log2(j + 2);
+        hits++;
+      }
+    let ideal = 0;
+    for (let j = 0; j < Math.min(k, relevant[g]); j++) ideal += 1 / Math.log2(j + 2);
+    ndcg += dcg / ideal;
+    precision += hits / k;
+    counted++;
+  }
+  return {
+    ndcg: counted > 0 ? ndcg / counted : Number.NaN,
+    precision: counted > 0 ? precision / counted : Number.NaN,
+    groups: counted,
+  };
+}
