@@ -102,6 +102,11 @@ export interface SourceVector {
 export interface AnnOverlayView {
   /** Items in the id space (version + new). */
   readonly itemCount: number;
+  /**
+   * Whether the overlay holds anything the index reads: item rows, new items, hidden version items. While it
+   * does not, a query reads the version alone, at the version's speed.
+   */
+  readonly indexTouched: boolean;
   /** Per item (at least itemCount long): the L2 norm of the row the exact step uses, 0 for none or deleted. */
   readonly itemNorms: Float32Array;
   /** Per item creation time (NaN unknown), at least itemCount long; null when no item has one. */
@@ -305,7 +310,7 @@ export class SimClustersAnn {
         acc[a + 1] += w * w;
       }
     }
-    const ov = this.overlay;
+    const ov = this.overlay !== null && this.overlay.indexTouched ? this.overlay : null;
     if (ov) {
       // The overlay's own lists: its rows of touched and new items (the version's entries of the same items were
       // skipped above), read to the same depth M.

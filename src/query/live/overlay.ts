@@ -946,6 +946,10 @@ export class LiveOverlay implements ModelOverlay {
     return this.nItems;
   }
 
+  get indexTouched(): boolean {
+    return this.nSlots > 0 || this.nItems > this.nV || this.nJournal > 0;
+  }
+
   get itemCreatedTs(): Float64Array | null {
     return this.hasCreated ? this.created : null;
   }
