@@ -5,10 +5,14 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import { xxh3 } from '@node-rs/xxhash';
 import { CsrMatrix } from '../../core/csr.ts';
 import type { SimrecError } from '../../core/errors.ts';
 import { encodeSparseRowInto, sparseRowBytes } from '../codec.ts';
+import { fileQuickSumOffThread } from '../checksum-thread.ts';
 import { artifactStoreContract } from '../contract.test-suite.ts';
+import { fileQuickSum } from '../manifest.ts';
 import { ReloadingReader } from '../reloading-reader.ts';
 import { openVersionEnv, rowKeyBuffer, setRow } from './layout.ts';
 import { LmdbArtifactStore } from './lmdb-store.ts';
@@ -180,6 +184,53 @@ test('a byte flipped inside data.mdb is refused at open; unverified, it decodes 
     } finally {
       await r.close();
     }
+  }));
+
+test('the quick checksums give the published XXH3-64 and CRC-32 of "abc", in this thread and on a worker', async () => {
+  const dir = tempRoot();
+  try {
+    const path = join(dir, 'abc');
+    writeFileSync(path, 'abc');
+    // XXH3_64bits("abc") = 0x78af5f94892f3950 (xxHash's test vectors); CRC-32("abc") = 0x352441c2.
+    for (const sum of [fileQuickSum, fileQuickSumOffThread]) {
+      assert.deepEqual(await sum(path, 'xxh3'), { bytes: 3, xxh3: '78af5f94892f3950' });
+      assert.deepEqual(await sum(path, 'crc32'), { bytes: 3, crc32: 0x352441c2 });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('data.mdb is checked by its XXH3-64; a version committed before it (CRC-32 only) is still checked', () =>
+  withRoot(async (root, store) => {
+    const marker = new Int32Array(64).map((_, i) => 0x5a5a0000 + i);
+    const w = await store.createVersion();
+    await w.putTypedArray('m', marker);
+    await w.commit();
+    const path = join(root, 'versions', w.id, 'data.mdb');
+    const manifestPath = join(root, 'versions', w.id, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const bytes = readFileSync(path);
+    const [file] = manifest.files;
+    assert.equal(file.xxh3, xxh3.xxh64(bytes).toString(16).padStart(16, '0'));
+    assert.equal(file.crc32, crc32(bytes));
+    await store.verifyVersion(w.id);
+
+    const at = bytes.indexOf(Buffer.from(marker.buffer));
+    bytes[at + 4 * 25] ^= 1;
+    writeFileSync(path, bytes);
+    await assert.rejects(store.verifyVersion(w.id), err('ARTIFACT_CORRUPT'));
+    await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+
+    // The same damage under a manifest of an older version, which recorded CRC-32 alone.
+    delete file.xxh3;
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    await assert.rejects(store.verifyVersion(w.id), err('ARTIFACT_CORRUPT'));
+    await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+    bytes[at + 4 * 25] ^= 1;
+    writeFileSync(path, bytes);
+    await store.verifyVersion(w.id);
+    await (await store.openVersion()).close();
   }));
 
 test('a damaged pointer, manifest or data file is ARTIFACT_CORRUPT; a missing directory ARTIFACT_MISSING', () =>

@@ -15,8 +15,8 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SimrecError } from '../../core/errors.ts';
-import { fileCrc32OffThread } from '../checksum-thread.ts';
-import { fileCrc32, parseManifest } from '../manifest.ts';
+import { fileQuickSumOffThread } from '../checksum-thread.ts';
+import { fileQuickSum, parseManifest, type QuickSum, quickSumKind, quickSumMatches } from '../manifest.ts';
 import type {
   ArtifactStore,
   Manifest,
@@ -209,8 +209,9 @@ export class LmdbArtifactStore implements ArtifactStore {
   }
 
   /**
-   * Opens a version and, unless told not to, checks it against its manifest: the data file's size and CRC-32
-   * recorded at commit when the manifest has them (one streaming pass; on a mismatch the per-entry check names the damaged
+   * Opens a version and, unless told not to, checks it against its manifest: the data file's size and fast
+   * checksum (XXH3-64; CRC-32 in older versions) recorded at commit when the manifest has them (one streaming
+   * pass; on a mismatch the per-entry check names the damaged
    * entry), else every entry and row. @throws ARTIFACT_CORRUPT
    */
   private async openChecked(id: string, verify: boolean): Promise<LmdbVersionReader> {
@@ -235,7 +236,7 @@ export class LmdbArtifactStore implements ArtifactStore {
 
   /**
    * The check {@link openVersion} makes by default, alone: for a caller that opened with `verify: false` and
-   * does other work meanwhile (a server loading the version's model). The data file's CRC-32 is computed on a
+   * does other work meanwhile (a server loading the version's model). The data file's checksum is computed on a
    * worker thread; a manifest without file checksums falls back to the per-entry check, in this thread.
    * @throws ARTIFACT_CORRUPT naming the damaged entry where it can
    */
@@ -243,7 +244,7 @@ export class LmdbArtifactStore implements ArtifactStore {
     assertVersionId(id);
     const dir = this.versionDir(id);
     const manifest = this.readManifest(id);
-    const fileMismatch = manifest.files ? await this.checkFiles(dir, manifest, fileCrc32OffThread) : null;
+    const fileMismatch = manifest.files ? await this.checkFiles(dir, manifest, fileQuickSumOffThread) : null;
     if (manifest.files && fileMismatch === null) return;
     const reader = LmdbVersionReader.open(dir, manifest);
     try {
@@ -254,17 +255,17 @@ export class LmdbArtifactStore implements ArtifactStore {
     if (fileMismatch) throw fileMismatch;
   }
 
-  /** The first recorded file whose size or CRC-32 differs, as an error; null when all match (or none). */
+  /** The first recorded file whose size or checksum differs, as an error; null when all match (or none). */
   private async checkFiles(
     dir: string,
     manifest: Manifest,
-    crcOf: (path: string) => Promise<{ bytes: number; crc32: number }> = fileCrc32,
+    sumOf: (path: string, kind: 'xxh3' | 'crc32') => Promise<QuickSum> = fileQuickSum,
   ): Promise<SimrecError | null> {
     for (const f of manifest.files ?? []) {
       const path = join(dir, f.name);
-      let got: { bytes: number; crc32: number };
+      let got: QuickSum;
       try {
-        got = await crcOf(path);
+        got = await sumOf(path, quickSumKind(f));
       } catch (e) {
         if (errnoCode(e) === 'ENOENT')
           return new SimrecError('ARTIFACT_CORRUPT', `version ${manifest.id} lacks ${f.name}`, {
@@ -272,7 +273,7 @@ export class LmdbArtifactStore implements ArtifactStore {
           });
         throw ioError(e, path, 'read');
       }
-      if (got.bytes !== f.bytes || got.crc32 !== f.crc32)
+      if (!quickSumMatches(f, got))
         return new SimrecError(
           'ARTIFACT_CORRUPT',
           `version ${manifest.id}: ${path} does not match the checksum recorded at commit`,
