@@ -310,7 +310,7 @@ export class SimClustersAnn {
         acc[a + 1] += w * w;
       }
     }
-    const ov = this.overlay !== null && this.overlay.indexTouched ? this.overlay : null;
+    const ov = this.overlay?.indexTouched ? this.overlay : null;
     if (ov) {
       // The overlay's own lists: its rows of touched and new items (the version's entries of the same items were
       // skipped above), read to the same depth M.
