@@ -2,7 +2,8 @@
  * The HTTP server beyond its capacity (issue 13 case 12): `simrec serve --workers 2` over the social preset,
  * `POST /v1/candidates/simclusters` for rotating users. Capacity (1×) is measured first, closed loop with 64
  * connections; then autocannon offers 1×, 2× and 4× that rate from 1,000 connections (`overallRate`), and a
- * second process probes `/healthz` every 50 ms throughout. Each row gives what was accepted (2xx) per second,
+ * second process probes `/healthz` every 50 ms throughout, a third the same on the health port (`--health-port`,
+ * answered by a thread of its own). Each row gives what was accepted (2xx) per second,
  * the p99 and max latency of accepted requests, the share shed (503 SERVER_OVERLOADED), and the server's RSS
  * (primary + workers, peak of 1 s samples), and what the server could accept if every 503 cost as much CPU as
  * a closed-loop /healthz (sheddingEstimate: an estimate, not a bound — under 1,000 connections the event loop reads
@@ -118,7 +119,7 @@ export async function run(argv: string[]): Promise<void> {
   const load = new Set<number>();
   const sampleLoad = setInterval(() => load.add(Math.round(loadavg()[0] * 10) / 10), 5000);
   try {
-    await withServer(artifacts, workers, [], pinned, async (url, server) => {
+    await withServer(artifacts, workers, [], pinned, async (url, server, healthUrl) => {
       // The cheapest request the server answers: what answering a shed request costs, about (both are parsed,
       // routed and answered with a small JSON body; a shed one stops in the first hook).
       const healthz: AutocannonRequest = { method: 'GET', path: '/healthz' };
@@ -147,7 +148,7 @@ export async function run(argv: string[]): Promise<void> {
         'ratio to 1×': '—',
       });
       for (const m of [1, 2, 4]) {
-        const row = await offer(autocannon, url, server, request, m * capacity, duration);
+        const row = await offer(autocannon, url, healthUrl, server, request, m * capacity, duration);
         if (m === 1) oneX = row.accepted;
         rows.push({
           ...describe(`${m}× capacity`, m * capacity, row, oneX),
@@ -155,9 +156,9 @@ export async function run(argv: string[]): Promise<void> {
         });
       }
     });
-    await withServer(artifacts, workers, ['--max-queue-ms', '0'], pinned, async (url, server) => {
+    await withServer(artifacts, workers, ['--max-queue-ms', '0'], pinned, async (url, server, healthUrl) => {
       await autocannon({ url, connections: 64, duration: 2, requests: [request] });
-      const row = await offer(autocannon, url, server, request, 2 * capacity, duration);
+      const row = await offer(autocannon, url, healthUrl, server, request, 2 * capacity, duration);
       rows.push(describe('2×, shedding off', 2 * capacity, row, oneX));
     });
   } finally {
@@ -180,7 +181,8 @@ export async function run(argv: string[]): Promise<void> {
       `estimate if a 503 cost a closed-loop /healthz: ${x2['ratio if a 503 cost a /healthz']}, ` +
       `${x4['ratio if a 503 cost a /healthz']}); ` +
       `p99 of accepted ≤ 50 ms (got ${x2['p99 accepted ms']}, ${x4['p99 accepted ms']}); /healthz p99 ≤ 10 ms ` +
-      `(got ${x2['/healthz p99 ms']}, ${x4['/healthz p99 ms']})`,
+      `(got ${x2['/healthz p99 ms']}, ${x4['/healthz p99 ms']} on the request port; ` +
+      `${x2['health port p99 / max ms']}, ${x4['health port p99 / max ms']} p99 / max on the health port)`,
   );
 }
 
@@ -192,6 +194,8 @@ interface Offered {
   total: number;
   timeouts: number;
   health: { ms: number; status: number }[];
+  /** The same probe on the health port (`--health-port`). */
+  healthPort: { ms: number; status: number }[];
   rssMiB: number;
   seconds: number;
 }
@@ -199,19 +203,24 @@ interface Offered {
 async function offer(
   autocannon: Autocannon,
   url: string,
+  healthUrl: string,
   server: ChildProcess,
   request: AutocannonRequest,
   rate: number,
   duration: number,
 ): Promise<Offered> {
-  const probe = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./health-probe-child.ts', import.meta.url)), url, '50'],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let probeOut = '';
-  probe.stdout?.on('data', (d) => {
-    probeOut += d;
+  // One probe on the request port, one on the health port (answered by a thread of its own).
+  const probes = [url, healthUrl].map((at) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./health-probe-child.ts', import.meta.url)), at, '50'],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    return { child, out: () => out };
   });
   let rssMiB = 0;
   const sampleRss = setInterval(() => {
@@ -243,9 +252,11 @@ async function offer(
   // Each group offers its share for `duration` seconds; the stagger only shifts when.
   const seconds = duration;
   clearInterval(sampleRss);
-  probe.kill('SIGTERM');
-  await new Promise((r) => probe.once('exit', r));
-  const health = JSON.parse(probeOut.trim() || '[]') as { ms: number; status: number }[];
+  for (const p of probes) p.child.kill('SIGTERM');
+  await Promise.all(probes.map((p) => new Promise((r) => p.child.once('exit', r))));
+  const [health, healthPort] = probes.map(
+    (p) => JSON.parse(p.out().trim() || '[]') as { ms: number; status: number }[],
+  );
   return {
     accepted: acceptedMs.length / seconds,
     acceptedMs,
@@ -254,6 +265,7 @@ async function offer(
     total: acceptedMs.length + shed + other,
     timeouts: results.reduce((n, r) => n + r.timeouts + r.errors, 0),
     health,
+    healthPort,
     rssMiB,
     seconds,
   };
@@ -262,6 +274,7 @@ async function offer(
 function describe(name: string, rate: number, o: Offered, oneX: number): Row {
   const sorted = Float64Array.from(o.acceptedMs).sort();
   const healthMs = Float64Array.from(o.health.map((h) => h.ms)).sort();
+  const portMs = Float64Array.from(o.healthPort.map((h) => h.ms)).sort();
   const p99 = (a: Float64Array) => (a.length ? a[Math.min(a.length - 1, Math.floor(0.99 * a.length))] : NaN);
   return {
     offered: name,
@@ -275,6 +288,8 @@ function describe(name: string, rate: number, o: Offered, oneX: number): Row {
     '/healthz p99 ms': Math.round(p99(healthMs) * 10) / 10,
     '/healthz max ms': Math.round((healthMs[healthMs.length - 1] ?? NaN) * 10) / 10,
     '/healthz non-200': o.health.filter((h) => h.status !== 200).length,
+    'health port p99 / max ms': `${Math.round(p99(portMs) * 10) / 10} / ${Math.round((portMs[portMs.length - 1] ?? NaN) * 10) / 10}`,
+    'health port non-200': o.healthPort.filter((h) => h.status !== 200).length,
     'server RSS MiB': Math.round(o.rssMiB),
     'ratio to 1×': oneX > 0 ? (o.accepted / oneX).toFixed(2) : '1.00',
   };
@@ -325,13 +340,28 @@ async function withServer(
   workers: number,
   extra: string[],
   cpus: string | null,
-  fn: (url: string, server: ChildProcess) => Promise<void>,
+  fn: (url: string, server: ChildProcess, healthUrl: string) => Promise<void>,
 ): Promise<void> {
-  const server = spawnServe(REPO, artifacts, workers, 'error', extra, cpus ?? undefined);
+  const server = spawnServe(
+    REPO,
+    artifacts,
+    workers,
+    'error',
+    [...extra, '--health-port', '0'],
+    cpus ?? undefined,
+  );
   try {
+    const healthUrl = new Promise<string>((resolve) => {
+      let out = '';
+      server.stdout?.on('data', (d) => {
+        out += d;
+        const m = /health checks also at (http:\/\/\S+)\/healthz/.exec(out);
+        if (m) resolve(m[1]);
+      });
+    });
     const url = await serveAddress(server);
     await waitUntilReady(url, 120_000);
-    await fn(url, server);
+    await fn(url, server, await healthUrl);
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));

@@ -66,20 +66,28 @@ test('simrec serve --workers 2: both workers answer on one port, SIGHUP switches
     '0',
     '--log-level',
     'warn',
+    '--health-port',
+    '0',
   ]);
   const done = output(child);
   try {
     const a = await writeTestArtifacts(root, SMALL_FIXTURE);
     let stdout = '';
-    const url = await new Promise<string>((resolve, reject) => {
+    const [url, healthUrl] = await new Promise<[string, string]>((resolve, reject) => {
       child.stdout?.on('data', (d) => {
         stdout += d;
-        const m = /listening on (http:\/\/\S+) \(2 workers\)/.exec(stdout);
-        if (m) resolve(m[1]);
+        const m =
+          /listening on (http:\/\/\S+) \(2 workers\).*health checks also at (http:\/\/\S+)\/healthz/.exec(
+            stdout,
+          );
+        if (m) resolve([m[1], m[2]]);
       });
       child.on('exit', () => reject(new Error(`serve exited early: ${stdout}`)));
     });
     assert.equal((await getJson(`${url}/healthz`)).status, 200);
+    // the primary's health port watches both workers' loops
+    const health = (await (await fetch(`${healthUrl}/healthz`)).json()) as { status: string; loops: number };
+    assert.deepEqual([health.status, health.loops], ['ok', 2]);
     // every worker loads the version; requests spread over both
     const ready = async (version: string) => {
       for (let tries = 0; tries < 200; tries++) {
@@ -124,6 +132,7 @@ test('simrec serve --workers 2: both workers answer on one port, SIGHUP switches
     assert.equal(code, 0);
     assert.match(all, /simrec serve: stopped/);
     await assert.rejects(fetch(`${url}/healthz`));
+    await assert.rejects(fetch(`${healthUrl}/healthz`));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(root, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { SimrecError } from '../core/errors.ts';
 import { DEFAULT_MAX_LAG_EVENTS } from '../serve/app.ts';
 import { API_KEYS_ENV, isLoopbackHost, loadApiKeys } from '../serve/auth.ts';
+import { DEFAULT_HEALTH_STALL_MS } from '../serve/health-port.ts';
 import { startServer, untilSignalled } from '../serve/server.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { localStoreDirectory } from '../store/open.ts';
@@ -38,6 +39,10 @@ options:
                       N records of the event log (default 50000): the backlog and its memory stay bounded
   --protect-reads     with keys: every /v1 route needs a key, reads included (/healthz, /readyz, /metrics
                       and /docs stay open)
+  --health-port P     also answer GET /healthz on port P (0 picks a free one) from a thread of its own, so
+                      request load cannot delay a liveness probe: 200 while every request loop ran within
+                      --health-stall-ms, else 503 SERVER_STALLED (default: no health port)
+  --health-stall-ms MS  how long a request loop may not run before the health port reports it (default 10000)
 
 Listening on an address other than loopback without API keys prints a warning: anyone who can reach the
 port could then write events and items.
@@ -63,6 +68,8 @@ export const serveCommand: Command = {
       'api-keys': { type: 'string' },
       'protect-reads': { type: 'boolean', default: false },
       'max-lag-events': { type: 'string' },
+      'health-port': { type: 'string' },
+      'health-stall-ms': { type: 'string' },
     });
     // A file:// URL is served as its directory; workers and the primary then agree on one path.
     const artifacts = localStoreDirectory(required(v, 'artifacts'), 'artifacts');
@@ -86,6 +93,15 @@ export const serveCommand: Command = {
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
       throw new SimrecError('CONFIG_INVALID', `--log-level must be a pino level, got '${logLevel}'`, {
         field: 'log-level',
+      });
+    const healthPort = v['health-port'] === undefined ? undefined : intOption(v, 'health-port', 0, 0);
+    if (healthPort !== undefined && healthPort > 65535)
+      throw new SimrecError('CONFIG_INVALID', `--health-port must be in [0, 65535], got ${healthPort}`, {
+        field: 'health-port',
+      });
+    if (healthPort !== undefined && healthPort !== 0 && healthPort === port)
+      throw new SimrecError('CONFIG_INVALID', '--health-port must differ from --port', {
+        field: 'health-port',
       });
     const maxQueue = intOption(v, 'max-queue-ms', 20, 0);
     const maxDelay = intOption(v, 'max-delay', 0, 0);
@@ -120,6 +136,8 @@ export const serveCommand: Command = {
       apiKeys,
       protectReads,
       events: { maxLagEvents: intOption(v, 'max-lag-events', DEFAULT_MAX_LAG_EVENTS, 1) },
+      healthPort,
+      healthStallMs: intOption(v, 'health-stall-ms', DEFAULT_HEALTH_STALL_MS, 1),
       pressure:
         maxQueue === 0
           ? false
@@ -130,7 +148,8 @@ export const serveCommand: Command = {
             },
     });
     process.stdout.write(
-      `simrec serve: listening on ${server.url} (${server.workers} worker${server.workers > 1 ? 's' : ''}); docs at ${server.url}/docs\n`,
+      `simrec serve: listening on ${server.url} (${server.workers} worker${server.workers > 1 ? 's' : ''}); docs at ${server.url}/docs` +
+        `${server.healthUrl ? `; health checks also at ${server.healthUrl}/healthz` : ''}\n`,
     );
     await untilSignalled(server);
     process.stdout.write('simrec serve: stopped\n');

@@ -21,6 +21,8 @@ export const HTTP_ERROR_CODES = {
   HEADERS_TOO_LARGE: 'The request line and headers are larger than the HTTP parser accepts',
   REQUEST_TIMEOUT: 'The request did not arrive in full in time',
   SERVER_OVERLOADED: 'The server is shedding load; retry after the seconds in the Retry-After header',
+  SERVER_STALLED:
+    'On the health port: a request loop has not run for longer than the stall limit (the process is not live)',
   UNAUTHORIZED:
     'The route needs an API key (Authorization: Bearer KEY or X-API-Key: KEY) and none valid was sent',
   LOG_BACKLOG:
@@ -53,6 +55,7 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   ARTIFACT_CORRUPT: 503,
   ARTIFACT_IO: 503,
   SERVER_OVERLOADED: 503,
+  SERVER_STALLED: 503,
   INTERNAL: 500,
 };
 

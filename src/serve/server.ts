@@ -17,6 +17,7 @@ import {
   type PressureOptions,
   type SimrecFastify,
 } from './app.ts';
+import { beatFromThisLoop, type HealthPort, startHealthPort } from './health-port.ts';
 import { servePrimaryMetrics } from './metrics.ts';
 
 export interface ServerOptions {
@@ -40,6 +41,13 @@ export interface ServerOptions {
   protectReads?: boolean;
   /** Write limits and the log applier's cadence (plain values: they are passed to workers as JSON). */
   events?: Omit<EventOptions, 'onError' | 'onRebase'>;
+  /**
+   * A second port answering `GET /healthz` from a thread of its own (health-port.ts), so request load cannot
+   * delay the probe (default: none; 0 picks a free port).
+   */
+  healthPort?: number;
+  /** On the health port: how long a request loop may go without running before it counts as stalled, ms. */
+  healthStallMs?: number;
 }
 
 export interface RunningServer {
@@ -47,6 +55,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly workers: number;
+  /** http://host:healthPort when a health port was asked for. */
+  readonly healthUrl?: string;
   /** Makes every process check for a new artifact version now. */
   refresh(): Promise<void>;
   /** Stops accepting connections, finishes requests in flight, closes the artifacts (and stops workers). */
@@ -56,6 +66,7 @@ export interface RunningServer {
 const WORKER_ENV = 'SIMREC_SERVE_WORKER';
 const SHUTDOWN = 'simrec:shutdown';
 const REFRESH = 'simrec:refresh';
+const BEAT = 'simrec:beat';
 /** How long a worker gets to finish its requests before it is killed. */
 const SHUTDOWN_GRACE_MS = 15_000;
 /** A worker that dies more often than this in a minute is not replaced any more. */
@@ -116,16 +127,39 @@ function urlOf(host: string | undefined, port: number): string {
   return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
+/** The health port of `o`, when asked for (loops: the request loops it watches). */
+async function healthPortOf(o: ServerOptions, loops: number): Promise<HealthPort | null> {
+  if (o.healthPort === undefined) return null;
+  return startHealthPort({
+    host: o.host ?? '127.0.0.1',
+    port: o.healthPort,
+    loops,
+    stallMs: o.healthStallMs,
+  });
+}
+
 async function startSingle(o: ServerOptions): Promise<RunningServer> {
   const { app, port } = await listen(o);
+  let health: HealthPort | null;
+  try {
+    health = await healthPortOf(o, 1);
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  const stopBeat = health ? beatFromThisLoop(() => health?.beat(0)) : () => undefined;
   return {
     url: urlOf(o.host, port),
     port,
     workers: 1,
+    healthUrl: health?.url,
     async refresh() {
       await app.simrec.live.refresh().catch((e) => logRefreshFailure(app, e));
     },
-    close: () => app.close(),
+    async close() {
+      stopBeat();
+      await Promise.all([app.close(), health?.close()]);
+    },
   };
 }
 
@@ -149,6 +183,11 @@ export async function runClusterWorker(): Promise<void> {
       () => process.exit(1),
     );
   };
+  // The primary's health port (if any) hears from this loop through these beats.
+  if (o.healthPort !== undefined)
+    beatFromThisLoop(() => {
+      if (process.connected) process.send?.({ type: BEAT });
+    });
   process.on('message', (m: { type?: string }) => {
     if (m?.type === SHUTDOWN) stop();
     else if (m?.type === REFRESH) app.simrec.live.refresh().catch((e) => logRefreshFailure(app, e));
@@ -173,8 +212,32 @@ async function startCluster(o: ServerOptions, n: number): Promise<RunningServer>
   const restarts: number[] = [];
   let port = o.port ?? 8080;
 
-  const fork = () => cluster.fork(env);
+  // Health: one heartbeat slot per worker position; a replacement takes over its predecessor's slot, and a
+  // worker that is not replaced leaves its slot to go stale, so the probe reports the lost capacity.
+  const health = await healthPortOf(o, n).catch((e) => {
+    stopMetrics();
+    throw e;
+  });
+  const slotOf = new Map<number, number>();
+  const freeSlots = Array.from({ length: n }, (_, i) => n - 1 - i);
+  const onBeat = (worker: Worker, m: { type?: string }) => {
+    const slot = m?.type === BEAT ? slotOf.get(worker.id) : undefined;
+    if (slot !== undefined) health?.beat(slot);
+  };
+  if (health) cluster.on('message', onBeat);
+  const fork = () => {
+    const w = cluster.fork(env);
+    const slot = freeSlots.pop();
+    if (slot !== undefined) {
+      slotOf.set(w.id, slot);
+      health?.beat(slot);
+    }
+    return w;
+  };
   const onExit = (worker: Worker, code: number | null, signal: string | null) => {
+    const slot = slotOf.get(worker.id);
+    slotOf.delete(worker.id);
+    if (slot !== undefined) freeSlots.push(slot);
     if (shuttingDown || code === 0) return;
     const now = Date.now();
     while (restarts.length > 0 && now - restarts[0] > 60_000) restarts.shift();
@@ -220,8 +283,10 @@ async function startCluster(o: ServerOptions, n: number): Promise<RunningServer>
     cluster.on('listening', onListening);
     cluster.on('exit', onEarlyExit);
     for (let i = 0; i < n; i++) workers.push(fork());
-  }).catch((e) => {
+  }).catch(async (e) => {
     stopMetrics();
+    cluster.off('message', onBeat);
+    await health?.close();
     throw e;
   });
   cluster.on('exit', onExit);
@@ -232,6 +297,7 @@ async function startCluster(o: ServerOptions, n: number): Promise<RunningServer>
     url: urlOf(o.host, port),
     port,
     workers: n,
+    healthUrl: health?.url,
     async refresh() {
       for (const w of live()) if (w.isConnected()) w.send({ type: REFRESH });
     },
@@ -254,6 +320,8 @@ async function startCluster(o: ServerOptions, n: number): Promise<RunningServer>
           ),
         );
         stopMetrics();
+        cluster.off('message', onBeat);
+        await health?.close();
       })();
       return closing;
     },

@@ -63,7 +63,12 @@ export function fileQuickSumOffThread(
   chunk = 4 << 20,
 ): Promise<QuickSum> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(SOURCE, { eval: true, workerData: { path, chunk, kind, xxhash: XXHASH_PATH } });
+    // No execArgv: the source is plain CommonJS, whatever loader or --input-type this process was started with.
+    const worker = new Worker(SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { path, chunk, kind, xxhash: XXHASH_PATH },
+    });
     let settled = false;
     worker.once('message', (m: QuickSum | { error: { code?: string; message: string } }) => {
       settled = true;
