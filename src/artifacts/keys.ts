@@ -74,6 +74,17 @@ export const KEYS = {
   rankerMeta: 'ranker/meta',
 } as const;
 
+/**
+ * Entries a server reads late or never (MF's ANN indexes, loaded on the first dense query, and the MF training
+ * state, read by a fold-in and by warm-started builds): written to the version's lazy part, whose checksum is
+ * checked on the first read of one of them rather than when a server opens the version.
+ */
+export const LAZY_PREFIXES: readonly string[] = [
+  KEYS.mfItemIndex,
+  KEYS.mfItemSimilarIndex,
+  KEYS.mfModelPrefix,
+];
+
 /** The key of one InterestedIn score kind (every kind in INTERESTED_IN_SCORES is stored). */
 export function interestedInKey(kind: InterestedInScore): string {
   return `${KEYS.interestedInPrefix}${kind}`;

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { LAZY_PREFIXES } from '../artifacts/keys.ts';
 import type { AbsorbStats } from '../data/absorb-events.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load.ts';
@@ -57,7 +58,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   // The output is opened and locked before the inputs are read, so an unusable --out (a file, a full or
   // read-only disk, another build holding the lock) fails at once rather than after the ingest.
   const store = options.store ?? openArtifactStore(options.out, { field: 'out' });
-  const writer = await store.createVersion();
+  const writer = await store.createVersion({ lazyPrefixes: LAZY_PREFIXES });
   const abandon = async (e: unknown): Promise<never> => {
     await writer.abort().catch(() => {});
     if (!options.store) await store.close();

@@ -4,7 +4,7 @@
  * CONFIG_INVALID) and when read (anything off means the version cannot be trusted, ARTIFACT_CORRUPT).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { xxh3 } from '@node-rs/xxhash';
@@ -49,7 +49,8 @@ function isEntryRecord(v: unknown): v is EntryRecord {
     /^[0-9a-f]{64}$/.test(v.sha256) &&
     Array.isArray(v.shape) &&
     v.shape.every((x) => Number.isSafeInteger(x) && x >= 0) &&
-    (v.rowKeys === undefined || Number.isSafeInteger(v.rowKeys))
+    (v.rowKeys === undefined || Number.isSafeInteger(v.rowKeys)) &&
+    (v.file === undefined || (typeof v.file === 'string' && /^[A-Za-z0-9._-]+$/.test(v.file)))
   );
 }
 
@@ -65,7 +66,8 @@ function isFileRecord(v: unknown): v is FileRecord {
     Number.isInteger(v.crc32) &&
     (v.crc32 as number) >= 0 &&
     (v.crc32 as number) <= 0xffffffff &&
-    (v.xxh3 === undefined || (typeof v.xxh3 === 'string' && /^[0-9a-f]{16}$/.test(v.xxh3)))
+    (v.xxh3 === undefined || (typeof v.xxh3 === 'string' && /^[0-9a-f]{16}$/.test(v.xxh3))) &&
+    (v.lazy === undefined || typeof v.lazy === 'boolean')
   );
 }
 
@@ -264,6 +266,31 @@ export async function fileQuickSum(path: string, kind: 'xxh3' | 'crc32'): Promis
     h.update(chunk);
   });
   return { bytes, xxh3: xxh3Hex(h.digest()) };
+}
+
+/**
+ * {@link fileQuickSum} in this thread, synchronously: for a part checked on the first read of one of its entries,
+ * which happens inside synchronous reads.
+ */
+export function fileQuickSumSync(path: string, kind: 'xxh3' | 'crc32'): QuickSum {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const h = kind === 'xxh3' ? xxh3.Xxh3.withSeed(0n) : null;
+    let crc = 0;
+    let bytes = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, READ_CHUNK, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      if (h) h.update(chunk);
+      else crc = crc32(chunk, crc);
+      bytes += n;
+    }
+    return h ? { bytes, xxh3: xxh3Hex(h.digest()) } : { bytes, crc32: crc };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Size and SHA-256 of an input file, streamed, for the manifest's `inputs`. */

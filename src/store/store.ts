@@ -61,6 +61,11 @@ export interface EntryRecord {
   shape: number[];
   /** sparse-rows only: how many rows were stored under their own key (rows without entries are not). */
   rowKeys?: number;
+  /**
+   * The data file holding the entry when it is not the version's main one: an entry written under one of the
+   * build's lazy prefixes, whose file is checked when one of its entries is first read instead of at open.
+   */
+  file?: string;
 }
 
 /** An input file a build read, recorded so a version can be traced to its data. */
@@ -104,6 +109,20 @@ export interface FileRecord {
    * speed, several times faster than CRC-32, so checking a version costs about the time to read it.
    */
   xxh3?: string;
+  /**
+   * Checked on the first read of one of its entries rather than when the version is opened for serving (it holds
+   * what a server may never read, or reads late: MF's indexes and its training state).
+   */
+  lazy?: boolean;
+}
+
+/** How a version is written. */
+export interface CreateVersionOptions {
+  /**
+   * Keys starting with one of these go to a part of their own that a server checks on first read, not at open
+   * (large entries read late or never while serving). Sparse-rows entries always stay in the main part.
+   */
+  lazyPrefixes?: readonly string[];
 }
 
 export const MANIFEST_FORMAT = 1;
@@ -176,7 +195,7 @@ export interface ArtifactStore {
    * Starts a new version and takes the store's build lock until it is committed or aborted.
    * @throws SimrecError ARTIFACT_LOCKED when another build is writing
    */
-  createVersion(): Promise<VersionWriter>;
+  createVersion(options?: CreateVersionOptions): Promise<VersionWriter>;
   /** The id `current` points at, or null when no version was committed yet. */
   currentVersionId(): Promise<string | null>;
   /** Every version, committed or not, oldest first. */

@@ -4,6 +4,7 @@
  *   ROOT/CURRENT                      the current version id and a newline, replaced atomically
  *   ROOT/LOCK                         present while a build (or prune/activate) holds the store
  *   ROOT/versions/<id>/data.mdb       one LMDB environment per version (+ data.mdb-lock, LMDB's reader table)
+ *   ROOT/versions/<id>/lazy.mdb       the entries written under the build's lazy prefixes, when there are any
  *   ROOT/versions/<id>/manifest.json  written last; its presence is what makes the version committed
  *   ROOT/events/data.mdb              the event log (lmdb-event-log.ts): one mutable LMDB environment shared by
  *                                     every process serving or importing into ROOT, apart from the versions
@@ -20,6 +21,8 @@ export const CURRENT_FILE = 'CURRENT';
 export const LOCK_FILE = 'LOCK';
 export const VERSIONS_DIR = 'versions';
 export const DATA_FILE = 'data.mdb';
+/** The part of a version written under its lazy prefixes (CreateVersionOptions), an LMDB file like data.mdb. */
+export const LAZY_FILE = 'lazy.mdb';
 export const MANIFEST_FILE = 'manifest.json';
 export const EVENTS_DIR = 'events';
 

@@ -233,6 +233,78 @@ test('data.mdb is checked by its XXH3-64; a version committed before it (CRC-32 
     await (await store.openVersion()).close();
   }));
 
+test('lazy prefixes: their entries live in lazy.mdb, checked on first read, not by the serving check', () =>
+  withRoot(async (root, store) => {
+    const marker = new Int32Array(256).map((_, i) => 0x6b6b0000 + i);
+    const w = await store.createVersion({ lazyPrefixes: ['big/'] });
+    await w.putJson('small', { a: 1 });
+    await w.putTypedArray('big/marker', marker);
+    await w.putSparseRows(
+      'rows',
+      new CsrMatrix(2, 4, new Int32Array([0, 1, 2]), new Int32Array([1, 3]), new Float32Array([0.5, 2])),
+    );
+    await w.commit();
+    const dir = join(root, 'versions', w.id);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    assert.deepEqual(
+      manifest.files.map((f: { name: string; lazy?: boolean }) => [f.name, f.lazy ?? false]),
+      [
+        ['data.mdb', false],
+        ['lazy.mdb', true],
+      ],
+    );
+    assert.deepEqual(
+      manifest.entries.map((e: { key: string; file?: string }) => [e.key, e.file ?? null]),
+      [
+        ['big/marker', 'lazy.mdb'],
+        ['rows', null],
+        ['small', null],
+      ],
+    );
+    assert.ok(
+      !readFileSync(join(dir, 'data.mdb')).includes(Buffer.from(marker.buffer)),
+      'marker in data.mdb',
+    );
+    const r0 = await store.openVersion();
+    try {
+      assert.deepEqual([...(await r0.typedArray('big/marker', 'int32'))], [...marker]);
+      await r0.verify();
+    } finally {
+      await r0.close();
+    }
+
+    // One flipped bit in lazy.mdb: the serving check (main part only) passes and the main part reads; the first
+    // read of a lazy entry is refused; a full open and the per-entry check refuse the version.
+    const lazyPath = join(dir, 'lazy.mdb');
+    const bytes = readFileSync(lazyPath);
+    bytes[bytes.indexOf(Buffer.from(marker.buffer)) + 4 * 100] ^= 1;
+    writeFileSync(lazyPath, bytes);
+    await store.verifyVersion(w.id);
+    const r = await store.openVersion(w.id, { verify: false });
+    try {
+      assert.deepEqual(await r.json('small'), { a: 1 });
+      assert.equal((await r.sparseRow('rows', 1)).values[0], 2);
+      await assert.rejects(r.typedArray('big/marker', 'int32'), err('ARTIFACT_CORRUPT'));
+      await assert.rejects(r.verify(), err('ARTIFACT_CORRUPT'));
+    } finally {
+      await r.close();
+    }
+    await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
+  }));
+
+test('a sparse-rows entry under a lazy prefix is refused at write time', () =>
+  withRoot(async (_root, store) => {
+    const w = await store.createVersion({ lazyPrefixes: ['big/'] });
+    await assert.rejects(
+      w.putSparseRows(
+        'big/rows',
+        new CsrMatrix(1, 2, new Int32Array([0, 1]), new Int32Array([1]), new Float32Array([1])),
+      ),
+      err('INTERNAL'),
+    );
+    await w.abort();
+  }));
+
 test('a damaged pointer, manifest or data file is ARTIFACT_CORRUPT; a missing directory ARTIFACT_MISSING', () =>
   withRoot(async (root, store) => {
     const ids: string[] = [];

@@ -19,6 +19,8 @@ import { fileQuickSumOffThread } from '../checksum-thread.ts';
 import { fileQuickSum, parseManifest, type QuickSum, quickSumKind, quickSumMatches } from '../manifest.ts';
 import type {
   ArtifactStore,
+  CreateVersionOptions,
+  FileRecord,
   Manifest,
   OpenVersionOptions,
   PruneOptions,
@@ -72,7 +74,7 @@ export class LmdbArtifactStore implements ArtifactStore {
     return join(this.versionsDir, id);
   }
 
-  async createVersion(): Promise<LmdbVersionWriter> {
+  async createVersion(options: CreateVersionOptions = {}): Promise<LmdbVersionWriter> {
     if (this.writer)
       throw new SimrecError('ARTIFACT_LOCKED', `${this.root} already has an open build (${this.writer.id})`, {
         file: this.root,
@@ -94,6 +96,7 @@ export class LmdbArtifactStore implements ArtifactStore {
         createdAt: new Date(),
         lock,
         setCurrent: (v) => this.writeCurrent(v),
+        lazyPrefixes: options.lazyPrefixes,
         onDone: () => {
           if (this.writer === writer) this.writer = undefined;
         },
@@ -218,7 +221,10 @@ export class LmdbArtifactStore implements ArtifactStore {
     const dir = this.versionDir(id);
     const manifest = this.readManifest(id);
     const fileMismatch = verify ? await this.checkFiles(dir, manifest) : null;
-    const reader = LmdbVersionReader.open(dir, manifest);
+    // Checked here, the lazy part need not be checked again on its first read.
+    const reader = LmdbVersionReader.open(dir, manifest, {
+      lazyChecked: verify && manifest.files !== undefined && fileMismatch === null,
+    });
     if (!verify || (manifest.files && fileMismatch === null)) return reader;
     try {
       reader.verifySync();
@@ -244,7 +250,10 @@ export class LmdbArtifactStore implements ArtifactStore {
     assertVersionId(id);
     const dir = this.versionDir(id);
     const manifest = this.readManifest(id);
-    const fileMismatch = manifest.files ? await this.checkFiles(dir, manifest, fileQuickSumOffThread) : null;
+    // The lazy part is left to the reader, which checks it when one of its entries is first read.
+    const fileMismatch = manifest.files
+      ? await this.checkFiles(dir, manifest, fileQuickSumOffThread, (f) => f.lazy !== true)
+      : null;
     if (manifest.files && fileMismatch === null) return;
     const reader = LmdbVersionReader.open(dir, manifest);
     try {
@@ -260,8 +269,10 @@ export class LmdbArtifactStore implements ArtifactStore {
     dir: string,
     manifest: Manifest,
     sumOf: (path: string, kind: 'xxh3' | 'crc32') => Promise<QuickSum> = fileQuickSum,
+    include: (f: FileRecord) => boolean = () => true,
   ): Promise<SimrecError | null> {
     for (const f of manifest.files ?? []) {
+      if (!include(f)) continue;
       const path = join(dir, f.name);
       let got: QuickSum;
       try {

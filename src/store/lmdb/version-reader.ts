@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CsrMatrix } from '../../core/csr.ts';
 import { SimrecError } from '../../core/errors.ts';
 import type { IdMap } from '../../core/id-map.ts';
@@ -25,6 +25,7 @@ import {
   sparseRowBytes,
   sparseRowNnz,
 } from '../codec.ts';
+import { fileQuickSumSync, quickSumKind, quickSumMatches } from '../manifest.ts';
 import type {
   DenseMatrix,
   DType,
@@ -37,7 +38,15 @@ import type {
   VersionReader,
 } from '../store.ts';
 import { RowHashStream } from '../writer-base.ts';
-import { DATA_FILE, openVersionEnv, rowKeyBuffer, rowKeyRange, setRow, type VersionEnv } from './layout.ts';
+import {
+  DATA_FILE,
+  LAZY_FILE,
+  openVersionEnv,
+  rowKeyBuffer,
+  rowKeyRange,
+  setRow,
+  type VersionEnv,
+} from './layout.ts';
 
 /**
  * An exact view of what lmdb-js returned: its reused read buffer reports the value's size in `length` but keeps
@@ -72,19 +81,26 @@ export class LmdbVersionReader implements VersionReader {
   private rowF32: Float32Array<ArrayBufferLike> = new Float32Array(0);
   private rowAt = 0;
   private isClosed = false;
+  /** The lazy part (LAZY_FILE), opened on the first read of one of its entries. */
+  private lazyDb: VersionEnv | undefined;
 
   private constructor(
     readonly manifest: Manifest,
     private readonly path: string,
     private readonly db: VersionEnv,
+    private lazyChecked: boolean,
   ) {
     this.id = manifest.id;
     for (const e of manifest.entries) this.byKey.set(e.key, e);
     this.sortedKeys = [...this.byKey.keys()].sort();
   }
 
-  /** Opens the version in dir described by manifest. @throws ARTIFACT_CORRUPT when its data file is unusable */
-  static open(dir: string, manifest: Manifest): LmdbVersionReader {
+  /**
+   * Opens the version in dir described by manifest. Its lazy part, if any, is checked against the manifest on
+   * the first read of one of its entries, unless the caller checked it already (`lazyChecked`).
+   * @throws ARTIFACT_CORRUPT when its data file is unusable
+   */
+  static open(dir: string, manifest: Manifest, options: { lazyChecked?: boolean } = {}): LmdbVersionReader {
     const path = join(dir, DATA_FILE);
     if (!existsSync(path))
       throw new SimrecError('ARTIFACT_CORRUPT', `version ${manifest.id} has a manifest but no ${DATA_FILE}`, {
@@ -92,7 +108,7 @@ export class LmdbVersionReader implements VersionReader {
       });
     // Row lookups read the stored little-endian words through host-order typed views.
     assertLittleEndianHost();
-    return new LmdbVersionReader(manifest, path, openVersionEnv(path, true));
+    return new LmdbVersionReader(manifest, path, openVersionEnv(path, true), options.lazyChecked === true);
   }
 
   get closed(): boolean {
@@ -231,8 +247,10 @@ export class LmdbVersionReader implements VersionReader {
     this.assertOpen();
     const { data, rows } = this.db;
     let rowKeysSeen = 0;
+    let lazyEntries = 0;
     for (const e of this.manifest.entries) {
-      const head = exact(data.getBinaryFast(e.key));
+      if (e.file !== undefined) lazyEntries++;
+      const head = exact(this.envOf(e, false).data.getBinaryFast(e.key));
       if (head === undefined) throw this.corrupt(e.key, 'is listed in the manifest but not stored');
       const kind = peekKind(head);
       if (kind !== (e.kind === 'sparse-rows' ? 'csr' : e.kind))
@@ -259,11 +277,14 @@ export class LmdbVersionReader implements VersionReader {
       if (hash.digest('hex') !== e.sha256) throw this.corrupt(e.key, 'does not match its checksum');
     }
     const dataKeys = data.getCount();
-    if (dataKeys !== this.manifest.entries.length)
+    if (dataKeys !== this.manifest.entries.length - lazyEntries)
       throw this.corrupt(
         '*',
-        `file holds ${dataKeys} entries, the manifest lists ${this.manifest.entries.length}`,
+        `file holds ${dataKeys} entries, the manifest lists ${this.manifest.entries.length - lazyEntries}`,
       );
+    const lazyKeys = lazyEntries > 0 ? this.lazyEnv(false).data.getCount() : 0;
+    if (lazyKeys !== lazyEntries)
+      throw this.corrupt('*', `${LAZY_FILE} holds ${lazyKeys} entries, the manifest lists ${lazyEntries}`);
     const rowKeys = rows.getCount();
     if (rowKeys !== rowKeysSeen)
       throw this.corrupt('*', `file holds ${rowKeys - rowKeysSeen} rows of no entry`);
@@ -319,6 +340,7 @@ export class LmdbVersionReader implements VersionReader {
     this.isClosed = true;
     this.cache.clear();
     await this.db.env.close();
+    await this.lazyDb?.env.close();
   }
 
   // ---- internals -------------------------------------------------------------------------------------------
@@ -355,9 +377,59 @@ export class LmdbVersionReader implements VersionReader {
     return v;
   }
 
+  /** The environment holding e; a lazy entry's part is checked first unless `check` is false. */
+  private envOf(e: EntryRecord, check = true): VersionEnv {
+    if (e.file === undefined) return this.db;
+    if (e.file !== LAZY_FILE) throw this.corrupt(e.key, `is in ${e.file}, which this version cannot hold`);
+    return this.lazyEnv(check);
+  }
+
+  /**
+   * The lazy part, opened on first use; with `check`, its size and fast checksum are compared with the manifest
+   * the first time (one pass over the file, in this thread, since reads are synchronous).
+   */
+  private lazyEnv(check: boolean): VersionEnv {
+    const path = join(dirname(this.path), LAZY_FILE);
+    if (check && !this.lazyChecked) {
+      const record = this.manifest.files?.find((f) => f.name === LAZY_FILE);
+      if (record) {
+        let got: ReturnType<typeof fileQuickSumSync>;
+        try {
+          got = fileQuickSumSync(path, quickSumKind(record));
+        } catch (e) {
+          throw new SimrecError(
+            (e as { code?: string }).code === 'ENOENT' ? 'ARTIFACT_CORRUPT' : 'ARTIFACT_IO',
+            `version ${this.id}: cannot read ${path}: ${(e as Error).message}`,
+            { file: path },
+            { cause: e },
+          );
+        }
+        if (!quickSumMatches(record, got))
+          throw new SimrecError(
+            'ARTIFACT_CORRUPT',
+            `version ${this.id}: ${path} does not match the checksum recorded at commit`,
+            { file: path },
+          );
+      }
+      this.lazyChecked = true;
+    }
+    if (this.lazyDb === undefined) {
+      if (!existsSync(path))
+        throw new SimrecError(
+          'ARTIFACT_CORRUPT',
+          `version ${this.id} lists entries in ${LAZY_FILE} but has none`,
+          {
+            file: path,
+          },
+        );
+      this.lazyDb = openVersionEnv(path, true);
+    }
+    return this.lazyDb;
+  }
+
   /** The entry's stored bytes, stable until close: the map itself when lmdb-js hands it out, else a copy. */
   private stable(e: EntryRecord): Uint8Array {
-    const bytes = exact(this.db.data.getBinaryFast(e.key));
+    const bytes = exact(this.envOf(e).data.getBinaryFast(e.key));
     if (bytes === undefined) throw this.corrupt(e.key, 'is listed in the manifest but not stored');
     if (e.kind !== 'sparse-rows' && bytes.byteLength !== e.bytes)
       throw this.corrupt(e.key, `has ${bytes.byteLength} bytes, the manifest says ${e.bytes}`);
