@@ -8,9 +8,12 @@
  *
  *   git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci)   # or copy node_modules and native/build
  *   npm run bench -- http-ab --baseline /tmp/before [--runs 5] [--requests 20000] [--connections 16] [--seed 1]
+ *                            [--same-artifacts]
+ *
+ * --same-artifacts serves the baseline's build from both checkouts, so the comparison is of serving code alone.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +42,7 @@ export async function run(argv: string[]): Promise<void> {
       requests: { type: 'string', default: '20000' },
       connections: { type: 'string', default: '16' },
       seed: { type: 'string', default: '1' },
+      'same-artifacts': { type: 'boolean', default: false },
     },
   });
   if (!values.baseline)
@@ -87,6 +91,15 @@ export async function run(argv: string[]): Promise<void> {
         '--config',
         config,
       ]);
+  // --same-artifacts: both servers answer from the baseline's build (a copy each, since a server keeps its event
+  // log in the artifact location), so only the serving code differs, not the version it serves.
+  if (values['same-artifacts'])
+    for (const c of checkouts) {
+      const copy = join(root, `same-${c.name === 'baseline' ? 'baseline' : 'current'}`);
+      rmSync(copy, { recursive: true, force: true });
+      cpSync(join(root, 'artifacts-baseline'), copy, { recursive: true });
+      c.artifacts = copy;
+    }
   const { users } = await sampleIds(checkouts[1].artifacts, seed);
 
   const perRequest: number[][] = [[], []];
@@ -137,7 +150,7 @@ export async function run(argv: string[]): Promise<void> {
       `${load0.toFixed(1)}–${loadavg()[0].toFixed(1)}`,
   );
   console.log(
-    `baseline ${baseline}; social preset seed ${seed} built by each checkout; simrec serve --workers 2; ` +
+    `baseline ${baseline}; social preset seed ${seed} ${values['same-artifacts'] ? 'built by the baseline, served by both' : 'built by each checkout'}; simrec serve --workers 2; ` +
       `${amount} POST /v1/candidates/simclusters per run, ${connections} connections, runs alternated\n`,
   );
   console.log(table(rows));
