@@ -61,6 +61,12 @@ export interface OverlayFactory {
 export interface ApplierOptions {
   /** How often to look for records other processes appended, ms (default 25). */
   pollMs?: number;
+  /**
+   * Longest wait between looks while the log is quiet, ms (default 200): each look that finds nothing doubles
+   * the wait from pollMs up to this; a record found, or an append by this process, brings it back to pollMs. An
+   * idle two-worker server otherwise spent several times the CPU of one without the log looking every 25 ms.
+   */
+  idlePollMs?: number;
   /** Records read per log read (default 4096). */
   readBatch?: number;
   /** Longest one pass applies before giving the event loop back, ms (default 10). */
@@ -82,6 +88,7 @@ export interface ApplierOptions {
 
 export const APPLIER_DEFAULTS = {
   pollMs: 25,
+  idlePollMs: 200,
   readBatch: 4096,
   sliceMs: 10,
   // A checkpoint serializes the whole overlay on the event loop (tens of MB and most of a second after 10^6
@@ -126,6 +133,8 @@ export class LogApplier {
   /** Each version's overlay, for requests that hold that version. */
   private readonly overlays = new WeakMap<ServingModel, AppliedOverlay>();
   private state: State | null = null;
+  /** The wait before the next look while nothing arrives (see idlePollMs). */
+  private quietDelay = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | null = null;
   private again = false;
@@ -153,6 +162,7 @@ export class LogApplier {
   /** A local append landed: apply it now instead of at the next poll. */
   poke(): void {
     if (this.closed) return;
+    this.quietDelay = this.o.pollMs;
     if (this.running) {
       this.again = true;
       return;
@@ -235,25 +245,35 @@ export class LogApplier {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.pass().finally(() => {
+      this.running = this.pass().then((applied) => {
         this.running = null;
         const now = this.again;
         this.again = false;
-        // More to apply (a slice ran out, or a local append came in meanwhile): at once; else at the next poll.
-        this.schedule(now ? 0 : this.o.pollMs);
+        // More to apply (a slice ran out, or a local append came in meanwhile): at once; else at the next poll,
+        // later and later while the log stays quiet.
+        this.quietDelay =
+          applied || now
+            ? this.o.pollMs
+            : Math.min(this.o.idlePollMs, Math.max(this.o.pollMs, this.quietDelay * 2));
+        this.schedule(now ? 0 : this.quietDelay);
       });
     }, ms);
     // Tailing alone keeps no process alive.
     this.timer.unref?.();
   }
 
-  private async pass(): Promise<void> {
+  /** Applies what the log holds beyond the overlay; true when it applied anything (or rebased). */
+  private async pass(): Promise<boolean> {
+    let applied = false;
     try {
       const model = this.live.current;
-      if (!model) return;
-      if (this.state?.model !== model) await this.rebase(model);
+      if (!model) return false;
+      if (this.state?.model !== model) {
+        await this.rebase(model);
+        applied = true;
+      }
       const s = this.state;
-      if (!s || s.model !== model || this.closed) return;
+      if (!s || s.model !== model || this.closed) return applied;
       const until = performance.now() + this.o.sliceMs;
       for (;;) {
         let next = s.overlay.appliedOffset + 1;
@@ -278,6 +298,7 @@ export class LogApplier {
           break;
         }
         s.overlay.apply(records);
+        applied = true;
         s.sinceCheckpoint += records.length;
         const endAt = Date.now() / 1000;
         if (s.overlay.appliedOffset + 1 >= this.log.end()) this.markCaughtUp(endAt);
@@ -290,6 +311,7 @@ export class LogApplier {
     } catch (e) {
       this.report(e);
     }
+    return applied;
   }
 
   /** Every record appended before `at` is applied. */
