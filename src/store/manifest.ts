@@ -254,18 +254,8 @@ export function quickSumMatches(record: FileRecord, got: QuickSum): boolean {
  * between checking a version and not on a server that must start fast.
  */
 export async function fileQuickSum(path: string, kind: 'xxh3' | 'crc32'): Promise<QuickSum> {
-  if (kind === 'crc32') {
-    let crc = 0;
-    const bytes = await readChunks(path, (chunk) => {
-      crc = crc32(chunk, crc);
-    });
-    return { bytes, crc32: crc };
-  }
-  const h = xxh3.Xxh3.withSeed(0n);
-  const bytes = await readChunks(path, (chunk) => {
-    h.update(chunk);
-  });
-  return { bytes, xxh3: xxh3Hex(h.digest()) };
+  const h = quickHasher(kind);
+  return h.result(await readChunks(path, h.update));
 }
 
 /**
@@ -273,24 +263,40 @@ export async function fileQuickSum(path: string, kind: 'xxh3' | 'crc32'): Promis
  * which happens inside synchronous reads.
  */
 export function fileQuickSumSync(path: string, kind: 'xxh3' | 'crc32'): QuickSum {
+  const h = quickHasher(kind);
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(READ_CHUNK);
-    const h = kind === 'xxh3' ? xxh3.Xxh3.withSeed(0n) : null;
-    let crc = 0;
     let bytes = 0;
-    for (;;) {
-      const n = readSync(fd, buf, 0, READ_CHUNK, null);
-      if (n === 0) break;
-      const chunk = buf.subarray(0, n);
-      if (h) h.update(chunk);
-      else crc = crc32(chunk, crc);
+    for (let n = readSync(fd, buf, 0, READ_CHUNK, null); n > 0; n = readSync(fd, buf, 0, READ_CHUNK, null)) {
+      h.update(buf.subarray(0, n));
       bytes += n;
     }
-    return h ? { bytes, xxh3: xxh3Hex(h.digest()) } : { bytes, crc32: crc };
+    return h.result(bytes);
   } finally {
     closeSync(fd);
   }
+}
+
+/** One streaming fast checksum of either kind: chunks in, then the QuickSum of `bytes` bytes. */
+function quickHasher(kind: 'xxh3' | 'crc32'): {
+  update(chunk: Uint8Array): void;
+  result(bytes: number): QuickSum;
+} {
+  if (kind === 'xxh3') {
+    const h = xxh3.Xxh3.withSeed(0n);
+    return {
+      update: (chunk) => void h.update(chunk),
+      result: (bytes) => ({ bytes, xxh3: xxh3Hex(h.digest()) }),
+    };
+  }
+  let crc = 0;
+  return {
+    update: (chunk) => {
+      crc = crc32(chunk, crc);
+    },
+    result: (bytes) => ({ bytes, crc32: crc }),
+  };
 }
 
 /** Size and SHA-256 of an input file, streamed, for the manifest's `inputs`. */

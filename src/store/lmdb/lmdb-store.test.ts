@@ -12,7 +12,7 @@ import type { SimrecError } from '../../core/errors.ts';
 import { fileQuickSumOffThread } from '../checksum-thread.ts';
 import { encodeSparseRowInto, sparseRowBytes } from '../codec.ts';
 import { artifactStoreContract } from '../contract.test-suite.ts';
-import { fileQuickSum } from '../manifest.ts';
+import { fileQuickSum, fileQuickSumSync } from '../manifest.ts';
 import { ReloadingReader } from '../reloading-reader.ts';
 import { openVersionEnv, rowKeyBuffer, setRow } from './layout.ts';
 import { LmdbArtifactStore } from './lmdb-store.ts';
@@ -161,18 +161,29 @@ test('synchronous row reads: into caller buffers without allocating, clipped to 
     }
   }));
 
+/** A committed version holding one typed array 'm' of 64 recognisable words; its id and data.mdb path. */
+async function markerVersion(root: string, store: LmdbArtifactStore): Promise<{ id: string; path: string }> {
+  const w = await store.createVersion();
+  await w.putTypedArray('m', MARKER);
+  await w.commit();
+  return { id: w.id, path: join(root, 'versions', w.id, 'data.mdb') };
+}
+
+const MARKER = new Int32Array(64).map((_, i) => 0x5a5a0000 + i);
+
+/** Flips the lowest bit of word `word` of `marker` where the file at path stores it. */
+function flipMarkerBit(path: string, marker: Int32Array, word: number): void {
+  const file = readFileSync(path);
+  const at = file.indexOf(Buffer.from(marker.buffer));
+  assert.ok(at >= 0, `marker not found in ${path}`);
+  file[at + 4 * word] ^= 1;
+  writeFileSync(path, file);
+}
+
 test('a byte flipped inside data.mdb is refused at open; unverified, it decodes silently but fails verify()', () =>
   withRoot(async (root, store) => {
-    const marker = new Int32Array(64).map((_, i) => 0x5a5a0000 + i);
-    const w = await store.createVersion();
-    await w.putTypedArray('m', marker);
-    await w.commit();
-    const path = join(root, 'versions', w.id, 'data.mdb');
-    const file = readFileSync(path);
-    const at = file.indexOf(Buffer.from(marker.buffer));
-    assert.ok(at >= 0, 'marker not found in data.mdb');
-    file[at + 4 * 25] ^= 1;
-    writeFileSync(path, file);
+    const { path } = await markerVersion(root, store);
+    flipMarkerBit(path, MARKER, 25);
     await assert.rejects(
       store.openVersion(),
       (e: SimrecError) => e.code === 'ARTIFACT_CORRUPT' && e.detail.field === 'm',
@@ -186,13 +197,14 @@ test('a byte flipped inside data.mdb is refused at open; unverified, it decodes 
     }
   }));
 
-test('the quick checksums give the published XXH3-64 and CRC-32 of "abc", in this thread and on a worker', async () => {
+test('the quick checksums give the published XXH3-64 and CRC-32 of "abc": async, synchronous and on the worker', async () => {
   const dir = tempRoot();
   try {
     const path = join(dir, 'abc');
     writeFileSync(path, 'abc');
     // XXH3_64bits("abc") = 0x78af5f94892f3950 (xxHash's test vectors); CRC-32("abc") = 0x352441c2.
-    for (const sum of [fileQuickSum, fileQuickSumOffThread]) {
+    const inThread = async (p: string, kind: 'xxh3' | 'crc32') => fileQuickSumSync(p, kind);
+    for (const sum of [fileQuickSum, inThread, fileQuickSumOffThread]) {
       assert.deepEqual(await sum(path, 'xxh3'), { bytes: 3, xxh3: '78af5f94892f3950' });
       assert.deepEqual(await sum(path, 'crc32'), { bytes: 3, crc32: 0x352441c2 });
     }
@@ -203,33 +215,26 @@ test('the quick checksums give the published XXH3-64 and CRC-32 of "abc", in thi
 
 test('data.mdb is checked by its XXH3-64; a version committed before it (CRC-32 only) is still checked', () =>
   withRoot(async (root, store) => {
-    const marker = new Int32Array(64).map((_, i) => 0x5a5a0000 + i);
-    const w = await store.createVersion();
-    await w.putTypedArray('m', marker);
-    await w.commit();
-    const path = join(root, 'versions', w.id, 'data.mdb');
-    const manifestPath = join(root, 'versions', w.id, 'manifest.json');
+    const { id, path } = await markerVersion(root, store);
+    const manifestPath = join(root, 'versions', id, 'manifest.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
     const bytes = readFileSync(path);
     const [file] = manifest.files;
     assert.equal(file.xxh3, xxh3.xxh64(bytes).toString(16).padStart(16, '0'));
     assert.equal(file.crc32, crc32(bytes));
-    await store.verifyVersion(w.id);
+    await store.verifyVersion(id);
 
-    const at = bytes.indexOf(Buffer.from(marker.buffer));
-    bytes[at + 4 * 25] ^= 1;
-    writeFileSync(path, bytes);
-    await assert.rejects(store.verifyVersion(w.id), err('ARTIFACT_CORRUPT'));
+    flipMarkerBit(path, MARKER, 25);
+    await assert.rejects(store.verifyVersion(id), err('ARTIFACT_CORRUPT'));
     await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
 
     // The same damage under a manifest of an older version, which recorded CRC-32 alone.
     delete file.xxh3;
     writeFileSync(manifestPath, JSON.stringify(manifest));
-    await assert.rejects(store.verifyVersion(w.id), err('ARTIFACT_CORRUPT'));
+    await assert.rejects(store.verifyVersion(id), err('ARTIFACT_CORRUPT'));
     await assert.rejects(store.openVersion(), err('ARTIFACT_CORRUPT'));
-    bytes[at + 4 * 25] ^= 1;
     writeFileSync(path, bytes);
-    await store.verifyVersion(w.id);
+    await store.verifyVersion(id);
     await (await store.openVersion()).close();
   }));
 
@@ -275,10 +280,7 @@ test('lazy prefixes: their entries live in lazy.mdb, checked on first read, not 
 
     // One flipped bit in lazy.mdb: the serving check (main part only) passes and the main part reads; the first
     // read of a lazy entry is refused; a full open and the per-entry check refuse the version.
-    const lazyPath = join(dir, 'lazy.mdb');
-    const bytes = readFileSync(lazyPath);
-    bytes[bytes.indexOf(Buffer.from(marker.buffer)) + 4 * 100] ^= 1;
-    writeFileSync(lazyPath, bytes);
+    flipMarkerBit(join(dir, 'lazy.mdb'), marker, 100);
     await store.verifyVersion(w.id);
     const r = await store.openVersion(w.id, { verify: false });
     try {
