@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -48,6 +48,20 @@ interface Answer {
   error?: { code: string };
 }
 
+/** The backlog of the socket listening on port (Linux `ss`), or null where ss or somaxconn cannot show it. */
+function listenerBacklog(port: number): number | null {
+  const r = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  let somaxconn = 0;
+  try {
+    somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  } catch {
+    return null;
+  }
+  if (r.status !== 0 || somaxconn < 1500) return null;
+  const fields = r.stdout.trim().split(/\s+/);
+  return fields.length >= 3 ? Number(fields[2]) : null;
+}
+
 async function getJson(url: string): Promise<{ status: number; body: Answer }> {
   const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as Answer };
@@ -68,6 +82,8 @@ test('simrec serve --workers 2: both workers answer on one port, SIGHUP switches
     'warn',
     '--health-port',
     '0',
+    '--backlog',
+    '1500',
   ]);
   const done = output(child);
   try {
@@ -85,6 +101,10 @@ test('simrec serve --workers 2: both workers answer on one port, SIGHUP switches
       child.on('exit', () => reject(new Error(`serve exited early: ${stdout}`)));
     });
     assert.equal((await getJson(`${url}/healthz`)).status, 200);
+    // the listening socket (the primary's, under cluster) has the backlog asked for: Linux's ss shows a
+    // listener's backlog as its Send-Q
+    const listener = listenerBacklog(Number(new URL(url).port));
+    if (listener !== null) assert.equal(listener, 1500);
     // the primary's health port watches both workers' loops
     const health = (await (await fetch(`${healthUrl}/healthz`)).json()) as { status: string; loops: number };
     assert.deepEqual([health.status, health.loops], ['ok', 2]);

@@ -4,7 +4,7 @@ import { SimrecError } from '../core/errors.ts';
 import { DEFAULT_MAX_LAG_EVENTS } from '../serve/app.ts';
 import { API_KEYS_ENV, isLoopbackHost, loadApiKeys } from '../serve/auth.ts';
 import { DEFAULT_HEALTH_STALL_MS } from '../serve/health-port.ts';
-import { startServer, untilSignalled } from '../serve/server.ts';
+import { DEFAULT_BACKLOG, startServer, untilSignalled } from '../serve/server.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
 import { localStoreDirectory } from '../store/open.ts';
 import { type Command, intOption, parseOptions, required } from './command.ts';
@@ -21,6 +21,8 @@ options:
   --artifacts LOC     artifact store directory or file:// URL (must exist; the server is ready once it holds a committed version)
   --host H            address to listen on (default 127.0.0.1)
   --port P            port (default 8080; 0 picks a free one)
+  --backlog N         connections the kernel may queue before the server accepts them (default 4096; Linux caps
+                      it at net.core.somaxconn)
   --workers N         processes sharing the port: an integer, or auto for one per CPU (default 1)
   --user-score KIND   InterestedIn kind a user source uses (default logFavScoreClusterNormalized)
   --poll-ms MS        how often to look for a new version (default 1000; 0: only on SIGHUP)
@@ -57,6 +59,7 @@ export const serveCommand: Command = {
       artifacts: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
+      backlog: { type: 'string' },
       workers: { type: 'string' },
       'user-score': { type: 'string' },
       'poll-ms': { type: 'string' },
@@ -128,6 +131,7 @@ export const serveCommand: Command = {
       artifacts,
       host,
       port,
+      backlog: intOption(v, 'backlog', DEFAULT_BACKLOG, 1),
       workers,
       userScore,
       pollMs: intOption(v, 'poll-ms', 1000, 0),

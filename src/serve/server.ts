@@ -20,6 +20,9 @@ import {
 import { beatFromThisLoop, type HealthPort, startHealthPort } from './health-port.ts';
 import { servePrimaryMetrics } from './metrics.ts';
 
+/** Node's own default is 511: a burst of 1,000 connections to a busy server overflowed it (see ServerOptions.backlog). */
+export const DEFAULT_BACKLOG = 4096;
+
 export interface ServerOptions {
   /** Artifact directory (LMDB artifact store). */
   artifacts: string;
@@ -27,6 +30,13 @@ export interface ServerOptions {
   host?: string;
   /** Default 8080; 0 picks a free port (shared by all workers). */
   port?: number;
+  /**
+   * Length of the kernel's queue of connections not yet accepted (default DEFAULT_BACKLOG; Linux caps it at
+   * net.core.somaxconn). Node accepts one connection per event-loop turn, and a loaded turn lasts as long as
+   * the shedding budget allows, so a burst of new connections waits in this queue; past its length the kernel
+   * drops them and clients retry after 1 s, 3 s, 7 s.
+   */
+  backlog?: number;
   /** Processes serving requests (default 1: no cluster). */
   workers?: number;
   userScore?: InterestedInScore;
@@ -107,7 +117,11 @@ function appOptions(o: ServerOptions): AppOptions {
 async function listen(o: ServerOptions): Promise<{ app: SimrecFastify; port: number }> {
   const app = await buildApp(appOptions(o));
   try {
-    await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
+    await app.listen({
+      host: o.host ?? '127.0.0.1',
+      port: o.port ?? 8080,
+      backlog: o.backlog ?? DEFAULT_BACKLOG,
+    });
   } catch (e) {
     await app.close();
     throw new SimrecError(
