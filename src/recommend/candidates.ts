@@ -3,15 +3,16 @@
  *
  * - simclusters: SimClusters ANN from the subject's interest (a user's InterestedIn, folded in by the overlay
  *   for new users; a session's summed item embeddings; a raw embedding).
- * - item2item: SimClusters ANN from each of the subject's most recent engagements; an item's score is the sum
- *   over seeds of its cosine with the seed, the j-th most recent seed weighted 1/(1 + j).
+ * - item2item: SimClusters ANN from the subject's most recent engagements; an item's score is the sum over
+ *   seeds of its cosine with the seed, the j-th most recent seed weighted 1/(1 + j), asked as one query
+ *   (summedQuery).
  * - producers (in-network): the newest items of the producers the subject follows (weight 1) and of the
  *   producers most similar to those by the version's producer similarity graph (weight = similarity / the
  *   best similarity of that followed producer, halved), each item's score its producer's weight decayed by
  *   the item's age (half-life PRODUCER_HALF_LIFE_HOURS).
  * - dense: MF retrieval (the user's folded vector, or a fold-in of the session / a new user's items).
  * - popular: trending (live) or the version's most engaged items.
- * - topics: SimClusters ANN from each followed topic's embedding, scores summed.
+ * - topics: SimClusters ANN from the followed topics' embeddings, cosines summed (one query, as item2item).
  *
  * A source that cannot answer for this subject (no interest, no follows, a version without MF) returns nothing
  * and says why in its stats; it never fails the request.
@@ -19,6 +20,7 @@
 import { SimrecError } from '../core/errors.ts';
 import { TopK } from '../core/topk.ts';
 import type { ServingModel } from '../query/serving-model.ts';
+import type { SparseRow } from '../store/store.ts';
 import type { SourceName, Strategy } from './strategy.ts';
 import { SOURCES } from './strategy.ts';
 import type { SubjectState } from './subject.ts';
@@ -112,58 +114,69 @@ async function simclusters(model: ServingModel, st: SubjectState, budget: number
   };
 }
 
-/**
- * Sums lists of (item, score) weighted per list and keeps the best `budget`. The sums are dense over the lists'
- * items (each item is mapped to its first position in the concatenated lists by a sort, no Map per item), and
- * the run is synchronous after the lists arrived, so concurrent requests never share state.
- */
-function fuseLists(
-  lists: readonly { items: Int32Array; scores: Float32Array }[],
-  weights: readonly number[],
-  budget: number,
-): { items: Int32Array; scores: Float32Array } {
-  let n = 0;
-  for (const l of lists) n += l.items.length;
-  const items = new Int32Array(n);
-  const contrib = new Float64Array(n);
-  let w = 0;
-  lists.forEach((l, j) => {
-    for (let r = 0; r < l.items.length; r++) {
-      items[w] = l.items[r];
-      contrib[w++] = weights[j] * Math.max(0, l.scores[r]);
-    }
-  });
-  // Group equal items: sort positions by item, then sum each run.
-  const order = new Int32Array(n);
-  for (let j = 0; j < n; j++) order[j] = j;
-  order.sort((a, b) => items[a] - items[b] || a - b);
-  const top = new TopK(Math.max(1, Math.min(budget, n)));
-  for (let j = 0; j < n; ) {
-    const item = items[order[j]];
-    let sum = 0;
-    for (; j < n && items[order[j]] === item; j++) sum += contrib[order[j]];
-    top.push(item, sum);
-  }
-  const outItems = new Int32Array(top.size);
-  const outScores = new Float32Array(top.size);
-  top.drainSorted(outItems, outScores);
-  return { items: outItems, scores: outScores };
-}
-
 async function item2item(model: ServingModel, st: SubjectState, budget: number): Promise<SourceList> {
   if (!model.hasSimClusters || !model.hasItemIndex) return skipped('item2item', 'no SimClusters item index');
   if (st.recent.length === 0) return skipped('item2item', 'the subject engaged with nothing');
-  const lists = await Promise.all(
-    Array.from(st.recent, (i) =>
-      model.candidates({ itemId: model.itemId(i) }, { limit: Math.min(budget, 200) }).then((r) => r.result),
-    ),
-  );
-  const fused = fuseLists(
-    lists,
-    lists.map((_, j) => 1 / (1 + j)),
+  const ids = Array.from(st.recent, (i) => model.itemId(i));
+  const rows = await Promise.all(ids.map((id) => model.itemEmbedding(id, 'auto').then((e) => e.embedding)));
+  const r = await summedQuery(
+    model,
+    rows,
+    rows.map((_, j) => 1 / (1 + j)),
     budget,
+    ids,
   );
-  return { source: 'item2item', ...fused, stats: { returned: fused.items.length, seeds: lists.length } };
+  return { source: 'item2item', ...r, stats: { returned: r.items.length, seeds: rows.length } };
+}
+
+/**
+ * The best `budget` items by Σ_j w_j · cos(item, seed_j), asked as one ANN query. The ANN's (shrunk) cosine is
+ * linear in the item side, cos(x, s) = ŝ·x / (‖x‖ + λ), so that sum is ‖q‖ · cos(x, q) for q = Σ_j w_j ŝ_j (ŝ the
+ * L2-normalised seed): one query from q, scores times ‖q‖, gives every seed's contribution to every item it
+ * reaches, where a query per seed would cost one ANN run each and see each seed's own top list only.
+ * Empty seeds contribute nothing; `exclude` (external ids) are left out.
+ */
+async function summedQuery(
+  model: ServingModel,
+  rows: readonly SparseRow[],
+  weights: readonly number[],
+  budget: number,
+  exclude?: string[],
+): Promise<{ items: Int32Array; scores: Float32Array }> {
+  let n = 0;
+  for (const r of rows) n += r.ids.length;
+  const ids = new Int32Array(n);
+  const vals = new Float64Array(n);
+  let w = 0;
+  rows.forEach((r, j) => {
+    let sq = 0;
+    for (let e = 0; e < r.values.length; e++) sq += r.values[e] * r.values[e];
+    if (!(sq > 0)) return;
+    const scale = weights[j] / Math.sqrt(sq);
+    for (let e = 0; e < r.ids.length; e++) {
+      ids[w] = r.ids[e];
+      vals[w++] = scale * r.values[e];
+    }
+  });
+  const order = Int32Array.from({ length: w }, (_, j) => j).sort((a, b) => ids[a] - ids[b]);
+  const pairs: [number, number][] = [];
+  let sq = 0;
+  for (let j = 0; j < w; ) {
+    const c = ids[order[j]];
+    let sum = 0;
+    for (; j < w && ids[order[j]] === c; j++) sum += vals[order[j]];
+    const f = Math.fround(sum);
+    if (f !== 0) {
+      pairs.push([c, f]);
+      sq += f * f;
+    }
+  }
+  if (pairs.length === 0) return { items: NO_ITEMS, scores: NO_SCORES };
+  const r = await model.candidates({ embedding: pairs }, { limit: budget }, { exclude });
+  const norm = Math.sqrt(sq);
+  const scores = new Float32Array(r.result.scores.length);
+  for (let j = 0; j < scores.length; j++) scores[j] = Math.max(0, r.result.scores[j]) * norm;
+  return { items: r.result.items, scores };
 }
 
 /**
@@ -269,24 +282,21 @@ async function topics(
 ): Promise<SourceList> {
   if (!model.hasSimClusters || !model.hasItemIndex) return skipped('topics', 'no SimClusters item index');
   if (st.topics.length === 0 || !data.topics) return skipped('topics', 'the subject follows no topic');
-  const lists = await Promise.all(
+  const rows = await Promise.all(
     Array.from(st.topics, (t) =>
-      model
-        .candidates({ topic: data.topics!.id(t) }, { limit: Math.min(budget, 200) })
-        .then((r) => r.result)
-        .catch((e) => {
-          if (e instanceof SimrecError && e.code === 'NOT_FOUND')
-            return { items: NO_ITEMS, scores: NO_SCORES };
-          throw e;
-        }),
+      model.topicEmbedding(data.topics!.id(t)).catch((e) => {
+        if (e instanceof SimrecError && e.code === 'NOT_FOUND') return { ids: NO_ITEMS, values: NO_SCORES };
+        throw e;
+      }),
     ),
   );
-  const fused = fuseLists(
-    lists,
-    lists.map(() => 1),
+  const fused = await summedQuery(
+    model,
+    rows,
+    rows.map(() => 1),
     budget,
   );
-  return { source: 'topics', ...fused, stats: { returned: fused.items.length, topics: lists.length } };
+  return { source: 'topics', ...fused, stats: { returned: fused.items.length, topics: rows.length } };
 }
 
 /**
