@@ -8,6 +8,8 @@
  * against the ceiling. Before the load, a sample of requests reports the candidates merged per request.
  *
  * The load generator runs in this process on the same cores as the server's workers; its CPU is reported.
+ * Before the server starts, the same requests run in this process without HTTP: the engine's CPU per request,
+ * the floor under what the server can answer per core.
  * The built artifacts are kept in bench/out and reused by a later run unless --rebuild.
  *
  *   npm run bench -- recommend [--seed 1] [--duration 10] [--connections 32] [--workers 2] [--rebuild]
@@ -19,7 +21,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/core/prng.ts';
+import { ServingModel } from '../src/query/serving-model.ts';
+import { recommend } from '../src/recommend/engine.ts';
 import { waitUntilReady } from '../src/serve/server.ts';
+import { openArtifactStore } from '../src/store/open.ts';
 import {
   type AutocannonRequest,
   fmt,
@@ -72,6 +77,7 @@ export async function run(argv: string[]): Promise<void> {
     writeFileSync(join(root, 'built'), new Date().toISOString());
   }
   const { users } = await sampleIds(artifacts, seed);
+  const floor = await inProcessCost(artifacts, users);
 
   const server = spawnServe(REPO, artifacts, workers, 'warn');
   try {
@@ -184,6 +190,12 @@ export async function run(argv: string[]): Promise<void> {
         `${((100 * (cpu.user + cpu.system)) / wall).toFixed(0)}% of one core\n`,
     );
     console.log(table(rows));
+    console.log(
+      `\nin process, no HTTP (this process, one thread): recommend() for limit 20 costs ` +
+        `${floor.cpuMs.toFixed(2)} ms of CPU per request (median of 3 × ${floor.requests} requests), so ${workers} ` +
+        `cores answer at most ${Math.round((workers * 1000) / floor.cpuMs)} req/s before any HTTP, JSON or load ` +
+        `generator cost`,
+    );
     const met = (r: Row) => Number(r['p99 ms']) <= 20 && Number(r['2xx/s']) >= 2000;
     console.log(
       `goal (limit 20): p99 ≤ 20 ms at ≥ 2,000 answered req/s — ${connections} connections: p99 ` +
@@ -193,5 +205,35 @@ export async function run(argv: string[]): Promise<void> {
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
+  }
+}
+
+/**
+ * The CPU one recommend() call costs in this process (the engine alone: no HTTP, no JSON), median of three
+ * rounds over the same rotated users after a warm-up: the floor under what any number of connections can get.
+ */
+async function inProcessCost(
+  artifacts: string,
+  users: string[],
+): Promise<{ cpuMs: number; requests: number }> {
+  const store = openArtifactStore(artifacts);
+  const reader = await store.openVersion();
+  try {
+    const model = await ServingModel.load(reader);
+    const requests = 1000;
+    for (let i = 0; i < 300; i++) await recommend(model, { userId: users[i % users.length] }, { limit: 20 });
+    const rounds: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const cpu0 = process.cpuUsage();
+      for (let i = 0; i < requests; i++)
+        await recommend(model, { userId: users[(7 * i + round) % users.length] }, { limit: 20 });
+      const cpu = process.cpuUsage(cpu0);
+      rounds.push((cpu.user + cpu.system) / 1000 / requests);
+    }
+    rounds.sort((a, b) => a - b);
+    return { cpuMs: rounds[1], requests };
+  } finally {
+    await reader.close();
+    await store.close();
   }
 }
