@@ -17,6 +17,8 @@
  * A source that cannot answer for this subject (no interest, no follows, a version without MF) returns nothing
  * and says why in its stats; it never fails the request.
  */
+
+import { DEFAULT_ANN_PARAMS } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
 import { TopK } from '../core/topk.ts';
 import type { ServingModel } from '../query/serving-model.ts';
@@ -36,6 +38,8 @@ export interface SourceList {
 
 /** Age half-life of in-network items. */
 export const PRODUCER_HALF_LIFE_HOURS = 24;
+/** The topics source reads each cluster's top-items list this many times its budget deep (at most the ANN's M). */
+export const TOPIC_DEPTH_PER_WANTED = 4;
 /** Newest items read per producer. */
 export const ITEMS_PER_PRODUCER = 20;
 /** Similar producers read per followed producer. */
@@ -142,6 +146,7 @@ async function summedQuery(
   weights: readonly number[],
   budget: number,
   exclude?: string[],
+  itemsPerCluster?: number,
 ): Promise<{ items: Int32Array; scores: Float32Array }> {
   let n = 0;
   for (const r of rows) n += r.ids.length;
@@ -172,7 +177,11 @@ async function summedQuery(
     }
   }
   if (pairs.length === 0) return { items: NO_ITEMS, scores: NO_SCORES };
-  const r = await model.candidates({ embedding: pairs }, { limit: budget }, { exclude });
+  const r = await model.candidates(
+    { embedding: pairs },
+    itemsPerCluster === undefined ? { limit: budget } : { limit: budget, itemsPerCluster },
+    { exclude },
+  );
   const norm = Math.sqrt(sq);
   const scores = new Float32Array(r.result.scores.length);
   for (let j = 0; j < scores.length; j++) scores[j] = Math.max(0, r.result.scores[j]) * norm;
@@ -290,11 +299,15 @@ async function topics(
       }),
     ),
   );
+  // A topic spreads over many clusters and the source wants few items: reading each cluster's list 4 × the budget
+  // deep (not the default M) finds the same top items at a fraction of the scan.
   const fused = await summedQuery(
     model,
     rows,
     rows.map(() => 1),
     budget,
+    undefined,
+    Math.min(DEFAULT_ANN_PARAMS.itemsPerCluster, TOPIC_DEPTH_PER_WANTED * budget),
   );
   return { source: 'topics', ...fused, stats: { returned: fused.items.length, topics: rows.length } };
 }
