@@ -134,8 +134,8 @@ export interface AnnOverlayView {
   clusterScores(c: number): Float32Array;
 }
 
-/** A stamp no query epoch reaches: version entries of items marked with it are skipped by every query. */
-const HIDDEN = 0xffffffff;
+/** The epoch counter's wrap point: every stamp is cleared when it is reached. */
+const EPOCH_LIMIT = 0xfffffffe;
 
 export interface SimClustersIndex {
   /** Item embeddings: items × clusters, rows sorted by cluster id. */
@@ -155,7 +155,7 @@ export class SimClustersAnn {
   private readonly itemNorms: Float32Array;
   /** Capacity of the per-query buffers (grows with an overlay's items). */
   private capacity: number;
-  /** Overlay journal entries already applied to `stamp`. */
+  /** Overlay journal entries already applied to `hiddenBits`. */
   private hiddenSynced = 0;
   /** Median ‖W_i‖ over items with an embedding: the unit of `shrinkage`. */
   readonly medianItemNorm: number;
@@ -171,10 +171,13 @@ export class SimClustersAnn {
   /** Approximate scores of the touched list, position by position. */
   private approxBuf: Float64Array;
   /**
-   * Version-index scan stamp: the query's epoch for excluded items, HIDDEN (permanent, ≥ every epoch) for
-   * version items an overlay superseded or deleted; one `>=` compare skips both.
+   * Version items the index scan skips, one bit each: those an overlay superseded or deleted (`hiddenBits`,
+   * permanent) and, during a query, the query's excluded ones. A bit per item keeps the whole set in a few
+   * kilobytes, so the test per index entry stays in cache where a word per item (120,000 items: 480 KB) missed
+   * it on most entries once the request's other work had run.
    */
-  private stamp: Uint32Array;
+  private readonly skipBits: Uint8Array;
+  private readonly hiddenBits: Uint8Array;
   /** Excluded items (every one, hidden or not): what the overlay scan and the general filter check. */
   private exStamp: Uint32Array;
   private allowStamp: Uint32Array;
@@ -211,7 +214,8 @@ export class SimClustersAnn {
     this.touched = new Int32Array(this.nItems);
     this.approxOf = new Float32Array(this.nItems);
     this.approxBuf = new Float64Array(this.nItems);
-    this.stamp = new Uint32Array(this.nItems);
+    this.skipBits = new Uint8Array((this.nItems + 7) >> 3);
+    this.hiddenBits = new Uint8Array((this.nItems + 7) >> 3);
     this.exStamp = new Uint32Array(this.nItems);
     this.allowStamp = new Uint32Array(this.nItems);
     this.dense = new Float32Array(this.nClusters);
@@ -244,7 +248,6 @@ export class SimClustersAnn {
       this.touched = grow(this.touched, cap);
       this.approxOf = grow(this.approxOf, cap);
       this.approxBuf = grow(this.approxBuf, cap);
-      this.stamp = grow(this.stamp, cap);
       this.exStamp = grow(this.exStamp, cap);
       this.allowStamp = grow(this.allowStamp, cap);
       this.capacity = cap;
@@ -252,7 +255,15 @@ export class SimClustersAnn {
     const end = ov.hiddenChanges;
     for (let j = this.hiddenSynced; j < end; j++) {
       const item = ov.hiddenChangeAt(j);
-      if (item < this.nItems) this.stamp[item] = ov.versionHidden(item) ? HIDDEN : 0;
+      if (item >= this.nItems) continue;
+      const bit = 1 << (item & 7);
+      if (ov.versionHidden(item)) {
+        this.hiddenBits[item >> 3] |= bit;
+        this.skipBits[item >> 3] |= bit;
+      } else {
+        this.hiddenBits[item >> 3] &= ~bit;
+        this.skipBits[item >> 3] &= ~bit;
+      }
     }
     this.hiddenSynced = end;
   }
@@ -270,9 +281,24 @@ export class SimClustersAnn {
   run(source: SourceVector, p: Readonly<AnnParams>, filters: AnnFilters = {}): AnnResult {
     if (this.overlay) this.syncOverlay(this.overlay);
     const excludedEpoch = this.prepareFilters(filters);
-    return p.mode === 'exact'
-      ? this.exactQuery(source, p, excludedEpoch)
-      : this.approxQuery(source, p, excludedEpoch);
+    try {
+      return p.mode === 'exact'
+        ? this.exactQuery(source, p, excludedEpoch)
+        : this.approxQuery(source, p, excludedEpoch);
+    } finally {
+      this.unmarkExcluded(filters.exclude);
+    }
+  }
+
+  /** Back to the permanent skips: a query's excluded items are skipped by that query only. */
+  private unmarkExcluded(exclude: ArrayLike<number> | undefined): void {
+    if (!exclude) return;
+    const skip = this.skipBits;
+    const hidden = this.hiddenBits;
+    for (let j = 0; j < exclude.length; j++) {
+      const item = exclude[j];
+      if (item >= 0 && item < this.nItems) skip[item >> 3] = hidden[item >> 3];
+    }
   }
 
   private approxQuery(source: SourceVector, p: AnnParams, ep: FilterEpoch): AnnResult {
@@ -284,9 +310,8 @@ export class SimClustersAnn {
     // Step 2–3: accumulate dot and n2 over the top-M items of each cluster.
     const acc = this.acc;
     const touched = this.touched;
-    const stamp = this.stamp;
-    const epoch = ep.epoch;
-    // Exclusion is a stamp compare inlined below; allow lists and age windows take the general check.
+    const skip = this.skipBits;
+    // Exclusion and hidden items are a bit test inlined below; allow lists and age windows take the general check.
     const moreFilters =
       ep.useAllow || ep.minTs !== Number.NEGATIVE_INFINITY || ep.maxTs !== Number.POSITIVE_INFINITY;
     const cItems = clusterItems.ids;
@@ -302,7 +327,8 @@ export class SimClustersAnn {
       scanned++;
       for (let k = start; k < end; k++) {
         const item = cItems[k];
-        if (stamp[item] >= epoch || (moreFilters && !this.eligible(item, ep))) continue;
+        if ((skip[item >> 3] & (1 << (item & 7))) !== 0 || (moreFilters && !this.eligible(item, ep)))
+          continue;
         const w = cScores[k];
         const a = 2 * item;
         if (acc[a] === 0 && acc[a + 1] === 0) touched[nTouched++] = item;
@@ -324,7 +350,7 @@ export class SimClustersAnn {
         const scores = ov.clusterScores(c);
         for (let k = 0; k < len; k++) {
           const item = ids[k];
-          if (exStamp[item] === epoch || (moreFilters && !this.eligible(item, ep))) continue;
+          if (exStamp[item] === ep.epoch || (moreFilters && !this.eligible(item, ep))) continue;
           const w = scores[k];
           const a = 2 * item;
           if (acc[a] === 0 && acc[a + 1] === 0) touched[nTouched++] = item;
@@ -476,13 +502,10 @@ export class SimClustersAnn {
 
   private prepareFilters(f: AnnFilters): FilterEpoch {
     this.epoch++;
-    if (this.epoch === HIDDEN - 1) {
-      this.stamp.fill(0);
+    if (this.epoch === EPOCH_LIMIT) {
       this.exStamp.fill(0);
       this.allowStamp.fill(0);
       this.epoch = 1;
-      const ov = this.overlay;
-      if (ov) for (let i = 0; i < this.nItems; i++) if (ov.versionHidden(i)) this.stamp[i] = HIDDEN;
     }
     const e = this.epoch;
     const limit = this.itemCount;
@@ -491,7 +514,7 @@ export class SimClustersAnn {
         const item = f.exclude[j];
         if (!(item >= 0 && item < limit)) continue;
         this.exStamp[item] = e;
-        if (this.stamp[item] !== HIDDEN) this.stamp[item] = e;
+        if (item < this.nItems) this.skipBits[item >> 3] |= 1 << (item & 7);
       }
     if (f.allow) for (let j = 0; j < f.allow.length; j++) this.markIn(this.allowStamp, f.allow[j], e);
     const ts = this.overlay ? this.overlay.itemCreatedTs : this.index.itemCreatedTs;
