@@ -864,6 +864,12 @@ export class ServingModel {
   // ---- clusters --------------------------------------------------------------------------------------------
 
   /** Cluster c's KnownFor members and top producers, items and topics, `limit` of each. @throws NOT_FOUND */
+  /** Cluster c's top producers alone (what an explanation shows), `limit` of them. @throws NOT_FOUND */
+  clusterTopProducers(c: number, limit: number): RankedList {
+    this.clusterIndex(c);
+    return this.clusterProducers ? slice(this.clusterProducers, c, limit) : EMPTY_LIST;
+  }
+
   cluster(c: number, limit: number): ClusterView {
     this.clusterIndex(c);
     return {
@@ -907,29 +913,25 @@ export class ServingModel {
    * and the overlay's own entries, by score (ties by item index).
    */
   private liveTopItems(c: number, limit: number, ov: ModelOverlay): RankedList {
+    // A bounded heap in TopK's order (score, then the smaller index), not a sort of the whole list: an
+    // explanation asks for three items of a cluster that can hold thousands.
     const idx = this.annIndex?.clusterItems;
-    const ids: number[] = [];
-    const scores: number[] = [];
-    if (idx && c < idx.nClusters)
-      for (let j = idx.indptr[c]; j < idx.indptr[c + 1]; j++) {
-        const i = idx.ids[j];
-        if (ov.versionHidden(i)) continue;
-        ids.push(i);
-        scores.push(idx.scores[j]);
-      }
-    const n = ov.clusterLength(c);
-    const oIds = ov.clusterIds(c);
-    const oScores = ov.clusterScores(c);
-    for (let j = 0; j < n; j++) {
-      ids.push(oIds[j]);
-      scores.push(oScores[j]);
+    const top = new TopK(Math.max(0, limit));
+    if (limit > 0) {
+      if (idx && c < idx.nClusters)
+        for (let j = idx.indptr[c]; j < idx.indptr[c + 1]; j++) {
+          const i = idx.ids[j];
+          if (!ov.versionHidden(i)) top.push(i, idx.scores[j]);
+        }
+      const n = ov.clusterLength(c);
+      const oIds = ov.clusterIds(c);
+      const oScores = ov.clusterScores(c);
+      for (let j = 0; j < n; j++) top.push(oIds[j], oScores[j]);
     }
-    const order = Array.from(ids.keys()).sort((a, b) => scores[b] - scores[a] || ids[a] - ids[b]);
-    const m = Math.min(limit, order.length);
-    return {
-      ids: Int32Array.from(order.slice(0, m), (j) => ids[j]),
-      scores: Float32Array.from(order.slice(0, m), (j) => scores[j]),
-    };
+    const ids = new Int32Array(top.size);
+    const scores = new Float32Array(top.size);
+    top.drainSorted(ids, scores);
+    return { ids, scores };
   }
 
   /**

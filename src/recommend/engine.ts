@@ -395,16 +395,16 @@ export class Engine {
       }
       parts.sort((a, b) => b.contribution - a.contribution || a.c - b.c);
       r.explanation!.clusters = parts.slice(0, 3).map((p) => {
-        const view = model.cluster(p.c, 3);
+        const producers = model.clusterTopProducers(p.c, 3);
         return {
           clusterId: p.c,
           // Ordered by the raw products (one item's norm scales them alike, and exact ties stay ties).
           contribution: p.contribution / norm,
           subjectScore: p.u,
           itemScore: p.w / norm,
-          topProducers: Array.from(view.topProducers.ids, (id, j) => ({
+          topProducers: Array.from(producers.ids, (id, j) => ({
             producerId: model.producerId(id),
-            score: view.topProducers.scores[j],
+            score: producers.scores[j],
           })),
         };
       });

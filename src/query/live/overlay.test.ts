@@ -138,6 +138,11 @@ test('a new item faved by users of cluster 0 is in another such user’s candida
       ['n1', 'i1', 'i4', 'i0'],
     );
     assert.ok(close(top.scores[0], 0.8 * 2 ** (1 / 8) + 0.8 * 2 ** (1 / 4), 1e-6));
+    // A shorter list is the head of the longer one (the overlay's and the version's entries selected together).
+    const head = live.cluster(0, 2).topItems;
+    assert.deepEqual([...head.ids], [...top.ids.subarray(0, 2)]);
+    assert.deepEqual([...head.scores], [...top.scores.subarray(0, 2)]);
+    assert.equal(live.cluster(0, 0).topItems.ids.length, 0);
     // Exact mode and the approximate path agree on the new item.
     const exact = await live.candidates({ userId: 'fay' }, { limit: 1, mode: 'exact' });
     assert.equal(live.itemId(exact.result.items[0]), 'n1');
