@@ -875,7 +875,7 @@ export class ServingModel {
     return {
       clusterId: c,
       knownFor: slice(this.knownFor, c, limit),
-      topProducers: this.clusterProducers ? slice(this.clusterProducers, c, limit) : EMPTY_LIST,
+      topProducers: this.clusterTopProducers(c, limit),
       topItems: this.topItemsByScore(c, limit),
       topTopics: this.clusterTopics && this.topics ? slice(this.clusterTopics, c, limit) : EMPTY_LIST,
     };

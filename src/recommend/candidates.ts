@@ -20,6 +20,7 @@
 
 import { DEFAULT_ANN_PARAMS } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
+import { norm2, sparseFromPairs } from '../core/sparse.ts';
 import { TopK } from '../core/topk.ts';
 import type { ServingModel } from '../query/serving-model.ts';
 import type { SparseRow } from '../store/store.ts';
@@ -154,35 +155,21 @@ async function summedQuery(
   const vals = new Float64Array(n);
   let w = 0;
   rows.forEach((r, j) => {
-    let sq = 0;
-    for (let e = 0; e < r.values.length; e++) sq += r.values[e] * r.values[e];
-    if (!(sq > 0)) return;
-    const scale = weights[j] / Math.sqrt(sq);
+    const len = norm2(r);
+    if (!(len > 0)) return;
     for (let e = 0; e < r.ids.length; e++) {
       ids[w] = r.ids[e];
-      vals[w++] = scale * r.values[e];
+      vals[w++] = (weights[j] / len) * r.values[e];
     }
   });
-  const order = Int32Array.from({ length: w }, (_, j) => j).sort((a, b) => ids[a] - ids[b]);
-  const pairs: [number, number][] = [];
-  let sq = 0;
-  for (let j = 0; j < w; ) {
-    const c = ids[order[j]];
-    let sum = 0;
-    for (; j < w && ids[order[j]] === c; j++) sum += vals[order[j]];
-    const f = Math.fround(sum);
-    if (f !== 0) {
-      pairs.push([c, f]);
-      sq += f * f;
-    }
-  }
-  if (pairs.length === 0) return { items: NO_ITEMS, scores: NO_SCORES };
+  const q = sparseFromPairs(ids.subarray(0, w), vals.subarray(0, w));
+  if (q.ids.length === 0) return { items: NO_ITEMS, scores: NO_SCORES };
   const r = await model.candidates(
-    { embedding: pairs },
+    { embedding: Array.from(q.ids, (c, j) => [c, q.values[j]] as const) },
     itemsPerCluster === undefined ? { limit: budget } : { limit: budget, itemsPerCluster },
     { exclude },
   );
-  const norm = Math.sqrt(sq);
+  const norm = norm2(q);
   const scores = new Float32Array(r.result.scores.length);
   for (let j = 0; j < scores.length; j++) scores[j] = Math.max(0, r.result.scores[j]) * norm;
   return { items: r.result.items, scores };
