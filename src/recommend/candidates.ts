@@ -5,7 +5,7 @@
  *   for new users; a session's summed item embeddings; a raw embedding).
  * - item2item: SimClusters ANN from the subject's most recent engagements; an item's score is the sum over
  *   seeds of its cosine with the seed, the j-th most recent seed weighted 1/(1 + j), asked as one query
- *   (summedQuery).
+ *   (summedQuery) that leaves out everything the subject engaged with, so the budget goes to items it may see.
  * - producers (in-network): the newest items of the producers the subject follows (weight 1) and of the
  *   producers most similar to those by the version's producer similarity graph (weight = similarity / the
  *   best similarity of that followed producer, halved), each item's score its producer's weight decayed by
@@ -129,7 +129,7 @@ async function item2item(model: ServingModel, st: SubjectState, budget: number):
     rows,
     rows.map((_, j) => 1 / (1 + j)),
     budget,
-    ids,
+    Array.from(st.engaged, (i) => model.itemId(i)),
   );
   return { source: 'item2item', ...r, stats: { returned: r.items.length, seeds: rows.length } };
 }
