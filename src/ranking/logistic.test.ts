@@ -233,3 +233,37 @@ test('training refuses a single class and bad options', () => {
   assert.ok(report.converged);
   assert.ok(model.weights[0] > 0 && Number.isFinite(model.weights[0]));
 });
+
+test('standardised training charges L2 by what a feature says, not by its unit', () => {
+  // The same planted data twice, once with x1 given in hundredths of its unit: a rescaled copy of a feature
+  // carries the same information, so with standardisation the model must predict the same from either, its
+  // weight 100× larger; without, the penalty shrinks the small-unit weight and the predictions move.
+  const spec = plantedSpec();
+  const { examples } = generate(spec, 20000, 4);
+  const shrunk = new ExampleSet(examples.length);
+  const b = new FeatureBuilder(spec);
+  for (let i = 0; i < examples.length; i++) {
+    b.begin();
+    const v = b.vector;
+    for (let e = examples.offsets[i]; e < examples.offsets[i + 1]; e++) {
+      const slot = examples.slots[e];
+      v.push(slot, slot === 1 ? examples.values[e] / 100 : examples.values[e], 0);
+    }
+    shrunk.add(v, examples.labels[i] === 1, examples.weights[i]);
+  }
+  const l2 = 0.01;
+  const a = trainLogistic(spec, examples, { l2 });
+  const s = trainLogistic(spec, shrunk, { l2 });
+  assert.ok(a.report.converged && s.report.converged);
+  assert.ok(
+    Math.abs(s.model.weights[1] / 100 - a.model.weights[1]) < 1e-3 * Math.abs(a.model.weights[1]),
+    `${s.model.weights[1]} vs 100 × ${a.model.weights[1]}`,
+  );
+  for (const k of [0, 2]) assert.ok(Math.abs(s.model.weights[k] - a.model.weights[k]) < 1e-3, `x${k}`);
+  const plain = trainLogistic(spec, shrunk, { l2, standardize: false });
+  // Unstandardised, x1's weight stays far below the 100× it needs: its contribution is mostly lost.
+  assert.ok(
+    Math.abs(plain.model.weights[1] / 100) < 0.5 * Math.abs(a.model.weights[1]),
+    `unstandardised ${plain.model.weights[1]} vs 100 × ${a.model.weights[1]}`,
+  );
+});

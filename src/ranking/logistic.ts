@@ -32,6 +32,13 @@ export interface LogisticOptions {
   tolerance?: number;
   /** L-BFGS memory m (default 10). */
   history?: number;
+  /**
+   * Fit the numeric features divided by their (example-weighted) standard deviation, then fold the scale back
+   * into their weights (default true). The model predicts the same either way; what changes is the penalty: L2
+   * charges a weight by the size of its feature's unit, so unscaled, a feature measured in small numbers (a
+   * cosine in [0, 0.3]) pays far more to matter than one in large numbers (a log count), whatever either says.
+   */
+  standardize?: boolean;
 }
 
 export interface LogisticTrainingReport {
@@ -293,6 +300,40 @@ export function logisticObjective(
   return loss * inv + 0.5 * l2 * penalty;
 }
 
+/**
+ * Divides the numeric columns of `ex` (slots below `numericSlots`) by their standard deviation over the
+ * examples, weighted as the loss weighs them (absent entries are zeros); `ex.values` becomes a scaled copy.
+ * Returns each compact column's divisor (1 for categorical columns and for columns with no spread). Centring is
+ * not needed: the unpenalised bias absorbs any shift.
+ */
+export function standardizeNumeric(ex: CompactExamples, numericSlots: number): Float64Array {
+  const d = ex.used.length;
+  const scale = new Float64Array(d).fill(1);
+  const s1 = new Float64Array(d);
+  const s2 = new Float64Array(d);
+  for (let i = 0; i < ex.n; i++) {
+    const ci = ex.c[i];
+    for (let e = ex.offsets[i]; e < ex.offsets[i + 1]; e++) {
+      const j = ex.cols[e];
+      if (ex.used[j] >= numericSlots) continue;
+      const v = ex.values[e];
+      s1[j] += ci * v;
+      s2[j] += ci * v * v;
+    }
+  }
+  if (!(ex.total > 0)) return scale;
+  for (let j = 0; j < d; j++) {
+    if (ex.used[j] >= numericSlots) continue;
+    const mean = s1[j] / ex.total;
+    const sd = Math.sqrt(Math.max(0, s2[j] / ex.total - mean * mean));
+    if (sd > 1e-12) scale[j] = sd;
+  }
+  const values = Float32Array.from(ex.values);
+  for (let e = 0; e < values.length; e++) values[e] /= scale[ex.cols[e]];
+  ex.values = values;
+  return scale;
+}
+
 function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let j = 0; j < a.length; j++) s += a[j] * b[j];
@@ -337,6 +378,7 @@ export function trainLogistic(
 
   const ex = compactExamples(examples, spec.dimension, positiveWeight);
   const d = ex.used.length;
+  const scale = (options.standardize ?? true) ? standardizeNumeric(ex, spec.numericNames.length) : null;
   const size = d + 1;
   let x = new Float64Array(size);
   let g = new Float64Array(size);
@@ -415,7 +457,7 @@ export function trainLogistic(
     converged = maxAbs(g) <= tolerance || decrease <= 1e-15 * Math.max(1, Math.abs(f));
   }
   const weights = new Float32Array(spec.dimension);
-  for (let j = 0; j < d; j++) weights[ex.used[j]] = x[j];
+  for (let j = 0; j < d; j++) weights[ex.used[j]] = scale ? x[j] / scale[j] : x[j];
   const bias = x[d] - (calibrate ? Math.log(positiveWeight) : 0);
   return {
     model: new LogisticModel(spec, weights, bias),
