@@ -161,10 +161,15 @@ export class SimClustersAnn {
   readonly medianItemNorm: number;
   // Reused per-query state.
   /**
-   * Per item, the approximate dot (even slot) and squared norm (odd slot) accumulated over the scanned
-   * clusters: interleaved so the random access per index entry touches one cache line, not two.
+   * Per item, the approximate dot accumulated over the scanned clusters, and the squared norm beside it for
+   * the scorings that read one (`n2Acc`, untouched otherwise). The default scoring reads the item's full norm,
+   * so its scan writes one float per entry: the array it hits at random is half the size of a dot and norm
+   * pair, and stays in cache on more entries.
    */
-  private acc: Float32Array;
+  private dotAcc: Float32Array;
+  private n2Acc: Float32Array;
+  /** Items the current scan has touched, one bit each (a zero dot does not say "untouched"). */
+  private seenBits: Uint8Array;
   private touched: Int32Array;
   /** Approximate score of each fetched candidate, by item; only the current query's entries are read. */
   private approxOf: Float32Array;
@@ -210,7 +215,9 @@ export class SimClustersAnn {
     }
     this.medianItemNorm = medianPositive(this.itemNorms);
     this.capacity = this.nItems;
-    this.acc = new Float32Array(2 * this.nItems);
+    this.dotAcc = new Float32Array(this.nItems);
+    this.n2Acc = new Float32Array(this.nItems);
+    this.seenBits = new Uint8Array((this.nItems + 7) >> 3);
     this.touched = new Int32Array(this.nItems);
     this.approxOf = new Float32Array(this.nItems);
     this.approxBuf = new Float64Array(this.nItems);
@@ -244,7 +251,11 @@ export class SimClustersAnn {
         b.set(a);
         return b;
       };
-      this.acc = grow(this.acc, 2 * cap);
+      this.dotAcc = grow(this.dotAcc, cap);
+      this.n2Acc = grow(this.n2Acc, cap);
+      const seen = new Uint8Array((cap + 7) >> 3);
+      seen.set(this.seenBits);
+      this.seenBits = seen;
       this.touched = grow(this.touched, cap);
       this.approxOf = grow(this.approxOf, cap);
       this.approxBuf = grow(this.approxBuf, cap);
@@ -308,7 +319,10 @@ export class SimClustersAnn {
     const nTop = Math.min(p.topClusters, source.ids.length);
     const clusters = this.topClusters(source, nTop);
     // Step 2–3: accumulate dot and n2 over the top-M items of each cluster.
-    const acc = this.acc;
+    const dotAcc = this.dotAcc;
+    const n2Acc = this.n2Acc;
+    const needN2 = p.scoring !== 'itemNormCosine' && p.scoring !== 'dot';
+    const seen = this.seenBits;
     const touched = this.touched;
     const skip = this.skipBits;
     // Exclusion and hidden items are a bit test inlined below; allow lists and age windows take the general check.
@@ -330,10 +344,13 @@ export class SimClustersAnn {
         if ((skip[item >> 3] & (1 << (item & 7))) !== 0 || (moreFilters && !this.eligible(item, ep)))
           continue;
         const w = cScores[k];
-        const a = 2 * item;
-        if (acc[a] === 0 && acc[a + 1] === 0) touched[nTouched++] = item;
-        acc[a] += sv * w;
-        acc[a + 1] += w * w;
+        const bit = 1 << (item & 7);
+        if ((seen[item >> 3] & bit) === 0) {
+          seen[item >> 3] |= bit;
+          touched[nTouched++] = item;
+        }
+        dotAcc[item] += sv * w;
+        if (needN2) n2Acc[item] += w * w;
       }
     }
     const ov = this.overlay?.indexTouched ? this.overlay : null;
@@ -352,10 +369,13 @@ export class SimClustersAnn {
           const item = ids[k];
           if (exStamp[item] === ep.epoch || (moreFilters && !this.eligible(item, ep))) continue;
           const w = scores[k];
-          const a = 2 * item;
-          if (acc[a] === 0 && acc[a + 1] === 0) touched[nTouched++] = item;
-          acc[a] += sv * w;
-          acc[a + 1] += w * w;
+          const bit = 1 << (item & 7);
+          if ((seen[item >> 3] & bit) === 0) {
+            seen[item >> 3] |= bit;
+            touched[nTouched++] = item;
+          }
+          dotAcc[item] += sv * w;
+          if (needN2) n2Acc[item] += w * w;
         }
       }
     }
@@ -369,10 +389,11 @@ export class SimClustersAnn {
     let nScored = 0;
     for (let t = 0; t < nTouched; t++) {
       const item = touched[t];
-      const a = 2 * item;
-      const s = approxScore(p.scoring, acc[a], acc[a + 1], srcNorm, itemNorms[item], lambda);
-      acc[a] = 0;
-      acc[a + 1] = 0;
+      const s = approxScore(p.scoring, dotAcc[item], n2Acc[item], srcNorm, itemNorms[item], lambda);
+      dotAcc[item] = 0;
+      if (needN2) n2Acc[item] = 0;
+      // The scan is over: clearing the whole byte loses nothing still needed.
+      seen[item >> 3] = 0;
       if (Number.isNaN(s)) continue;
       touched[nScored] = item;
       approx[nScored++] = s;
