@@ -389,7 +389,14 @@ export class SimClustersAnn {
     let nScored = 0;
     for (let t = 0; t < nTouched; t++) {
       const item = touched[t];
-      const s = approxScore(p.scoring, dotAcc[item], n2Acc[item], srcNorm, itemNorms[item], lambda);
+      const s = approxScore(
+        p.scoring,
+        dotAcc[item],
+        needN2 ? n2Acc[item] : 0,
+        srcNorm,
+        itemNorms[item],
+        lambda,
+      );
       dotAcc[item] = 0;
       if (needN2) n2Acc[item] = 0;
       // The scan is over: clearing the whole byte loses nothing still needed.
