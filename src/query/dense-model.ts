@@ -227,17 +227,25 @@ export class DenseModel {
 
   /**
    * The query vector of a user-side source (folded user vector, a fold-in, or a raw vector) and whether it is
-   * scored by inner product: what the ranker's MF-score feature dots with itemVector. Errors as candidates.
+   * scored by inner product: what the ranker's MF-score feature dots with {@link itemDot}. Errors as candidates.
    */
   async queryVector(source: DenseSource): Promise<{ vector: Float32Array; cosine: boolean; kind: string }> {
     const q = await this.resolve(source);
     return { vector: q.vector, cosine: q.cosine, kind: q.kind };
   }
 
-  /** Item i's folded vector (p_i, 1, b_i), a view; null for an item the MF model does not hold. */
-  itemVector(i: number): Float32Array | null {
-    if (!(i >= 0 && i < this.n)) return null;
-    return this.itemVectors.data.subarray(i * this.dim, (i + 1) * this.dim);
+  /**
+   * q · item i's folded vector (p_i, 1, b_i); NaN for an item the MF model does not hold. Read in place: the
+   * ranker's features call it once per candidate, where a view per call would allocate per candidate.
+   */
+  itemDot(i: number, q: Float32Array): number {
+    if (!(i >= 0 && i < this.n)) return Number.NaN;
+    const data = this.itemVectors.data;
+    const dim = this.dim;
+    const at = i * dim;
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += q[d] * data[at + d];
+    return dot;
   }
 
   private async resolve(source: DenseSource): Promise<Query> {

@@ -296,12 +296,8 @@ export class FeatureHydrator {
     this.itemClusters(item);
     set(8, this.item[0]);
     if (this.mf && model.dense) {
-      const v = model.dense.itemVector(item);
-      if (v) {
-        let dot = 0;
-        for (let d = 0; d < v.length; d++) dot += this.mf[d] * v[d];
-        set(9, dot);
-      }
+      const dot = model.dense.itemDot(item, this.mf);
+      if (!Number.isNaN(dot)) set(9, dot);
     }
     const author = this.authorOf(item);
     const ap =
