@@ -158,3 +158,31 @@ test('bad specs and NaN numerics are refused with CONFIG_INVALID / a coded error
   assert.throws(() => new FeatureBuilder(spec).begin().numeric(0, Number.NaN), { code: 'INTERNAL' });
   assert.deepEqual(new FeatureSpec(spec.toJSON()).toJSON(), spec.toJSON());
 });
+
+test('a categorical given by its cached token hash builds the same vector, crosses included', () => {
+  const spec = new FeatureSpec({
+    bits: 10,
+    numeric: ['x'],
+    categorical: ['author', 'tag'],
+    crosses: [['author', 'tag']],
+  });
+  const plain = new FeatureBuilder(spec);
+  const cached = new FeatureBuilder(spec);
+  const tags = ['drama', 'comedy', 'noir'];
+  const tagHash = Int32Array.from(tags, (t) => spec.tokenHash(1, t));
+  for (const author of ['u1', 'u2', '42']) {
+    const a = plain.begin().numeric(0, 0.5).categorical(0, author);
+    const b = cached.begin().numeric(0, 0.5).categoricalHash(0, spec.tokenHash(0, author));
+    tags.forEach((t, j) => {
+      a.categorical(1, t, 0.5);
+      b.categoricalHash(1, tagHash[j], 0.5);
+    });
+    const va = a.end();
+    const vb = b.end();
+    assert.equal(vb.length, va.length);
+    assert.equal(va.length, 1 + 1 + 3 + 3);
+    assert.deepEqual(vb.slots.subarray(0, vb.length), va.slots.subarray(0, va.length));
+    assert.deepEqual(vb.values.subarray(0, vb.length), va.values.subarray(0, va.length));
+    assert.deepEqual(vb.fields.subarray(0, vb.length), va.fields.subarray(0, va.length));
+  }
+});

@@ -372,8 +372,15 @@ export class FeatureBuilder {
 
   /** Categorical field j (from spec.categoricalIndex) with a string or integer value, weight 1 unless given. */
   categorical(j: number, value: string | number, weight = 1): this {
+    return this.categoricalHash(j, this.spec.tokenHash(j, value), weight);
+  }
+
+  /**
+   * Categorical field j by its token hash `h`, which must be `spec.tokenHash(j, value)`: for a caller that
+   * caches the hashes of values it meets on every candidate (authors, tags, sources).
+   */
+  categoricalHash(j: number, h: number, weight = 1): this {
     const spec = this.spec;
-    const h = spec.tokenHash(j, value);
     const field = spec.numericNames.length + j;
     this.vector.push(spec.slotOf(h), spec.signOf(h) * weight, field);
     if (this.nTok === this.tokHash.length) this.growTokens();

@@ -118,6 +118,18 @@ export class FeatureHydrator {
   private nNetTouched = 0;
   private mf: Float32Array | null = null;
   private userVals = new Float64Array(3);
+  /**
+   * Token hashes of the categorical values every candidate meets, computed once instead of re-hashing the same
+   * strings per candidate: per topic (tag), per cluster (item cluster), per age bucket, per merger source name,
+   * and per version user as an author (filled on first use; `authorHashed` says which are).
+   */
+  private readonly tagHash: Int32Array;
+  private readonly clusterHash: Int32Array;
+  private readonly ageHash: Int32Array;
+  private sourceNames: readonly string[] = [];
+  private sourceHash = new Int32Array(0);
+  private authorHash: Int32Array | null = null;
+  private authorHashed: Uint8Array | null = null;
   /** Scratch of one item: cosine parts and top cluster. */
   private readonly item = new Float64Array(3);
 
@@ -139,6 +151,14 @@ export class FeatureHydrator {
       source: c('source'),
       age: c('age_bucket'),
     };
+    const sp = this.spec;
+    const topics = data.topics;
+    this.tagHash = new Int32Array(this.cat.tag >= 0 && topics ? topics.size : 0);
+    for (let t = 0; t < this.tagHash.length; t++) this.tagHash[t] = sp.tokenHash(this.cat.tag, topics!.id(t));
+    this.clusterHash = new Int32Array(this.cat.ic >= 0 ? model.k : 0);
+    for (let c = 0; c < this.clusterHash.length; c++) this.clusterHash[c] = sp.tokenHash(this.cat.ic, c);
+    this.ageHash = new Int32Array(this.cat.age >= 0 ? AGE_NAMES.length : 0);
+    for (let a = 0; a < this.ageHash.length; a++) this.ageHash[a] = sp.tokenHash(this.cat.age, AGE_NAMES[a]);
     this.userDense = new Float32Array(Math.max(1, model.k));
     this.userTouched = new Int32Array(Math.max(1, model.k));
     const nTopics = data.topics?.size ?? 0;
@@ -316,31 +336,61 @@ export class FeatureHydrator {
         let overlap = 0;
         for (let j = a; j < z; j++) {
           overlap += this.tagProfile[tags.indices[j]];
-          if (this.cat.tag >= 0 && data.topics) b.categorical(this.cat.tag, data.topics.id(tags.indices[j]));
+          const t = tags.indices[j];
+          if (t < this.tagHash.length) b.categoricalHash(this.cat.tag, this.tagHash[t]);
+          else if (this.cat.tag >= 0 && data.topics) b.categorical(this.cat.tag, data.topics.id(t));
         }
         set(12, overlap / (z - a));
       }
     }
     let nSources = 0;
     const ns = merger.sources.length;
+    if (this.cat.source >= 0 && this.sourceNames !== merger.sources) this.hashSources(merger.sources);
     for (let s = 0; s < ns; s++) {
       const r = merger.ranks[e * ns + s];
       if (r < 0) continue;
       nSources++;
       if (s < SOURCES.length && this.rank[s] >= 0) b.numeric(this.rank[s], 1 / (1 + r));
-      if (this.cat.source >= 0) b.categorical(this.cat.source, merger.sources[s]);
+      if (this.cat.source >= 0) b.categoricalHash(this.cat.source, this.sourceHash[s]);
     }
     set(NUMERIC_FEATURES.length - 1, nSources);
-    if (this.cat.author >= 0 && author >= 0) b.categorical(this.cat.author, model.userId(author));
+    if (this.cat.author >= 0 && author >= 0) b.categoricalHash(this.cat.author, this.authorTokenHash(author));
     if (this.cat.uc >= 0 && this.userTop >= 0) b.categorical(this.cat.uc, this.userTop);
-    if (this.cat.ic >= 0 && this.item[2] >= 0) b.categorical(this.cat.ic, this.item[2]);
-    if (this.cat.age >= 0) b.categorical(this.cat.age, ageBucket(ageHours));
+    const ic = this.item[2];
+    if (ic >= 0 && ic < this.clusterHash.length) b.categoricalHash(this.cat.ic, this.clusterHash[ic]);
+    else if (this.cat.ic >= 0 && ic >= 0) b.categorical(this.cat.ic, ic);
+    if (this.cat.age >= 0) b.categoricalHash(this.cat.age, this.ageHash[ageBucket(ageHours)]);
     return b.end();
+  }
+
+  /** The author token's hash: cached per version user, computed for a user the version does not hold. */
+  private authorTokenHash(author: number): number {
+    const n = this.model.versionUserCount;
+    if (author >= n) return this.spec.tokenHash(this.cat.author, this.model.userId(author));
+    if (!this.authorHash || !this.authorHashed) {
+      this.authorHash = new Int32Array(n);
+      this.authorHashed = new Uint8Array(n);
+    }
+    if (!this.authorHashed[author]) {
+      this.authorHash[author] = this.spec.tokenHash(this.cat.author, this.model.userId(author));
+      this.authorHashed[author] = 1;
+    }
+    return this.authorHash[author];
+  }
+
+  private hashSources(names: readonly string[]): void {
+    this.sourceNames = names;
+    this.sourceHash = Int32Array.from(names, (n) => this.spec.tokenHash(this.cat.source, n));
   }
 }
 
-function ageBucket(hours: number): string {
-  if (Number.isNaN(hours)) return 'unknown';
-  for (const [h, name] of AGE_BUCKETS) if (hours < h) return name;
-  return 'old';
+const AGE_NAMES: readonly string[] = [...AGE_BUCKETS.map(([, name]) => name), 'old', 'unknown'];
+const AGE_OLD = AGE_BUCKETS.length;
+const AGE_UNKNOWN = AGE_BUCKETS.length + 1;
+
+/** The age bucket's index in AGE_NAMES. */
+function ageBucket(hours: number): number {
+  if (Number.isNaN(hours)) return AGE_UNKNOWN;
+  for (let a = 0; a < AGE_BUCKETS.length; a++) if (hours < AGE_BUCKETS[a][0]) return a;
+  return AGE_OLD;
 }
