@@ -35,6 +35,11 @@ export const KEYS = {
    * over every user before the top-k cut: what a new user's folded-in row is normalised by (query/live).
    */
   interestedInColumnNorms: 'sc/interested-in-column-norms',
+  /**
+   * Users (int32 indices, ascending) none of whose InterestedIn clusters passed social proof: their candidates are
+   * asked from the embeddings of the items they engaged with (query/serving-model.ts). Absent: no user is.
+   */
+  interestedInWithoutProof: 'sc/interested-in-without-proof',
   /** producers × clusters (sparse-rows). */
   producerEmbeddings: 'sc/producer-embeddings',
   /** items × clusters, decayed to the build's "now" (sparse-rows); per-item last update time (float64). */

@@ -69,6 +69,14 @@ export async function writeSimClustersOutputs(
   const columnNorms = new Float64Array(3 * k);
   for (let q = 0; q < RAW_SCORES.length; q++) columnNorms.set(norms[RAW_SCORES[q]].subarray(0, k), q * k);
   await w.putTypedArray(KEYS.interestedInColumnNorms, columnNorms);
+  const flags = out.interestedIn.withoutProof;
+  if (flags) {
+    let n = 0;
+    for (let u = 0; u < flags.length; u++) n += flags[u];
+    const list = new Int32Array(n);
+    for (let u = 0, j = 0; u < flags.length; u++) if (flags[u]) list[j++] = u;
+    await w.putTypedArray(KEYS.interestedInWithoutProof, list);
+  }
   await w.putSparseRows(KEYS.producerEmbeddings, out.producers.embedding);
   await w.putCsr(KEYS.clusterProducers, topListAsCsr(out.producers.clusterTopProducers));
   if (out.items) {

@@ -15,6 +15,7 @@ import { clusteringAgreement } from '../core/clustering-agreement.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
+import { norm2, sparseFromPairs } from '../core/sparse.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { positivesFromEngagements } from '../data/positives.ts';
 import { communityLabels, readProducerCommunities } from '../data/synthetic/truth.ts';
@@ -339,11 +340,18 @@ export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): Clu
     if (seen++ < next) continue;
     next += step;
     const exclude = E && u < E.nRows ? E.indices.subarray(E.indptr[u], E.indptr[u + 1]) : undefined;
+    // A user without social proof is served from its engaged items' embeddings (query/serving-model.ts).
+    const fromItems =
+      out.interestedIn.withoutProof?.[u] === 1 && exclude
+        ? engagedItemsSource(out.items.embedding, exclude)
+        : null;
     const r = ann.query(
-      {
-        ids: U.indices.subarray(U.indptr[u], U.indptr[u + 1]),
-        values: U.values!.subarray(U.indptr[u], U.indptr[u + 1]),
-      },
+      fromItems && fromItems.ids.length > 0
+        ? fromItems
+        : {
+            ids: U.indices.subarray(U.indptr[u], U.indptr[u + 1]),
+            values: U.values!.subarray(U.indptr[u], U.indptr[u + 1]),
+          },
       { limit: 10 },
       { exclude },
     );
@@ -352,6 +360,31 @@ export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): Clu
     else if (r.scores.length > 1 && r.scores[0] === r.scores[r.scores.length - 1]) tied++;
   }
   return { sampled, fullyTied: sampled ? tied / sampled : 0, empty: sampled ? empty / sampled : 0 };
+}
+
+/** Σ Ŵ_i over `items`, each row of `W` L2-normalised: the query of a user without social proof. */
+export function engagedItemsSource(
+  W: CsrMatrix,
+  items: ArrayLike<number>,
+): { ids: Int32Array; values: Float32Array } {
+  const n = items.length;
+  let m = 0;
+  for (let j = 0; j < n; j++) if (items[j] < W.nRows) m += W.rowNnz(items[j]);
+  const ids = new Int32Array(m);
+  const vals = new Float64Array(m);
+  let w = 0;
+  for (let j = 0; j < n; j++) {
+    const i = items[j];
+    if (i >= W.nRows) continue;
+    const row = { ids: W.rowIndices(i), values: W.rowValues(i) ?? new Float32Array(W.rowNnz(i)).fill(1) };
+    const len = norm2(row);
+    if (!(len > 0)) continue;
+    for (let e = 0; e < row.ids.length; e++) {
+      ids[w] = row.ids[e];
+      vals[w++] = row.values[e] / len;
+    }
+  }
+  return sparseFromPairs(ids.subarray(0, w), vals.subarray(0, w));
 }
 
 async function compareWithTruth(

@@ -110,6 +110,55 @@ test('catalogue version: producers are items', () =>
     },
   ));
 
+test('a user without social proof is served from the L2-normalised sum of its engaged items’ embeddings', () =>
+  withModel(
+    {
+      k: 3,
+      case: 'catalogue',
+      users: ['u0', 'u1'],
+      items: ['m0', 'm1', 'm2', 'm3', 'm4'],
+      producers: ['m0', 'm1', 'm2', 'm3', 'm4'],
+      // Both users' rows: c0 alone. u0's has no social proof, u1's has.
+      interestedIn: { u0: [[0, 1]], u1: [[0, 1]] },
+      withoutProof: ['u0'],
+      itemEmbeddings: {
+        m0: [
+          [0, 3],
+          [1, 4],
+        ],
+        m1: [[2, 2]],
+        m2: [[0, 1]],
+        m3: [
+          [1, 1],
+          [2, 1],
+        ],
+        m4: [[1, 1]],
+      },
+      engagements: { u0: ['m0', 'm1'], u1: ['m0', 'm1'] },
+    },
+    async (m) => {
+      // u0: m0/‖m0‖ + m1/‖m1‖ = (0.6, 0.8, 0) + (0, 0, 1) = (0.6, 0.8, 1), ‖·‖ = √2. Plain cosines (shrinkage 0):
+      // m2 (1, 0, 0): 0.6/√2 = 0.4243; m3 (0, 1, 1)/√2: 1.8/2 = 0.9; m4 (0, 1, 0): 0.8/√2 = 0.5657.
+      const r0 = await m.candidates({ userId: 'u0' });
+      assert.equal(r0.sourceEmbedding, 'engagedItems');
+      assert.deepEqual(
+        [...r0.result.items].map((i) => m.itemId(i)),
+        ['m3', 'm4', 'm2'],
+      );
+      const expected = [0.9, 0.8 / Math.SQRT2, 0.6 / Math.SQRT2];
+      for (let j = 0; j < 3; j++) assert.ok(Math.abs(r0.result.scores[j] - expected[j]) < 1e-6);
+      // u1 has proof: its row c0 reaches m2 alone (cosine 1), engaged m0 excluded.
+      const r1 = await m.candidates({ userId: 'u1' });
+      assert.equal(r1.sourceEmbedding, 'interestedIn:logFavScoreClusterNormalized');
+      assert.deepEqual(
+        [...r1.result.items].map((i) => m.itemId(i)),
+        ['m2'],
+      );
+      // The InterestedIn route itself still answers with the stored row.
+      assert.deepEqual([...(await m.userEmbedding('u0')).ids], [0]);
+    },
+  ));
+
 test('raw embeddings are checked against k, each cluster once, scores finite as float32', () =>
   withModel(SMALL_FIXTURE, async (m) => {
     const q = (embedding: [number, number][]) => m.candidates({ embedding });

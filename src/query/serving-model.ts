@@ -40,6 +40,7 @@ import {
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
+import { norm2, sparseFromPairs } from '../core/sparse.ts';
 import { TopK } from '../core/topk.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
@@ -205,6 +206,8 @@ export class ServingModel {
   private readonly itemIdJsonCache: (string | undefined)[] = [];
   /** Distinct users per item in the version's log, read on first use (popular). */
   private versionPopularity: Promise<Float64Array> | null = null;
+  /** Per version user, 1 when its InterestedIn has no social proof (KEYS.interestedInWithoutProof); read once. */
+  private withoutProof: Promise<Uint8Array | null> | null = null;
   /** The most popular items of the scores `popular` last ranked (see popular). */
   private popularPrefix: {
     generation: string;
@@ -776,13 +779,70 @@ export class ServingModel {
     return this.dense.candidates(source, params, filters);
   }
 
+  /** Whether version user u's InterestedIn was kept without social proof (false for versions that do not say). */
+  private async lacksProof(u: number): Promise<boolean> {
+    if (u >= this.users.size || !this.annIndex) return false;
+    this.withoutProof ??= (async () => {
+      if (!this.reader.has(KEYS.interestedInWithoutProof)) return null;
+      const list = await this.reader.typedArray(KEYS.interestedInWithoutProof, 'int32');
+      const flags = new Uint8Array(this.users.size);
+      for (let j = 0; j < list.length; j++) if (list[j] >= 0 && list[j] < flags.length) flags[list[j]] = 1;
+      return flags;
+    })();
+    const flags = await this.withoutProof;
+    return flags !== null && flags[u] === 1;
+  }
+
+  /**
+   * The interest of a user whose InterestedIn lacks social proof: Σ Ŵ_i over the items it engaged with (version
+   * and overlay), each item's current embedding L2-normalised so every engagement counts once. Such a row is one
+   * unproven cluster kept out of several, each backed by a single producer; the items' embeddings carry what
+   * everyone who engaged with the same items is interested in, the evidence the user's own row lacks. Empty when
+   * none of the items has an embedding.
+   */
+  private async engagedItemsInterest(u: number): Promise<SourceVector> {
+    const items = await this.engagedItems(u);
+    const emb = this.annIndex!.itemEmbeddings;
+    let n = 0;
+    const rows: SparseRow[] = [];
+    for (let j = 0; j < items.length; j++) {
+      const i = items[j];
+      const own = this.overlay?.itemRow(i);
+      const row =
+        own ??
+        (i < emb.nRows
+          ? { ids: emb.rowIndices(i), values: emb.rowValues(i) ?? new Float32Array(emb.rowNnz(i)).fill(1) }
+          : null);
+      if (!row || row.ids.length === 0) continue;
+      rows.push(row);
+      n += row.ids.length;
+    }
+    const ids = new Int32Array(n);
+    const vals = new Float64Array(n);
+    let w = 0;
+    for (const row of rows) {
+      const len = norm2(row);
+      if (!(len > 0)) continue;
+      for (let e = 0; e < row.ids.length; e++) {
+        ids[w] = row.ids[e];
+        vals[w++] = row.values[e] / len;
+      }
+    }
+    return sparseFromPairs(ids.subarray(0, w), vals.subarray(0, w));
+  }
+
   private async resolveSource(
     source: QuerySubject,
   ): Promise<{ vector: SourceVector; exclude: ArrayLike<number> | null; kind: string }> {
     if ('userId' in source) {
       const u = this.userIndex(source.userId, 'source.userId');
+      const exclude = await this.userExclusions(u);
+      if (await this.lacksProof(u)) {
+        const vector = await this.engagedItemsInterest(u);
+        if (vector.ids.length > 0) return { vector, exclude, kind: 'engagedItems' };
+      }
       const row = await this.userRow(u, this.userScore);
-      return { vector: row, exclude: await this.userExclusions(u), kind: `interestedIn:${this.userScore}` };
+      return { vector: row, exclude, kind: `interestedIn:${this.userScore}` };
     }
     if ('itemId' in source) {
       const { embedding, kind } = await this.itemEmbedding(source.itemId, 'auto', 'source.itemId');

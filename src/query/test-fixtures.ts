@@ -54,6 +54,8 @@ export interface TestArtifactSpec {
   /** User id → InterestedIn, stored under every score kind unless `interestedInByKind` overrides one. */
   interestedIn?: Readonly<Record<string, Pairs>>;
   interestedInByKind?: Partial<Record<InterestedInScore, Readonly<Record<string, Pairs>>>>;
+  /** Users whose InterestedIn has no social proof (KEYS.interestedInWithoutProof); absent: the key is not written. */
+  withoutProof?: readonly string[];
   producerEmbeddings?: Readonly<Record<string, Pairs>>;
   itemEmbeddings?: Readonly<Record<string, Pairs>>;
   itemLongest?: Readonly<Record<string, Pairs>>;
@@ -144,6 +146,14 @@ export async function writeTestArtifacts(
       const rows = spec.interestedInByKind?.[kind] ?? spec.interestedIn ?? {};
       const key = interestedInKey(kind);
       await put(key, () => w.putSparseRows(key, embedding(rows, users, k, 'user')));
+    }
+    if (spec.withoutProof) {
+      const list = Int32Array.from(spec.withoutProof, (id) => {
+        const u = users.get(id);
+        if (u < 0) throw new Error(`withoutProof: unknown user ${id}`);
+        return u;
+      }).sort();
+      await put(KEYS.interestedInWithoutProof, () => w.putTypedArray(KEYS.interestedInWithoutProof, list));
     }
     const producerEmb = embedding(spec.producerEmbeddings ?? {}, producers, k, 'producer');
     await put(KEYS.producerEmbeddings, () => w.putSparseRows(KEYS.producerEmbeddings, producerEmb));

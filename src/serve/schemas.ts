@@ -346,7 +346,8 @@ const Stats = Type.Object({
 export const CandidatesResponse = Type.Object({
   version: Type.String({ description: 'artifact version answered from' }),
   source: Type.String({
-    description: "the embedding used, e.g. 'interestedIn:logFavScoreClusterNormalized'",
+    description:
+      "the embedding used, e.g. 'interestedIn:logFavScoreClusterNormalized', or 'engagedItems' for a user whose InterestedIn has no social proof",
   }),
   candidates: Type.Array(Candidate),
   params: EffectiveParams,

@@ -130,6 +130,7 @@ test('InterestedIn on the 3-user × 4-producer toy matches the hand computation'
   assert.equal(ii.stats.now, T);
   assert.equal(ii.stats.droppedBySocialProof, 2);
   assert.equal(ii.stats.usersWithEmbedding, 3);
+  assert.deepEqual(Array.from(ii.withoutProof ?? []), [0, 0, 0]);
   assert.deepEqual(Array.from(ii.indptr), [0, 1, 2, 4]);
   assertRow(row(ii, 0, 'followScore'), [[0, 1.5]], 'u0 follow');
   assertRow(row(ii, 0, 'favScore'), [[0, 1.5]], 'u0 fav');
@@ -230,6 +231,7 @@ test('social proof: a cluster reached through one producer only is dropped, two 
   );
   assert.equal(strict.stats.entries, 3);
   assert.equal(strict.stats.keptWithoutProof, 3);
+  assert.deepEqual(Array.from(strict.withoutProof ?? []), [1, 1, 1]);
   assert.equal(strict.stats.droppedBySocialProof, 3);
   assertRow(row(strict, 0, 'favScore'), [[0, 1.5]], 'u0 strongest');
   assertRow(row(strict, 1, 'favScore'), [[1, 1.6]], 'u1 strongest');

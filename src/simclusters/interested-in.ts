@@ -127,6 +127,12 @@ export interface InterestedIn {
   /** Row u spans clusters[indptr[u] .. indptr[u+1]), sorted by cluster id. */
   readonly indptr: Int32Array;
   readonly clusters: Int32Array;
+  /**
+   * Per user, 1 when none of its clusters passed social proof and its row is the one unproven cluster kept: the
+   * row is a guess among clusters each backed by a single producer (served from the user's engaged items
+   * instead, query/serving-model.ts). Absent in hand-made values: no user is flagged.
+   */
+  readonly withoutProof?: Uint8Array;
   /** One Float32 array per score kind, aligned with `clusters`. */
   readonly scores: Readonly<Record<InterestedInScore, Float32Array>>;
   /** Per raw kind, the L2 norm of each cluster column (over all users, before top-k truncation). */
@@ -202,6 +208,7 @@ export function computeInterestedIn(
   let usersCapped = 0;
   let droppedBySocialProof = 0;
   let keptWithoutProof = 0;
+  const withoutProof = new Uint8Array(nUsers);
   let droppedByTopK = 0;
   let usersWithEmbedding = 0;
   const aValues = A.values;
@@ -302,6 +309,7 @@ export function computeInterestedIn(
       clist[kept++] = best;
       droppedBySocialProof--;
       keptWithoutProof++;
+      withoutProof[u] = 1;
     }
     const nKeep = selectFirst(clist, kept, params.maxClustersPerUser, byScores);
     droppedByTopK += kept - nKeep;
@@ -356,6 +364,7 @@ export function computeInterestedIn(
     k,
     indptr: pattern.indptr,
     clusters: pattern.indices,
+    withoutProof,
     scores: {
       followScore,
       favScore,

@@ -174,6 +174,42 @@ test('decay and unfav by hand: the unfav removes exactly the fav’s decayed con
   assert.ok(Math.abs(s.peakNorm2 - 0.74) < 1e-6);
 });
 
+test('a user none of whose clusters reaches the threshold adds the strongest ones, and undoes them alike', () => {
+  // User C: favScore (0.2, 0.1, 0.2), all below 0.3 → the threshold falls to 0.2: c0 and c2 count, c1 does not.
+  const userC = vec([0, 1, 2], [0.5, 0.3, 0.1], [0.2, 0.1, 0.2]);
+  // A user with follows only (favScore 0 everywhere) has no strongest cluster: nothing passes.
+  const followOnly = vec([0], [0.7], [0]);
+  const s = createItemState(3);
+  const ledger = Float64Array.from([0, Number.NaN]);
+  let e = event(0);
+  let out = applyEngagement(s, e, userC, social);
+  recordPairOutcome(ledger, 0, e, out, social);
+  close(
+    read(s, 0, social),
+    [
+      [0, 0.5],
+      [2, 0.1],
+    ],
+    'C fav',
+  );
+  // User A keeps the published rule: c0 (0.5) passes, c1 (0.1) does not; W = (0.5 + 0.6, 0, 0.1).
+  applyEngagement(s, event(0), userA, social);
+  applyEngagement(s, event(0), followOnly, social);
+  close(
+    read(s, 0, social),
+    [
+      [0, 1.1],
+      [2, 0.1],
+    ],
+    'A and follow-only favs',
+  );
+  // C's unfav subtracts what its fav added, over the same clusters: (0.6, 0, 0).
+  e = event(0, ACTION_UNFAV, { undoMass: pairUndoMass(ledger, 0, 0, social) });
+  out = applyEngagement(s, e, userC, social);
+  assert.equal(out, EngagementOutcome.Applied);
+  close(read(s, 0, social), [[0, 0.6]], 'C unfav');
+});
+
 test('two favs of one pair are undone together; the clamp keeps W ≥ 0 when the user vector grew', () => {
   const s = createItemState(1);
   const ledger = Float64Array.from([0, Number.NaN]);

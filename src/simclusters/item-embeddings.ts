@@ -2,7 +2,8 @@
  * Item (tweet) embeddings (DESIGN §3.5), batch and real time through one update rule.
  *
  * Each engagement of user u with item i adds u's vector x[u,·] (logFavScoreClusterNormalized by default) over the
- * clusters where u's favScore ≥ the threshold:
+ * clusters where u's favScore ≥ the threshold (when none of u's clusters reaches it, over those where u's favScore
+ * is largest, so that a user of a few engagements is not left out of every item):
  *
  *     W[i,c] ← W[i,c] · 2^(−Δt / halfLife) + x[u,c]            (halfLife 8 h social; none for catalogues)
  *
@@ -60,7 +61,7 @@ export interface ItemEmbeddingParams {
   halfLifeHours: number | null;
   /** Engagements with items older than this (hours since creation) are skipped (72 social); null = unlimited. */
   maxItemAgeHours: number | null;
-  /** Base favScore threshold for a cluster of u to count (0.3); see `scaleMinFavScore`. */
+  /** Base favScore threshold for a cluster of u to count (0.3; a user below it everywhere keeps the strongest clusters); see `scaleMinFavScore`. */
   minFavScore: number;
   /**
    * How the threshold is scaled to the data. 'meanWeight' multiplies it by the mean weight of the positive events
@@ -408,7 +409,13 @@ export function applyEngagement(
   const inv = amount / state.scale;
   const { value, touched, isTouched } = state;
   const { ids, values, gate } = user;
-  const threshold = rule.minFavScore;
+  // The threshold drops a user's weak clusters, not the user: when none of u's clusters reaches it (a user of a
+  // few engagements with producers of low KnownFor score, most raters of a sparse catalogue), u's strongest
+  // clusters still count, as InterestedIn keeps a user whose clusters all lack social proof.
+  let threshold = rule.minFavScore;
+  let strongest = 0;
+  for (let j = user.start; j < user.end; j++) if (gate[j] > strongest) strongest = gate[j];
+  if (strongest > 0 && strongest < threshold) threshold = strongest;
   let norm2 = state.norm2;
   for (let j = user.start; j < user.end; j++) {
     const x = values[j];
