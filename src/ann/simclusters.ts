@@ -356,7 +356,8 @@ export class SimClustersAnn {
     const ov = this.overlay?.indexTouched ? this.overlay : null;
     if (ov) {
       // The overlay's own lists: its rows of touched and new items (the version's entries of the same items were
-      // skipped above), read to the same depth M.
+      // skipped above), read to the same depth M. The loop repeats the version's on purpose: one method serving
+      // both, with the skip test chosen per entry, measured slower on summed item → item queries (BENCHMARKS.md).
       const exStamp = this.exStamp;
       for (let j = 0; j < clusters.count; j++) {
         const c = clusters.ids[j];

@@ -39,6 +39,11 @@ export class CsrMatrix {
     return this.values ? this.values.subarray(this.indptr[r], this.indptr[r + 1]) : null;
   }
 
+  /** Row r as a sparse vector: views of its ids and values (a binary matrix's row gets ones, a fresh array). */
+  row(r: number): { ids: Int32Array; values: Float32Array } {
+    return { ids: this.rowIndices(r), values: this.rowValues(r) ?? new Float32Array(this.rowNnz(r)).fill(1) };
+  }
+
   /** A(r, c), by binary search in the sorted row; 0 when absent. */
   get(r: number, c: number): number {
     let lo = this.indptr[r];

@@ -16,6 +16,7 @@ import {
   scale,
   sparseFromPairs,
   sparseGet,
+  sumOfUnitRows,
   topN,
 } from './sparse.ts';
 
@@ -158,4 +159,14 @@ test('topN keeps the largest values, ties to the smaller id, result sorted by id
   assert.deepEqual(plain(all), plain(v));
   assert.notEqual(all.ids, v.ids, 'a copy, not the input buffers');
   assert.throws(() => topN(v, -1), isCode('CONFIG_INVALID'));
+});
+
+test('sumOfUnitRows: each row by its direction times its weight; empty rows add nothing', () => {
+  // (3, 4) has length 5, (0, 2) length 2: 2·(0.6, 0.8) + 1·(0, 1) = (1.2, 2.6) on ids (1, 4).
+  const q = sumOfUnitRows([sv([1, 4], [3, 4]), sv([4], [2]), sv([], [])], [2, 1, 5]);
+  assert.deepEqual(Array.from(q.ids), [1, 4]);
+  assert.ok(Math.abs(q.values[0] - 1.2) < 1e-6 && Math.abs(q.values[1] - 2.6) < 1e-6, `${q.values}`);
+  // Unweighted, and rows whose entries cancel leave nothing behind.
+  const c = sumOfUnitRows([sv([2], [5]), sv([2], [-1])]);
+  assert.equal(c.ids.length, 0);
 });

@@ -67,6 +67,29 @@ export function sparseFromPairs(ids: ArrayLike<number>, values: ArrayLike<number
   return trimmed(outIds, outValues, w);
 }
 
+/**
+ * Σ_j w_j · r_j / ‖r_j‖ (w_j = 1 without `weights`): each row counts by its direction alone, whatever its
+ * length; a row of no length adds nothing. What a query from several seeds (engaged items, followed topics) asks.
+ */
+export function sumOfUnitRows(rows: readonly SparseVector[], weights?: ArrayLike<number>): SparseVector {
+  let n = 0;
+  for (const r of rows) n += r.ids.length;
+  const ids = new Int32Array(n);
+  const vals = new Float64Array(n);
+  let w = 0;
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    const len = norm2(r);
+    if (!(len > 0)) continue;
+    const f = (weights ? weights[j] : 1) / len;
+    for (let e = 0; e < r.ids.length; e++) {
+      ids[w] = r.ids[e];
+      vals[w++] = f * r.values[e];
+    }
+  }
+  return sparseFromPairs(ids.subarray(0, w), vals.subarray(0, w));
+}
+
 /** Throws unless v satisfies the invariant (equal lengths, ids strictly ascending and ≥ 0, finite non-zero values). */
 export function assertSparseVector(v: SparseVector, what = 'sparse vector'): void {
   const { ids, values } = v;

@@ -15,7 +15,7 @@ import { clusteringAgreement } from '../core/clustering-agreement.ts';
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
-import { norm2, sparseFromPairs } from '../core/sparse.ts';
+import { type SparseVector, sumOfUnitRows } from '../core/sparse.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { positivesFromEngagements } from '../data/positives.ts';
 import { communityLabels, readProducerCommunities } from '../data/synthetic/truth.ts';
@@ -367,24 +367,9 @@ export function engagedItemsSource(
   W: CsrMatrix,
   items: ArrayLike<number>,
 ): { ids: Int32Array; values: Float32Array } {
-  const n = items.length;
-  let m = 0;
-  for (let j = 0; j < n; j++) if (items[j] < W.nRows) m += W.rowNnz(items[j]);
-  const ids = new Int32Array(m);
-  const vals = new Float64Array(m);
-  let w = 0;
-  for (let j = 0; j < n; j++) {
-    const i = items[j];
-    if (i >= W.nRows) continue;
-    const row = { ids: W.rowIndices(i), values: W.rowValues(i) ?? new Float32Array(W.rowNnz(i)).fill(1) };
-    const len = norm2(row);
-    if (!(len > 0)) continue;
-    for (let e = 0; e < row.ids.length; e++) {
-      ids[w] = row.ids[e];
-      vals[w++] = row.values[e] / len;
-    }
-  }
-  return sparseFromPairs(ids.subarray(0, w), vals.subarray(0, w));
+  const rows: SparseVector[] = [];
+  for (let j = 0; j < items.length; j++) if (items[j] < W.nRows) rows.push(W.row(items[j]));
+  return sumOfUnitRows(rows);
 }
 
 async function compareWithTruth(

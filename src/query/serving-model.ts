@@ -40,7 +40,7 @@ import {
 import { CsrMatrix } from '../core/csr.ts';
 import { SimrecError } from '../core/errors.ts';
 import type { IdMap } from '../core/id-map.ts';
-import { norm2, sparseFromPairs } from '../core/sparse.ts';
+import { sumOfUnitRows } from '../core/sparse.ts';
 import { TopK } from '../core/topk.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
@@ -581,7 +581,7 @@ export class ServingModel {
     if (this.annIndex) {
       const m = this.annIndex.itemEmbeddings;
       return {
-        embedding: { ids: m.rowIndices(i), values: m.rowValues(i) ?? new Float32Array(m.rowNnz(i)).fill(1) },
+        embedding: m.row(i),
         kind: 'current',
       };
     }
@@ -803,32 +803,13 @@ export class ServingModel {
   private async engagedItemsInterest(u: number): Promise<SourceVector> {
     const items = await this.engagedItems(u);
     const emb = this.annIndex!.itemEmbeddings;
-    let n = 0;
     const rows: SparseRow[] = [];
     for (let j = 0; j < items.length; j++) {
       const i = items[j];
-      const own = this.overlay?.itemRow(i);
-      const row =
-        own ??
-        (i < emb.nRows
-          ? { ids: emb.rowIndices(i), values: emb.rowValues(i) ?? new Float32Array(emb.rowNnz(i)).fill(1) }
-          : null);
-      if (!row || row.ids.length === 0) continue;
-      rows.push(row);
-      n += row.ids.length;
+      const row = this.overlay?.itemRow(i) ?? (i < emb.nRows ? emb.row(i) : null);
+      if (row) rows.push(row);
     }
-    const ids = new Int32Array(n);
-    const vals = new Float64Array(n);
-    let w = 0;
-    for (const row of rows) {
-      const len = norm2(row);
-      if (!(len > 0)) continue;
-      for (let e = 0; e < row.ids.length; e++) {
-        ids[w] = row.ids[e];
-        vals[w++] = row.values[e] / len;
-      }
-    }
-    return sparseFromPairs(ids.subarray(0, w), vals.subarray(0, w));
+    return sumOfUnitRows(rows);
   }
 
   private async resolveSource(

@@ -20,7 +20,7 @@
 
 import { DEFAULT_ANN_PARAMS } from '../ann/simclusters.ts';
 import { SimrecError } from '../core/errors.ts';
-import { norm2, sparseFromPairs } from '../core/sparse.ts';
+import { norm2, sumOfUnitRows } from '../core/sparse.ts';
 import { TopK } from '../core/topk.ts';
 import type { ServingModel } from '../query/serving-model.ts';
 import type { SparseRow } from '../store/store.ts';
@@ -149,20 +149,7 @@ async function summedQuery(
   exclude?: string[],
   itemsPerCluster?: number,
 ): Promise<{ items: Int32Array; scores: Float32Array }> {
-  let n = 0;
-  for (const r of rows) n += r.ids.length;
-  const ids = new Int32Array(n);
-  const vals = new Float64Array(n);
-  let w = 0;
-  rows.forEach((r, j) => {
-    const len = norm2(r);
-    if (!(len > 0)) return;
-    for (let e = 0; e < r.ids.length; e++) {
-      ids[w] = r.ids[e];
-      vals[w++] = (weights[j] / len) * r.values[e];
-    }
-  });
-  const q = sparseFromPairs(ids.subarray(0, w), vals.subarray(0, w));
+  const q = sumOfUnitRows(rows, weights);
   if (q.ids.length === 0) return { items: NO_ITEMS, scores: NO_SCORES };
   const r = await model.candidates(
     { embedding: Array.from(q.ids, (c, j) => [c, q.values[j]] as const) },

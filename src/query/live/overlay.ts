@@ -1099,7 +1099,7 @@ export class LiveOverlay implements ModelOverlay {
     }
     const emb = this.base.annIndex?.itemEmbeddings;
     if (!emb || i >= emb.nRows) return { ids: NO_IDS, values: NO_VALUES };
-    return { ids: emb.rowIndices(i), values: emb.rowValues(i) ?? new Float32Array(emb.rowNnz(i)).fill(1) };
+    return emb.row(i);
   }
 
   /** A user's slot, −1 when the overlay holds nothing for the user. */
