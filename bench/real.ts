@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- real [--skip-social]`: what is served, on real data, built as a user builds it.
+ * `npm run bench -- real [--skip-social] [--keep DIR]`: what is served, on real data, built as a user builds it.
  *
  * - ml-latest-small-split (the shared fixed split): the train pairs' own MovieLens rows (ratings.csv filtered to
  *   them, movies.csv beside) are built with `simrec build --format movielens --min-rating 4` and the defaults, then
@@ -240,7 +240,11 @@ function ciaoDvd(work: string): { data: string; test: string } | null {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'simrec-bench-real-'));
+  // --keep DIR builds into DIR and leaves the versions and test files there, to evaluate them again.
+  const keepAt = argv.indexOf('--keep');
+  const keep = keepAt >= 0 ? resolve(argv[keepAt + 1] ?? '') : null;
+  if (keep) mkdirSync(keep, { recursive: true });
+  const work = keep ?? mkdtempSync(join(tmpdir(), 'simrec-bench-real-'));
   try {
     console.log(`machine: ${machine()}`);
     const rows: Row[] = [];
@@ -267,6 +271,6 @@ export async function run(argv: string[]): Promise<void> {
     }
     console.log(`\n${table(rows)}`);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (!keep) rmSync(work, { recursive: true, force: true });
   }
 }

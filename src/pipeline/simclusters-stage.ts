@@ -21,6 +21,7 @@ import { positivesFromEngagements } from '../data/positives.ts';
 import { communityLabels, readProducerCommunities } from '../data/synthetic/truth.ts';
 import { interestedInMatrix } from '../simclusters/interested-in.ts';
 import { runSimClusters, type SimClustersInput, type SimClustersOutput } from '../simclusters/pipeline.ts';
+import { userQuery } from '../simclusters/user-query.ts';
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 
@@ -340,18 +341,16 @@ export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): Clu
     if (seen++ < next) continue;
     next += step;
     const exclude = E && u < E.nRows ? E.indices.subarray(E.indptr[u], E.indptr[u + 1]) : undefined;
-    // A user without social proof is served from its engaged items' embeddings (query/serving-model.ts).
-    const fromItems =
-      out.interestedIn.withoutProof?.[u] === 1 && exclude
-        ? engagedItemsSource(out.items.embedding, exclude)
-        : null;
+    // The query the server asks for this user (query/serving-model.ts): its engaged items' embeddings when its
+    // InterestedIn lacks social proof, else the InterestedIn with the items it does not cover.
+    const interest = {
+      ids: U.indices.subarray(U.indptr[u], U.indptr[u + 1]),
+      values: U.values!.subarray(U.indptr[u], U.indptr[u + 1]),
+    };
+    const items = exclude ? engagedItemRows(out.items.embedding, exclude) : [];
+    const fromItems = out.interestedIn.withoutProof?.[u] === 1 ? sumOfUnitRows(items) : null;
     const r = ann.query(
-      fromItems && fromItems.ids.length > 0
-        ? fromItems
-        : {
-            ids: U.indices.subarray(U.indptr[u], U.indptr[u + 1]),
-            values: U.values!.subarray(U.indptr[u], U.indptr[u + 1]),
-          },
+      fromItems && fromItems.ids.length > 0 ? fromItems : userQuery(interest, items).vector,
       { limit: 10 },
       { exclude },
     );
@@ -362,14 +361,15 @@ export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): Clu
   return { sampled, fullyTied: sampled ? tied / sampled : 0, empty: sampled ? empty / sampled : 0 };
 }
 
-/** Σ Ŵ_i over `items`, each row of `W` L2-normalised: the query of a user without social proof. */
-export function engagedItemsSource(
-  W: CsrMatrix,
-  items: ArrayLike<number>,
-): { ids: Int32Array; values: Float32Array } {
+/** The non-empty rows of `W` for `items` (distinct ids, as an engagement row holds them). */
+export function engagedItemRows(W: CsrMatrix, items: ArrayLike<number>): SparseVector[] {
   const rows: SparseVector[] = [];
-  for (let j = 0; j < items.length; j++) if (items[j] < W.nRows) rows.push(W.row(items[j]));
-  return sumOfUnitRows(rows);
+  for (let j = 0; j < items.length; j++)
+    if (items[j] < W.nRows) {
+      const row = W.row(items[j]);
+      if (row.ids.length > 0) rows.push(row);
+    }
+  return rows;
 }
 
 async function compareWithTruth(

@@ -110,16 +110,23 @@ test('catalogue version: producers are items', () =>
     },
   ));
 
-test('a user without social proof is served from the L2-normalised sum of its engaged items’ embeddings', () =>
+test('a user without social proof is asked with the sum of its items; one with proof with its InterestedIn plus the items it does not cover', () =>
   withModel(
     {
       k: 3,
       case: 'catalogue',
-      users: ['u0', 'u1'],
+      users: ['u0', 'u1', 'u2'],
       items: ['m0', 'm1', 'm2', 'm3', 'm4'],
       producers: ['m0', 'm1', 'm2', 'm3', 'm4'],
-      // Both users' rows: c0 alone. u0's has no social proof, u1's has.
-      interestedIn: { u0: [[0, 1]], u1: [[0, 1]] },
+      // u0's and u1's rows: c0 alone; u0's has no social proof, u1's has. u2's: c1 and c2, with proof.
+      interestedIn: {
+        u0: [[0, 1]],
+        u1: [[0, 1]],
+        u2: [
+          [1, 1],
+          [2, 1],
+        ],
+      },
       withoutProof: ['u0'],
       itemEmbeddings: {
         m0: [
@@ -134,7 +141,7 @@ test('a user without social proof is served from the L2-normalised sum of its en
         ],
         m4: [[1, 1]],
       },
-      engagements: { u0: ['m0', 'm1'], u1: ['m0', 'm1'] },
+      engagements: { u0: ['m0', 'm1'], u1: ['m0', 'm1'], u2: ['m0', 'm1'] },
     },
     async (m) => {
       // u0: m0/‖m0‖ + m1/‖m1‖ = (0.6, 0.8, 0) + (0, 0, 1) = (0.6, 0.8, 1), ‖·‖ = √2. Plain cosines (shrinkage 0):
@@ -147,12 +154,25 @@ test('a user without social proof is served from the L2-normalised sum of its en
       );
       const expected = [0.9, 0.8 / Math.SQRT2, 0.6 / Math.SQRT2];
       for (let j = 0; j < 3; j++) assert.ok(Math.abs(r0.result.scores[j] - expected[j]) < 1e-6);
-      // u1 has proof: its row c0 reaches m2 alone (cosine 1), engaged m0 excluded.
+      // u1 has proof, but neither engaged item's strongest cluster (m0: c1, m1: c2) is in its row (c0): each adds
+      // its unit row, so the query is (1, 0, 0) + (0.6, 0.8, 0) + (0, 0, 1) = (1.6, 0.8, 1), ‖·‖ = √4.2.
+      // m2: 1.6/√4.2 = 0.7807; m3: 1.8/(√2·√4.2) = 0.6211; m4: 0.8/√4.2 = 0.3904.
       const r1 = await m.candidates({ userId: 'u1' });
-      assert.equal(r1.sourceEmbedding, 'interestedIn:logFavScoreClusterNormalized');
+      assert.equal(r1.sourceEmbedding, 'interestedIn:logFavScoreClusterNormalized+engagedItems');
       assert.deepEqual(
         [...r1.result.items].map((i) => m.itemId(i)),
-        ['m2'],
+        ['m2', 'm3', 'm4'],
+      );
+      const s42 = Math.sqrt(4.2);
+      const expected1 = [1.6 / s42, 1.8 / (Math.SQRT2 * s42), 0.8 / s42];
+      for (let j = 0; j < 3; j++) assert.ok(Math.abs(r1.result.scores[j] - expected1[j]) < 1e-6);
+      // u2's row holds both items' strongest clusters: it is asked with the row alone, (0, 1, 1)/√2, so m3
+      // (cosine 1) leads, then m4 (1/√2); m2 shares nothing with it.
+      const r2 = await m.candidates({ userId: 'u2' });
+      assert.equal(r2.sourceEmbedding, 'interestedIn:logFavScoreClusterNormalized');
+      assert.deepEqual(
+        [...r2.result.items].map((i) => m.itemId(i)),
+        ['m3', 'm4'],
       );
       // The InterestedIn route itself still answers with the stored row.
       assert.deepEqual([...(await m.userEmbedding('u0')).ids], [0]);

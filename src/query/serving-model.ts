@@ -44,6 +44,7 @@ import { sumOfUnitRows } from '../core/sparse.ts';
 import { TopK } from '../core/topk.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
+import { userQuery } from '../simclusters/user-query.ts';
 import { ReloadingReader } from '../store/reloading-reader.ts';
 import type { ArtifactStore, SparseRow, VersionReader } from '../store/store.ts';
 import {
@@ -794,22 +795,22 @@ export class ServingModel {
   }
 
   /**
-   * The interest of a user whose InterestedIn lacks social proof: Σ Ŵ_i over the items it engaged with (version
-   * and overlay), each item's current embedding L2-normalised so every engagement counts once. Such a row is one
-   * unproven cluster kept out of several, each backed by a single producer; the items' embeddings carry what
-   * everyone who engaged with the same items is interested in, the evidence the user's own row lacks. Empty when
-   * none of the items has an embedding.
+   * The current embeddings of the items version user u engaged with (version and overlay), each item once; items
+   * without an embedding are left out. A user whose InterestedIn lacks social proof is asked with their sum: such
+   * a row is one unproven cluster kept out of several, each backed by a single producer, while the items carry
+   * what everyone who engaged with them is interested in. Every other user is asked with `userQuery`.
    */
-  private async engagedItemsInterest(u: number): Promise<SourceVector> {
-    const items = await this.engagedItems(u);
+  private async engagedItemRows(u: number): Promise<SparseRow[]> {
+    const items = (await this.engagedItems(u)).slice().sort();
     const emb = this.annIndex!.itemEmbeddings;
     const rows: SparseRow[] = [];
     for (let j = 0; j < items.length; j++) {
       const i = items[j];
+      if (j > 0 && i === items[j - 1]) continue;
       const row = this.overlay?.itemRow(i) ?? (i < emb.nRows ? emb.row(i) : null);
-      if (row) rows.push(row);
+      if (row && row.ids.length > 0) rows.push(row);
     }
-    return sumOfUnitRows(rows);
+    return rows;
   }
 
   private async resolveSource(
@@ -818,12 +819,22 @@ export class ServingModel {
     if ('userId' in source) {
       const u = this.userIndex(source.userId, 'source.userId');
       const exclude = await this.userExclusions(u);
+      const row = await this.userRow(u, this.userScore);
+      const kind = `interestedIn:${this.userScore}`;
+      // A new user's row is the overlay's fold-in of its own engagements already.
+      if (u >= this.users.size || !this.annIndex) return { vector: row, exclude, kind };
+      const items = await this.engagedItemRows(u);
       if (await this.lacksProof(u)) {
-        const vector = await this.engagedItemsInterest(u);
+        const vector = sumOfUnitRows(items);
         if (vector.ids.length > 0) return { vector, exclude, kind: 'engagedItems' };
       }
-      const row = await this.userRow(u, this.userScore);
-      return { vector: row, exclude, kind: `interestedIn:${this.userScore}` };
+      const q = userQuery(row, items);
+      if (q.added === 0) return { vector: row, exclude, kind };
+      return {
+        vector: q.vector,
+        exclude,
+        kind: row.ids.length > 0 ? `${kind}+engagedItems` : 'engagedItems',
+      };
     }
     if ('itemId' in source) {
       const { embedding, kind } = await this.itemEmbedding(source.itemId, 'auto', 'source.itemId');

@@ -6,10 +6,12 @@ import { test } from 'node:test';
 import { SMALL_FIXTURE, type TestArtifactSpec, writeTestArtifacts } from '../query/test-fixtures.ts';
 import { buildApp } from './app.ts';
 
-// Version b moves dave's interest to cluster 3, so every answer says which version it came from.
+// Version b moves dave's interest to cluster 3, so every answer says which version it came from. Dave engaged
+// with i1 (cluster 0): a holds c0 and asks with its row alone; b does not, so it asks with c3 + c0 (normalised):
+// i5 0.707, i3 and i4 0.566, i0 0.424; i2 shares nothing.
 const B: TestArtifactSpec = { ...SMALL_FIXTURE, interestedIn: { dave: [[3, 1]] }, interestedInByKind: {} };
 const ANSWER_A = ['i0', 'i4', 'i2'];
-const ANSWER_B = ['i5', 'i3'];
+const ANSWER_B = ['i5', 'i3', 'i4', 'i0'];
 
 test('a build committed while requests run: the server switches by polling, no request fails', async () => {
   const root = mkdtempSync(join(tmpdir(), 'simrec-serve-reload-'));

@@ -347,7 +347,7 @@ export const CandidatesResponse = Type.Object({
   version: Type.String({ description: 'artifact version answered from' }),
   source: Type.String({
     description:
-      "the embedding used, e.g. 'interestedIn:logFavScoreClusterNormalized', or 'engagedItems' for a user whose InterestedIn has no social proof",
+      "the embedding used, e.g. 'interestedIn:logFavScoreClusterNormalized'; '…+engagedItems' when the user's engaged items outside its InterestedIn's clusters were added; 'engagedItems' for a user whose InterestedIn has no social proof",
   }),
   candidates: Type.Array(Candidate),
   params: EffectiveParams,
