@@ -21,7 +21,7 @@ import { positivesFromEngagements } from '../data/positives.ts';
 import { communityLabels, readProducerCommunities } from '../data/synthetic/truth.ts';
 import { interestedInMatrix } from '../simclusters/interested-in.ts';
 import { runSimClusters, type SimClustersInput, type SimClustersOutput } from '../simclusters/pipeline.ts';
-import { userQuery } from '../simclusters/user-query.ts';
+import { queryItems, userQuery } from '../simclusters/user-query.ts';
 import type { ArtifactStore, VersionWriter } from '../store/store.ts';
 import type { BuildConfig } from './config.ts';
 
@@ -347,7 +347,7 @@ export function top10Ties(out: SimClustersOutput, d: Dataset, sample = 200): Clu
       ids: U.indices.subarray(U.indptr[u], U.indptr[u + 1]),
       values: U.values!.subarray(U.indptr[u], U.indptr[u + 1]),
     };
-    const items = exclude ? engagedItemRows(out.items.embedding, exclude) : [];
+    const items = exclude ? engagedItemRows(out.items.embedding, queryItems(exclude)) : [];
     const fromItems = out.interestedIn.withoutProof?.[u] === 1 ? sumOfUnitRows(items) : null;
     const r = ann.query(
       fromItems && fromItems.ids.length > 0 ? fromItems : userQuery(interest, items).vector,

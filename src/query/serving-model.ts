@@ -44,7 +44,7 @@ import { sumOfUnitRows } from '../core/sparse.ts';
 import { TopK } from '../core/topk.ts';
 import type { ClusterTopList } from '../simclusters/cluster-index.ts';
 import { INTERESTED_IN_SCORES, type InterestedInScore } from '../simclusters/interested-in.ts';
-import { userQuery } from '../simclusters/user-query.ts';
+import { queryItems, userQuery } from '../simclusters/user-query.ts';
 import { ReloadingReader } from '../store/reloading-reader.ts';
 import type { ArtifactStore, SparseRow, VersionReader } from '../store/store.ts';
 import {
@@ -795,18 +795,18 @@ export class ServingModel {
   }
 
   /**
-   * The current embeddings of the items version user u engaged with (version and overlay), each item once; items
-   * without an embedding are left out. A user whose InterestedIn lacks social proof is asked with their sum: such
-   * a row is one unproven cluster kept out of several, each backed by a single producer, while the items carry
-   * what everyone who engaged with them is interested in. Every other user is asked with `userQuery`.
+   * The current embeddings of the items version user u engaged with (version and overlay), each item once and at
+   * most USER_QUERY_MAX_ITEMS of them (`queryItems`); items without an embedding are left out. A user whose
+   * InterestedIn lacks social proof is asked with their sum: such a row is one unproven cluster kept out of
+   * several, each backed by a single producer, while the items carry what everyone who engaged with them is
+   * interested in. Every other user is asked with `userQuery`.
    */
   private async engagedItemRows(u: number): Promise<SparseRow[]> {
-    const items = (await this.engagedItems(u)).slice().sort();
+    const items = queryItems(await this.engagedItems(u));
     const emb = this.annIndex!.itemEmbeddings;
     const rows: SparseRow[] = [];
     for (let j = 0; j < items.length; j++) {
       const i = items[j];
-      if (j > 0 && i === items[j - 1]) continue;
       const row = this.overlay?.itemRow(i) ?? (i < emb.nRows ? emb.row(i) : null);
       if (row && row.ids.length > 0) rows.push(row);
     }

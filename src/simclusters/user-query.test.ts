@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SparseVector } from '../core/sparse.ts';
-import { userQuery } from './user-query.ts';
+import { queryItems, userQuery } from './user-query.ts';
 
 const v = (ids: number[], values: number[]): SparseVector => ({
   ids: Int32Array.from(ids),
@@ -47,4 +47,12 @@ test('userQuery: a user without an InterestedIn is asked with the sum of its ite
   const q = userQuery(v([], []), [v([1], [5]), v([1, 2], [3, 4])]);
   assert.equal(q.covered, 0);
   close(q.vector, [1, 2], [1.6, 0.8]);
+});
+
+test('queryItems: distinct ascending items; beyond the cap, an even stride over them', () => {
+  assert.deepEqual(Array.from(queryItems([5, 1, 5, 3, 1])), [1, 3, 5]);
+  // 10 distinct items, cap 4: positions floor(j·10/4) = 0, 2, 5, 7.
+  const items = [90, 10, 20, 30, 40, 50, 60, 70, 80, 0, 30];
+  assert.deepEqual(Array.from(queryItems(items, 4)), [0, 20, 50, 70]);
+  assert.deepEqual(Array.from(queryItems([], 4)), []);
 });

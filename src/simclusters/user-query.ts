@@ -10,6 +10,26 @@
  */
 import { lowerBound, type SparseVector, sumOfUnitRows } from '../core/sparse.ts';
 
+/**
+ * At most this many engaged items make a user's query: the request's cost stays bounded for users with very long
+ * histories, and a thousand items estimate which clusters the history covers as well as all of them do.
+ */
+export const USER_QUERY_MAX_ITEMS = 1000;
+
+/**
+ * The distinct items of `items` (any order, repeats allowed), ascending; beyond `max`, `max` of them taken at an
+ * even stride, so the choice is deterministic and spread over the whole list.
+ */
+export function queryItems(items: ArrayLike<number>, max = USER_QUERY_MAX_ITEMS): Int32Array {
+  const sorted = Int32Array.from(items).sort();
+  let n = 0;
+  for (let j = 0; j < sorted.length; j++) if (j === 0 || sorted[j] !== sorted[j - 1]) sorted[n++] = sorted[j];
+  if (n <= max) return sorted.subarray(0, n);
+  const out = new Int32Array(max);
+  for (let j = 0; j < max; j++) out[j] = sorted[Math.floor((j * n) / max)];
+  return out;
+}
+
 export interface UserQuery {
   readonly vector: SparseVector;
   /** Engaged items the InterestedIn holds the strongest cluster of. */
