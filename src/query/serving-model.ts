@@ -813,28 +813,32 @@ export class ServingModel {
     return rows;
   }
 
+  /**
+   * What a user is asked with: InterestedIn, with the engaged items it does not cover (`userQuery`), or the
+   * engaged items alone when it lacks social proof.
+   */
+  private async userSource(u: number): Promise<{ vector: SparseRow; kind: string }> {
+    const row = await this.userRow(u, this.userScore);
+    const kind = `interestedIn:${this.userScore}`;
+    // A new user's row is the overlay's fold-in of its own engagements already.
+    if (u >= this.users.size || !this.annIndex) return { vector: row, kind };
+    const items = await this.engagedItemRows(u);
+    if (await this.lacksProof(u)) {
+      const vector = sumOfUnitRows(items);
+      if (vector.ids.length > 0) return { vector, kind: 'engagedItems' };
+    }
+    const q = userQuery(row, items);
+    if (q.added === 0) return { vector: row, kind };
+    return { vector: q.vector, kind: row.ids.length > 0 ? `${kind}+engagedItems` : 'engagedItems' };
+  }
+
   private async resolveSource(
     source: QuerySubject,
   ): Promise<{ vector: SourceVector; exclude: ArrayLike<number> | null; kind: string }> {
     if ('userId' in source) {
       const u = this.userIndex(source.userId, 'source.userId');
       const exclude = await this.userExclusions(u);
-      const row = await this.userRow(u, this.userScore);
-      const kind = `interestedIn:${this.userScore}`;
-      // A new user's row is the overlay's fold-in of its own engagements already.
-      if (u >= this.users.size || !this.annIndex) return { vector: row, exclude, kind };
-      const items = await this.engagedItemRows(u);
-      if (await this.lacksProof(u)) {
-        const vector = sumOfUnitRows(items);
-        if (vector.ids.length > 0) return { vector, exclude, kind: 'engagedItems' };
-      }
-      const q = userQuery(row, items);
-      if (q.added === 0) return { vector: row, exclude, kind };
-      return {
-        vector: q.vector,
-        exclude,
-        kind: row.ids.length > 0 ? `${kind}+engagedItems` : 'engagedItems',
-      };
+      return { ...(await this.userSource(u)), exclude };
     }
     if ('itemId' in source) {
       const { embedding, kind } = await this.itemEmbedding(source.itemId, 'auto', 'source.itemId');
