@@ -39,6 +39,19 @@ export class VersionData {
     readonly strategies: Map<string, Strategy>,
   ) {}
 
+  private coEngaged: CoEngagement | null | undefined;
+
+  /**
+   * The engagement log as distinct (user, item) pairs, item → users, and each user's distinct item count:
+   * what the co-engagement feature walks (features.ts). Built on first use (the ranker's features need it;
+   * a version served by fusion never pays for it); null without an engagement log.
+   */
+  get coEngagement(): CoEngagement | null {
+    if (this.coEngaged === undefined)
+      this.coEngaged = this.engagements ? coEngagement(this.engagements) : null;
+    return this.coEngaged;
+  }
+
   private static readonly cache = new WeakMap<VersionReader, Promise<VersionData>>();
 
   /** The data of the model's version, read on first use. */
@@ -104,4 +117,32 @@ function byAuthor(author: Int32Array, created: Float64Array, nUsers: number): Cs
   const t = (i: number) => (Number.isNaN(created[i]) ? Number.NEGATIVE_INFINITY : created[i]);
   for (let a = 0; a < n; a++) items.subarray(indptr[a], indptr[a + 1]).sort((x, y) => t(y) - t(x) || x - y);
   return new CsrMatrix(n, author.length, indptr, items, null);
+}
+
+export interface CoEngagement {
+  /** items × users, one entry per distinct pair, rows sorted by user. */
+  itemUsers: CsrMatrix;
+  /** Per user: the distinct items engaged with. */
+  userDegree: Float32Array;
+}
+
+/** The log's distinct pairs (its rows are sorted by item, so repeats are adjacent), transposed. */
+export function coEngagement(log: CsrMatrix): CoEngagement {
+  const indptr = new Int32Array(log.nRows + 1);
+  const indices = new Int32Array(log.nnz);
+  const userDegree = new Float32Array(log.nRows);
+  let n = 0;
+  for (let u = 0; u < log.nRows; u++) {
+    let prev = -1;
+    for (let j = log.indptr[u]; j < log.indptr[u + 1]; j++) {
+      const i = log.indices[j];
+      if (i === prev) continue;
+      indices[n++] = i;
+      prev = i;
+    }
+    indptr[u + 1] = n;
+    userDegree[u] = n - indptr[u];
+  }
+  const distinct = new CsrMatrix(log.nRows, log.nCols, indptr, indices.slice(0, n), null);
+  return { itemUsers: distinct.transpose(), userDegree };
 }
