@@ -30,6 +30,7 @@ import type { ServingModel } from '../query/serving-model.ts';
 import { FeatureBuilder, FeatureSpec, type FeatureSpecInit, type FeatureVector } from '../ranking/hashing.ts';
 import type { CandidateMerger } from '../ranking/merge.ts';
 import { networkProducers } from './candidates.ts';
+import { CoEngagementWalk } from './co-engagement.ts';
 import { SOURCES } from './strategy.ts';
 import type { SubjectState } from './subject.ts';
 import type { VersionData } from './version-data.ts';
@@ -126,12 +127,8 @@ export class FeatureHydrator {
   private netTouched: Int32Array;
   private nNetTouched = 0;
   private mf: Float32Array | null = null;
-  /** Per version user v: |v's items ∩ the subject's| / √|v's items| (touched list clears it). */
-  private coUser: Float32Array;
-  private coTouched: Int32Array;
-  private nCoTouched = 0;
-  /** √ of the subject's distinct engaged items the co-engagement walk counted (0: the feature stays 0). */
-  private coNorm = 0;
+  /** The co-engagement feature's subject side (co-engagement.ts); null when the ranker does not use it. */
+  private co: CoEngagementWalk | null = null;
   private userVals = new Float64Array(3);
   /**
    * Token hashes of the categorical values every candidate meets, computed once instead of re-hashing the same
@@ -183,9 +180,8 @@ export class FeatureHydrator {
     this.network = new Float32Array(Math.max(1, nProducers));
     this.followed = new Uint8Array(Math.max(1, nProducers));
     this.netTouched = new Int32Array(Math.max(1, nProducers));
-    const nUsers = this.num[CO_ENGAGEMENT] >= 0 ? (data.coEngagement?.itemUsers.nCols ?? 0) : 0;
-    this.coUser = new Float32Array(Math.max(1, nUsers));
-    this.coTouched = new Int32Array(Math.max(1, nUsers));
+    const co = this.num[CO_ENGAGEMENT] >= 0 ? data.coEngagement : null;
+    if (co) this.co = new CoEngagementWalk(co);
   }
 
   /** Scatters the user side into the dense buffers (synchronous; call clearUser before the next user). */
@@ -231,7 +227,7 @@ export class FeatureHydrator {
       }
     for (const p of st.follows) if (p < this.followed.length) this.followed[p] = 1;
     this.mf = u.mf;
-    this.setCoEngagement(st.engaged);
+    this.co?.set(st.engaged);
     this.userVals[0] = Math.log1p(st.engaged.length);
     this.userVals[1] = Math.log1p(st.follows.length);
     this.userVals[2] = l2 > 0 ? Math.log1p((l1 * l1) / l2) : 0;
@@ -249,51 +245,10 @@ export class FeatureHydrator {
     this.nUserTouched = 0;
     this.nTagTouched = 0;
     this.nNetTouched = 0;
-    for (let j = 0; j < this.nCoTouched; j++) this.coUser[this.coTouched[j]] = 0;
-    this.nCoTouched = 0;
-    this.coNorm = 0;
+    this.co?.clear();
     this.userNorm = 0;
     this.userTop = -1;
     this.mf = null;
-  }
-
-  /**
-   * The user side of the co-engagement feature: per version user, how many of the subject's items they share,
-   * over √ of their own count. One walk over the subject's items' users per request, so a candidate costs
-   * one pass over its own users.
-   */
-  private setCoEngagement(engaged: Int32Array): void {
-    const co = this.num[CO_ENGAGEMENT] >= 0 ? this.data.coEngagement : null;
-    if (!co || engaged.length === 0) return;
-    const m = co.itemUsers;
-    const seen = new Set<number>();
-    for (const j of engaged) {
-      if (j >= m.nRows || seen.has(j)) continue;
-      seen.add(j);
-      for (let k = m.indptr[j]; k < m.indptr[j + 1]; k++) {
-        const v = m.indices[k];
-        if (this.coUser[v] === 0) this.coTouched[this.nCoTouched++] = v;
-        this.coUser[v] += 1;
-      }
-    }
-    for (let t = 0; t < this.nCoTouched; t++) {
-      const v = this.coTouched[t];
-      this.coUser[v] /= Math.sqrt(co.userDegree[v]);
-    }
-    this.coNorm = Math.sqrt(seen.size);
-  }
-
-  /** Item i's co-engagement with the subject (see the module comment); 0 without a walk or users. */
-  private coEngagementOf(i: number): number {
-    const co = this.data.coEngagement;
-    if (!co || this.coNorm === 0 || i >= co.itemUsers.nRows) return 0;
-    const m = co.itemUsers;
-    const from = m.indptr[i];
-    const to = m.indptr[i + 1];
-    if (to === from) return 0;
-    let s = 0;
-    for (let k = from; k < to; k++) s += this.coUser[m.indices[k]];
-    return s / (Math.sqrt(to - from) * this.coNorm);
   }
 
   /** Cosine of the user's interest with item i's current embedding (item[0]), and i's top cluster (item[2]). */
@@ -404,7 +359,7 @@ export class FeatureHydrator {
         set(12, overlap / (z - a));
       }
     }
-    if (this.num[CO_ENGAGEMENT] >= 0 && this.coNorm > 0) set(CO_ENGAGEMENT, this.coEngagementOf(item));
+    if (this.co?.active) set(CO_ENGAGEMENT, this.co.of(item));
     let nSources = 0;
     const ns = merger.sources.length;
     if (this.cat.source >= 0 && this.sourceNames !== merger.sources) this.hashSources(merger.sources);

@@ -11,6 +11,7 @@ import type { IdMap } from '../core/id-map.ts';
 import type { ServingModel } from '../query/serving-model.ts';
 import type { LogisticModel } from '../ranking/logistic.ts';
 import type { VersionReader } from '../store/store.ts';
+import { type CoEngagement, coEngagement } from './co-engagement.ts';
 import { type Strategy, strategiesOf } from './strategy.ts';
 
 export class VersionData {
@@ -117,32 +118,4 @@ function byAuthor(author: Int32Array, created: Float64Array, nUsers: number): Cs
   const t = (i: number) => (Number.isNaN(created[i]) ? Number.NEGATIVE_INFINITY : created[i]);
   for (let a = 0; a < n; a++) items.subarray(indptr[a], indptr[a + 1]).sort((x, y) => t(y) - t(x) || x - y);
   return new CsrMatrix(n, author.length, indptr, items, null);
-}
-
-export interface CoEngagement {
-  /** items × users, one entry per distinct pair, rows sorted by user. */
-  itemUsers: CsrMatrix;
-  /** Per user: the distinct items engaged with. */
-  userDegree: Float32Array;
-}
-
-/** The log's distinct pairs (its rows are sorted by item, so repeats are adjacent), transposed. */
-export function coEngagement(log: CsrMatrix): CoEngagement {
-  const indptr = new Int32Array(log.nRows + 1);
-  const indices = new Int32Array(log.nnz);
-  const userDegree = new Float32Array(log.nRows);
-  let n = 0;
-  for (let u = 0; u < log.nRows; u++) {
-    let prev = -1;
-    for (let j = log.indptr[u]; j < log.indptr[u + 1]; j++) {
-      const i = log.indices[j];
-      if (i === prev) continue;
-      indices[n++] = i;
-      prev = i;
-    }
-    indptr[u + 1] = n;
-    userDegree[u] = n - indptr[u];
-  }
-  const distinct = new CsrMatrix(log.nRows, log.nCols, indptr, indices.slice(0, n), null);
-  return { itemUsers: distinct.transpose(), userDegree };
 }
