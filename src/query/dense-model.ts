@@ -156,6 +156,11 @@ export class DenseModel {
     return this.reader.id;
   }
 
+  /** Loads the user-query HNSW index now (it is read on first use otherwise: a first request pays for it). */
+  async warm(): Promise<void> {
+    await this.userIndex?.get();
+  }
+
   /** Items with a vector. */
   get size(): number {
     return this.n;

@@ -237,6 +237,38 @@ const DAVE_LIKES_C3: TestArtifactSpec = {
   interestedInByKind: {},
 };
 
+test('LiveModel: warm runs on each new model before it serves; a failing warm is reported, the version serves', () =>
+  withDir(async (dir) => {
+    const warmed: string[] = [];
+    const errors: unknown[] = [];
+    let fail = false;
+    const live = new LiveModel(openArtifactStore(dir), {
+      pollMs: 0,
+      onError: (e) => errors.push(e),
+      warm: async (m) => {
+        // Not yet current while it is warmed.
+        assert.notEqual(live.current?.version, m.version);
+        warmed.push(m.version);
+        if (fail) throw new Error('warm failed');
+      },
+    });
+    try {
+      const a = await writeTestArtifacts(dir, SMALL_FIXTURE);
+      await live.start();
+      assert.deepEqual(warmed, [a]);
+      assert.equal(live.current?.version, a);
+      fail = true;
+      const b = await writeTestArtifacts(dir, DAVE_LIKES_C3);
+      assert.equal(await live.refresh(), true);
+      assert.deepEqual(warmed, [a, b]);
+      assert.equal(live.current?.version, b);
+      assert.equal(errors.length, 1);
+      assert.equal((errors[0] as Error).message, 'warm failed');
+    } finally {
+      await live.close();
+    }
+  }));
+
 test('LiveModel: waits for a first version, switches on refresh, pins a model for requests in flight', () =>
   withDir(async (dir) => {
     const switches: [string | null, string][] = [];

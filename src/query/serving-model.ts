@@ -489,6 +489,11 @@ export class ServingModel {
     return this.items.size;
   }
 
+  /** Loads now the indexes this model reads lazily (the MF user-query HNSW index), so no request pays for them. */
+  async warmIndexes(): Promise<void> {
+    await this.dense?.warm();
+  }
+
   /** The version's reader (entries beyond what the model loads: inputs, the ranker; the lease rules apply). */
   get versionReader(): VersionReader {
     return this.reader;
@@ -1172,6 +1177,11 @@ export interface LiveModelOptions extends ServingModelOptions {
   onSwitch?: (from: string | null, to: string) => void;
   /** Errors of background loads (a version that fails to load leaves the previous model serving). */
   onError?: (error: unknown) => void;
+  /**
+   * Run on each new model before it is swapped in (data the first requests would otherwise build); its failure
+   * is reported through onError and does not keep the version from serving.
+   */
+  warm?: (model: ServingModel) => Promise<void>;
 }
 
 /**
@@ -1202,7 +1212,11 @@ export class LiveModel {
       },
       onError: (e) => this.report(e),
       // The model is built while the version's checksum is checked on another thread.
-      prepare: (reader) => ServingModel.load(reader, this.options),
+      prepare: async (reader) => {
+        const model = await ServingModel.load(reader, this.options);
+        if (this.options.warm) await this.options.warm(model).catch((e: unknown) => this.report(e));
+        return model;
+      },
     });
   }
 

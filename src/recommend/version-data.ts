@@ -55,6 +55,15 @@ export class VersionData {
 
   private static readonly cache = new WeakMap<VersionReader, Promise<VersionData>>();
 
+  /**
+   * Reads the version's data and builds what its ranker reads on a first request (the co-engagement transpose),
+   * so a server can pay for it while the version is prepared, before it serves, instead of in that request.
+   */
+  static async warm(model: ServingModel): Promise<void> {
+    const d = await VersionData.for(model);
+    if (d.ranker && d.ranker.spec.numericIndex('co_engagement') >= 0) void d.coEngagement;
+  }
+
   /** The data of the model's version, read on first use. */
   static for(model: ServingModel): Promise<VersionData> {
     const reader = model.versionReader;

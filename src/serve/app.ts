@@ -13,6 +13,7 @@ import { EVENT_LIMITS } from '../data/events.ts';
 import type { CandidateSource } from '../query/candidate-source.ts';
 import { LiveModel, type ServingModel } from '../query/serving-model.ts';
 import { SOURCE_FACTORIES } from '../query/sources/registry.ts';
+import { VersionData } from '../recommend/version-data.ts';
 import type { InterestedInScore } from '../simclusters/interested-in.ts';
 import type { EventLog } from '../store/event-log.ts';
 import { openArtifactStore, openEventLog } from '../store/open.ts';
@@ -152,6 +153,9 @@ export async function buildApp(options: AppOptions): Promise<SimrecFastify> {
     live = new LiveModel(store, {
       userScore: options.userScore,
       pollMs: options.pollMs,
+      warm: async (model) => {
+        await Promise.all([VersionData.warm(model), model.warmIndexes()]);
+      },
       onSwitch: (from, to) => {
         lastFailure = null;
         lastLogged = '';
