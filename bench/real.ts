@@ -7,8 +7,8 @@
  * - FilmTrust and CiaoDVD: ratings as engagements (weight = rating, CiaoDVD's date as ts), the trust file as
  *   follows (trustor → trustee), split 80/20 per user with a fixed seed; the same build and evaluation.
  *
- * MF is off in the default build; when the default version holds no MF, a second build with `mf.enabled: true`
- * and nothing else changed gives the MF column, and the table says so. Both are run through the CLI (child
+ * The default build includes MF; should a default version hold no MF, a second build with `mf.enabled: true` and
+ * nothing else changed gives the MF column, and the table says so. Both are run through the CLI (child
  * processes), exactly as documented for users. Prints Markdown tables for BENCHMARKS.md; asserts nothing.
  */
 import { execFileSync } from 'node:child_process';
