@@ -1,8 +1,9 @@
 /**
  * The first stage (issue 16 item 2): candidates from every source a strategy budgets, asked concurrently.
  *
- * - simclusters: SimClusters ANN from the subject's interest (a user's InterestedIn, folded in by the overlay
- *   for new users; a session's summed item embeddings; a raw embedding).
+ * - simclusters: SimClusters ANN from the subject's interest: for a user, the query `POST /v1/candidates/
+ *   simclusters` asks with (InterestedIn plus the engaged items it does not cover, simclusters/user-query.ts;
+ *   the overlay's fold-in for new users); a session's summed item embeddings; a raw embedding.
  * - item2item: SimClusters ANN from the subject's most recent engagements; an item's score is the sum over
  *   seeds of its cosine with the seed, the j-th most recent seed weighted 1/(1 + j), asked as one query
  *   (summedQuery) that leaves out everything the subject engaged with, so the budget goes to items it may see.
