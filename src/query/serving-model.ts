@@ -604,24 +604,17 @@ export class ServingModel {
 
   /** Items a user already engaged with (dense indices), empty when the version keeps no engagements. */
   async engagedItems(u: number): Promise<Int32Array> {
-    const version = u < this.users.size ? await readEngagedItems(this.reader, u) : new Int32Array(0);
-    const live = this.overlay?.userEngaged(u);
-    if (!live || live.length === 0) return version;
-    const out = new Int32Array(version.length + live.length);
-    out.set(version);
-    out.set(live, version.length);
-    return out;
+    return withLive(await this.versionEngaged(u), this.overlay?.userEngaged(u));
   }
 
   /** What a user's candidates exclude: engaged items (version and overlay) and items they hid. */
   private async userExclusions(u: number): Promise<ArrayLike<number>> {
-    const version = u < this.users.size ? await readEngagedItems(this.reader, u) : new Int32Array(0);
-    const live = this.overlay?.userExclusions(u);
-    if (!live || live.length === 0) return version;
-    const out = new Int32Array(version.length + live.length);
-    out.set(version);
-    out.set(live, version.length);
-    return out;
+    return withLive(await this.versionEngaged(u), this.overlay?.userExclusions(u));
+  }
+
+  /** Version user u's engaged items (none for users the version does not know). */
+  private async versionEngaged(u: number): Promise<Int32Array> {
+    return u < this.users.size ? readEngagedItems(this.reader, u) : new Int32Array(0);
   }
 
   // ---- candidates ------------------------------------------------------------------------------------------
@@ -800,14 +793,14 @@ export class ServingModel {
   }
 
   /**
-   * The current embeddings of the items version user u engaged with (version and overlay), each item once and at
+   * The current embeddings of the items a version user engaged with (version and overlay), each item once and at
    * most USER_QUERY_MAX_ITEMS of them (`queryItems`); items without an embedding are left out. A user whose
    * InterestedIn lacks social proof is asked with their sum: such a row is one unproven cluster kept out of
    * several, each backed by a single producer, while the items carry what everyone who engaged with them is
    * interested in. Every other user is asked with `userQuery`.
    */
-  private async engagedItemRows(u: number): Promise<SparseRow[]> {
-    const items = queryItems(await this.engagedItems(u));
+  private engagedItemRows(engaged: ArrayLike<number>): SparseRow[] {
+    const items = queryItems(engaged);
     const emb = this.annIndex!.itemEmbeddings;
     const rows: SparseRow[] = [];
     for (let j = 0; j < items.length; j++) {
@@ -822,12 +815,15 @@ export class ServingModel {
    * What a user is asked with: InterestedIn, with the engaged items it does not cover (`userQuery`), or the
    * engaged items alone when it lacks social proof.
    */
-  private async userSource(u: number): Promise<{ vector: SparseRow; kind: string }> {
+  private async userSource(
+    u: number,
+    engaged: ArrayLike<number>,
+  ): Promise<{ vector: SparseRow; kind: string }> {
     const row = await this.userRow(u, this.userScore);
     const kind = `interestedIn:${this.userScore}`;
     // A new user's row is the overlay's fold-in of its own engagements already.
     if (u >= this.users.size || !this.annIndex) return { vector: row, kind };
-    const items = await this.engagedItemRows(u);
+    const items = this.engagedItemRows(engaged);
     if (await this.lacksProof(u)) {
       const vector = sumOfUnitRows(items);
       if (vector.ids.length > 0) return { vector, kind: 'engagedItems' };
@@ -842,8 +838,11 @@ export class ServingModel {
   ): Promise<{ vector: SourceVector; exclude: ArrayLike<number> | null; kind: string }> {
     if ('userId' in source) {
       const u = this.userIndex(source.userId, 'source.userId');
-      const exclude = await this.userExclusions(u);
-      return { ...(await this.userSource(u)), exclude };
+      // The version's engagements are read once: the query reads them, the exclusions too.
+      const version = await this.versionEngaged(u);
+      const exclude = withLive(version, this.overlay?.userExclusions(u));
+      const engaged = withLive(version, this.overlay?.userEngaged(u));
+      return { ...(await this.userSource(u, engaged)), exclude };
     }
     if ('itemId' in source) {
       const { embedding, kind } = await this.itemEmbedding(source.itemId, 'auto', 'source.itemId');
@@ -1169,6 +1168,15 @@ function groupByCluster(cluster: Int32Array, score: Float32Array, k: number): Ra
 }
 
 // ---- hot reload ----------------------------------------------------------------------------------------------
+
+/** The version's items followed by the overlay's (the version's array itself when the overlay adds none). */
+function withLive(version: Int32Array, live: Int32Array | undefined): Int32Array {
+  if (!live || live.length === 0) return version;
+  const out = new Int32Array(version.length + live.length);
+  out.set(version);
+  out.set(live, version.length);
+  return out;
+}
 
 export interface LiveModelOptions extends ServingModelOptions {
   /** How often to check `current`, in ms (default 1000; 0: only on refresh()). */
