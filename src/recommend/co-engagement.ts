@@ -13,6 +13,8 @@
  * full / sampled), so the feature estimates the same quantity; below the bounds it is exact.
  */
 import { CsrMatrix } from '../core/csr.ts';
+import { distinctSorted, evenStride } from '../core/int-sets.ts';
+import { lowerBound } from '../core/sparse.ts';
 
 export interface CoEngagement {
   /** items × users, one entry per distinct pair, rows sorted by user. */
@@ -76,19 +78,18 @@ export class CoEngagementWalk {
   set(engaged: ArrayLike<number>): void {
     this.clear();
     const m = this.co.itemUsers;
-    const items = Int32Array.from(engaged).sort();
-    let n = 0;
-    for (let j = 0; j < items.length; j++)
-      if (items[j] < m.nRows && (n === 0 || items[j] !== items[n - 1])) items[n++] = items[j];
+    const all = distinctSorted(engaged);
+    // Items the log lacks (new ones) sort last.
+    const n = lowerBound(all, m.nRows);
     if (n === 0) return;
-    const take = Math.min(n, this.limits.maxItems);
-    const perItem = Math.max(1, Math.floor(this.limits.walkBudget / take));
-    for (let t = 0; t < take; t++) {
-      const j = items[Math.floor((t * n) / take)];
+    const items = evenStride(all.subarray(0, n), this.limits.maxItems);
+    const perItem = Math.max(1, Math.floor(this.limits.walkBudget / items.length));
+    for (let t = 0; t < items.length; t++) {
+      const j = items[t];
       const from = m.indptr[j];
       const len = m.indptr[j + 1] - from;
       const cnt = Math.min(len, perItem);
-      const w = (n / take) * (len / cnt);
+      const w = (n / items.length) * (len / cnt);
       for (let q = 0; q < cnt; q++) {
         const v = m.indices[from + (cnt === len ? q : Math.floor((q * len) / cnt))];
         if (this.coUser[v] === 0) this.touched[this.nTouched++] = v;

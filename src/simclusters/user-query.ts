@@ -8,6 +8,7 @@
  * InterestedIn, every other item by its own L2-normalised embedding. On a catalogue (MovieLens) most items fall
  * inside the InterestedIn and the query stays close to it.
  */
+import { distinctSorted, evenStride } from '../core/int-sets.ts';
 import { lowerBound, type SparseVector, sumOfUnitRows } from '../core/sparse.ts';
 
 /**
@@ -16,18 +17,9 @@ import { lowerBound, type SparseVector, sumOfUnitRows } from '../core/sparse.ts'
  */
 export const USER_QUERY_MAX_ITEMS = 1000;
 
-/**
- * The distinct items of `items` (any order, repeats allowed), ascending; beyond `max`, `max` of them taken at an
- * even stride, so the choice is deterministic and spread over the whole list.
- */
+/** The distinct items of `items`, ascending; beyond `max`, `max` of them at an even stride (core/int-sets.ts). */
 export function queryItems(items: ArrayLike<number>, max = USER_QUERY_MAX_ITEMS): Int32Array {
-  const sorted = Int32Array.from(items).sort();
-  let n = 0;
-  for (let j = 0; j < sorted.length; j++) if (j === 0 || sorted[j] !== sorted[j - 1]) sorted[n++] = sorted[j];
-  if (n <= max) return sorted.subarray(0, n);
-  const out = new Int32Array(max);
-  for (let j = 0; j < max; j++) out[j] = sorted[Math.floor((j * n) / max)];
-  return out;
+  return evenStride(distinctSorted(items), max);
 }
 
 export interface UserQuery {
