@@ -42,8 +42,8 @@ data:
                         positives (default 4 for MovieLens, 0 otherwise)
   --train FILE          a caller-given split: train positives, user_id,item_id[,weight][,ts][,action]
   --test FILE           ... and test positives, same layout; evaluated exactly as given
-  --item-features FILE  item features for --train/--test: MovieLens movies.csv, ml-100k u.item, or a
-                        file with item_id and tags (separated by |)
+  --item-features FILE  item features for --train/--test: MovieLens movies.csv or movies.dat (ml-1m,
+                        ml-10m), ml-100k u.item, or a file with item_id and tags (separated by |)
   --drop-overlap        drop test pairs also present in train (default: refuse such a split)
   --skip-bad-rows       report bad input rows and skip them
 

@@ -204,7 +204,7 @@ function resolveFormat(dir: string, format: 'canonical' | 'movielens' | 'auto'):
     'INPUT_MISSING',
     format === 'canonical'
       ? `no input files in ${dir}: expected ${expected}`
-      : `no input files in ${dir}: expected ${expected} or a MovieLens directory (u.data, or ratings.csv + movies.csv)`,
+      : `no input files in ${dir}: expected ${expected} or a MovieLens directory (u.data, ratings.dat + movies.dat, or ratings.csv + movies.csv)`,
     { file: dir },
   );
 }

@@ -84,6 +84,50 @@ function item(id: number, title: string, flags: number[]): Buffer {
   return Buffer.from(`${id}|${title}|01-Jan-1995||http://example.org/${id}|${bits.join('|')}\n`, 'latin1');
 }
 
+test('ml-1m layout: "::" fields, Latin-1 or UTF-8 movies.dat, a bad rating located', async () => {
+  const ratings =
+    '1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978301968\n2::3408::4::978300275\n';
+  const dir = dirWith({
+    'ratings.dat': ratings,
+    // ml-1m's movies.dat is Latin-1: é is the single byte 0xE9.
+    'movies.dat': Buffer.from(
+      "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach (1996)::Animation|Children's|Musical\n2::Misérables, Les (1995)::Drama|Musical\n",
+      'latin1',
+    ),
+    'users.dat': '1::F::1::10::48067\n',
+  });
+  assert.equal(detectMovieLens(dir), 'ml-1m');
+  const ds = await loadDataset(dir);
+  assert.equal(ds.format, 'movielens');
+  // Items in movies.dat order, then 3408, seen only in ratings.
+  assert.deepEqual(ds.items.idList(), ['1193', '661', '2', '3408']);
+  assert.deepEqual(ds.users.idList(), ['1', '2']);
+  assert.deepEqual(ds.topics.idList(), ['Drama', 'Animation', "Children's", 'Musical']);
+  assert.deepEqual([...ds.itemTags!.indptr], [0, 1, 4, 6, 6]);
+  assert.deepEqual([...ds.engagements!.matrix.values!], [5, 3, 4, 4]);
+  assert.deepEqual([...ds.engagements!.ts!].sort(), [978300275, 978300760, 978301968, 978302109]);
+  const high = await loadDataset(dir, { minRating: 4 });
+  assert.equal(high.stats.engagements, 3);
+
+  // ml-10m's movies.dat is UTF-8 and lists "(no genres listed)"; ratings there are half stars.
+  const ten = dirWith({
+    'ratings.dat': '7::2::3.5::1199000000\n',
+    'movies.dat': '2::Misérables, Les (1995)::Drama|Musical\n3::Nothing (2008)::(no genres listed)\n',
+  });
+  const ds10 = await loadDataset(ten, { format: 'movielens' });
+  assert.deepEqual(ds10.items.idList(), ['2', '3']);
+  assert.deepEqual(ds10.topics.idList(), ['Drama', 'Musical']);
+  assert.deepEqual([...ds10.engagements!.matrix.values!], [3.5]);
+
+  const bad = dirWith({ 'ratings.dat': '1::10::5::100\n1::11::great::100\n1::12::4::100\n' });
+  const report = await validateDataset(bad);
+  assert.deepEqual(report.errors, [
+    `${join(bad, 'ratings.dat')}:2: column rating: non-numeric weight 'great'`,
+  ]);
+  const skipped = await loadDataset(bad, { skipBadRows: true });
+  assert.equal(skipped.stats.engagements, 2);
+});
+
 test('ml-100k layout: u.data, Latin-1 u.item with genre flags, and the ua split', async () => {
   const data = [
     '1\t1\t5\t881250949',

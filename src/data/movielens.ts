@@ -4,6 +4,9 @@
  *
  * - `ml-latest*`, `ml-25m`, `ml-20m`: `ratings.csv` (userId,movieId,rating,timestamp) and `movies.csv`
  *   (movieId,title,genres with `|`; titles with quoted commas; CRLF line ends), read as CSV with a header.
+ * - `ml-1m`, `ml-10m`: `ratings.dat` (UserID::MovieID::Rating::Timestamp, no header) and `movies.dat`
+ *   (MovieID::Title::Genres with `|`, no header; Latin-1 in ml-1m, UTF-8 in ml-10m — the encoding is told from
+ *   the bytes). `users.dat` and `tags.dat` are not read.
  * - `ml-100k`: `u.data` (user item rating timestamp, tab-separated, no header), `u.item` (pipe-separated,
  *   Latin-1, no header: id, title, dates, URL and 19 genre flags named by `u.genre`), and the fixed splits
  *   `ua.base`/`ua.test`, `ub.base`/`ub.test` (same layout as u.data) through {@link loadMovieLensSplit}.
@@ -11,7 +14,9 @@
  * "(no genres listed)" and the 100k genre "unknown" are no tag. Items come in the movie file's order, then
  * movies seen only in ratings.
  */
-import { existsSync, statSync } from 'node:fs';
+
+import { isUtf8 } from 'node:buffer';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimrecError } from '../core/errors.ts';
 import { buildDataset, buildEngagements, type FilePlan, type Parts, runPlans } from './assemble.ts';
@@ -24,11 +29,12 @@ import type { ReadColumn, ReadRequest } from './readers.ts';
 import { rejectsTableName } from './readers.ts';
 import { type ColumnSpec, checkHeader, type InputProblem, problemsError, tagsSql } from './validate.ts';
 
-export type MovieLensLayout = 'ml-100k' | 'ml-latest';
+export type MovieLensLayout = 'ml-100k' | 'ml-1m' | 'ml-latest';
 
 /** The MovieLens layout of dir, or null when it is not one. */
 export function detectMovieLens(dir: string): MovieLensLayout | null {
   if (existsSync(join(dir, 'ratings.csv'))) return 'ml-latest';
+  if (existsSync(join(dir, 'ratings.dat'))) return 'ml-1m';
   if (existsSync(join(dir, 'u.data'))) return 'ml-100k';
   return null;
 }
@@ -88,9 +94,13 @@ export async function planMovieLens(
 ): Promise<FilePlan[]> {
   const layout = detectMovieLens(dir);
   if (layout === null) {
-    throw new SimrecError('INPUT_MISSING', `${dir} is not a MovieLens directory (no ratings.csv or u.data)`, {
-      file: dir,
-    });
+    throw new SimrecError(
+      'INPUT_MISSING',
+      `${dir} is not a MovieLens directory (no ratings.csv, ratings.dat or u.data)`,
+      {
+        file: dir,
+      },
+    );
   }
   for (const kind of opts.require ?? []) {
     if (kind === 'follows' || kind === 'topic_follows') {
@@ -115,6 +125,12 @@ export async function planMovieLens(
       addFatal,
     );
     if (plan) plans.push({ ...plan, required: true });
+    return plans;
+  }
+  if (layout === 'ml-1m') {
+    const movies = file(dir, 'movies.dat', 'csv', 'items');
+    if (existsSync(movies.path)) plans.push(planDatMovies(movies, parts, opts));
+    plans.push(planDatRatings(file(dir, 'ratings.dat', 'csv', 'engagements'), parts, opts));
     return plans;
   }
   const items = file(dir, 'u.item', 'csv', 'items');
@@ -193,6 +209,73 @@ function headerless(
 }
 
 const U_DATA_COLUMNS = ['user_id', 'item_id', 'rating', 'timestamp'];
+
+/** ml-1m / ml-10m's field separator. */
+const DAT_DELIM = '::';
+
+/** ratings.dat: UserID::MovieID::Rating::Timestamp, no header. */
+function planDatRatings(f: InputFile, parts: Parts, opts: LoadOptions): FilePlan {
+  const rejects = rejectsTableName();
+  return {
+    kind: 'engagements',
+    file: f,
+    required: true,
+    req: {
+      file: f,
+      source: headerless(f, DAT_DELIM, U_DATA_COLUMNS, rejects),
+      sourceAgain: () => headerless(f, DAT_DELIM, U_DATA_COLUMNS, rejectsTableName()),
+      columns: [
+        { name: 'user_id', role: 'id', interner: parts.users },
+        { name: 'item_id', role: 'id', interner: parts.items },
+        { name: 'rating', role: 'weight' },
+        { name: 'timestamp', role: 'time' },
+      ],
+      rejectsTable: rejects,
+      hasHeader: false,
+      quote: '',
+      keepTime: true,
+      skipBadRows: Boolean(opts.skipBadRows),
+      onProgress: opts.onProgress,
+    },
+  };
+}
+
+const DAT_MOVIE_COLUMNS = ['movie_id', 'title', 'genres'];
+
+/**
+ * movies.dat: MovieID::Title::Genres, no header. ml-1m writes titles in Latin-1 and ml-10m in UTF-8; a file
+ * that is not valid UTF-8 is read as Latin-1 (every byte sequence is valid Latin-1, and a UTF-8 title's bytes
+ * would be misread the other way round).
+ */
+export function planDatMovies(f: InputFile, parts: Parts, opts: LoadOptions): FilePlan {
+  const latin1 = !isUtf8(readFileSync(f.path));
+  const rejects = rejectsTableName();
+  return {
+    kind: 'items',
+    file: f,
+    required: false,
+    req: {
+      file: f,
+      source: headerless(f, DAT_DELIM, DAT_MOVIE_COLUMNS, rejects, latin1),
+      sourceAgain: () => headerless(f, DAT_DELIM, DAT_MOVIE_COLUMNS, rejectsTableName(), latin1),
+      columns: [
+        { name: 'movie_id', key: 'item_id', role: 'id', interner: parts.items },
+        {
+          name: 'genres',
+          role: 'tags',
+          interner: parts.topics,
+          sql: `list_filter(${tagsSql('genres')}, t -> t <> '(no genres listed)')`,
+        },
+      ],
+      rejectsTable: rejects,
+      hasHeader: false,
+      quote: '',
+      keepTime: false,
+      skipBadRows: Boolean(opts.skipBadRows),
+      onProgress: opts.onProgress,
+    },
+  };
+}
 
 /** u.data, ua.base, ... : user item rating timestamp, tab-separated, no header. */
 function plan100kRatings(f: InputFile, kind: string, parts: Parts, opts: LoadOptions): FilePlan {

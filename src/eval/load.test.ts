@@ -9,7 +9,7 @@ import { loadDatasetEval, loadFilesEval } from './load.ts';
 const root = mkdtempSync(join(tmpdir(), 'simrec-eval-load-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-function dirWith(files: Record<string, string>): string {
+function dirWith(files: Record<string, string | Buffer>): string {
   const dir = join(root, `d${++n}`);
   mkdirSync(dir);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
@@ -53,7 +53,7 @@ test('a given split: train and test read as is, features from movies.csv, one id
   assert.deepEqual(r.notes, ['1 of 3 catalogue items have no feature']);
 });
 
-test('item features from u.item or an item_id,tags file', async () => {
+test('item features from u.item, movies.dat or an item_id,tags file', async () => {
   const flags = (on: number[]) =>
     Array.from({ length: 19 }, (_, i) => (on.includes(i) ? '1' : '0')).join('|');
   const dir = dirWith({
@@ -61,6 +61,10 @@ test('item features from u.item or an item_id,tags file', async () => {
     'test.tsv': 'user_id\titem_id\n1\t2\n',
     'u.item': `1|Toy Story (1995)|01-Jan-1995||http://x|${flags([3, 4, 5])}\n2|GoldenEye (1995)|01-Jan-1995||http://y|${flags([0, 1])}\n`,
     'items.csv': 'item_id,tags\n1,a|b\n2,\n',
+    'movies.dat': Buffer.from(
+      '1::Toy Story (1995)::Animation|Comedy\n2::Misérables, Les (1995)::Drama\n',
+      'latin1',
+    ),
   });
   const base = { train: join(dir, 'train.tsv'), test: join(dir, 'test.tsv') };
   const ml = await loadFilesEval({ ...base, itemFeatures: join(dir, 'u.item') });
@@ -69,6 +73,9 @@ test('item features from u.item or an item_id,tags file', async () => {
   assert.deepEqual(g(ml.data, 0), ['Animation', "Children's", 'Comedy']);
   // 'unknown' is no genre.
   assert.deepEqual(g(ml.data, 1), ['Action']);
+  const dat = await loadFilesEval({ ...base, itemFeatures: join(dir, 'movies.dat') });
+  assert.deepEqual(g(dat.data, 0), ['Animation', 'Comedy']);
+  assert.deepEqual(g(dat.data, 1), ['Drama']);
   const canon = await loadFilesEval({ ...base, itemFeatures: join(dir, 'items.csv') });
   assert.deepEqual(g(canon.data, 0), ['a', 'b']);
   assert.deepEqual(g(canon.data, 1), []);

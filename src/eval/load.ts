@@ -5,8 +5,8 @@
  *   ml-100k's own splits (`ua`, `ub`);
  * - a caller-given split: a train file and a test file (`user_id,item_id[,weight][,ts][,action]`, any format the
  *   loader reads: CSV/TSV/Parquet/JSONL, optionally gzip'd), evaluated exactly as given, with optional item
- *   features from a MovieLens `movies.csv` (genres), an ml-100k `u.item` (genre flags) or a canonical items file
- *   (`item_id,...,tags`).
+ *   features from a MovieLens `movies.csv` or ml-1m `movies.dat` (genres), an ml-100k `u.item` (genre flags) or
+ *   a canonical items file (`item_id,...,tags`).
  *
  * Files are read by the data layer (DuckDB, the same row checks and `FILE:LINE: column X: reason` reports as a
  * build), with one id space shared by train, test and features.
@@ -22,7 +22,7 @@ import { type Duck, openDuck } from '../data/duckdb.ts';
 import { classifyFile, type InputFile, readHeader, sourceSql } from '../data/inputs.ts';
 import { StringInterner } from '../data/interner.ts';
 import { loadDataset } from '../data/load.ts';
-import { loadMovieLensSplit, plan100kItems } from '../data/movielens.ts';
+import { loadMovieLensSplit, plan100kItems, planDatMovies } from '../data/movielens.ts';
 import { positivesFromEngagements } from '../data/positives.ts';
 import { type ReadColumn, type ReadRequest, rejectsTableName } from '../data/readers.ts';
 import {
@@ -184,7 +184,7 @@ const MOVIES_COLUMNS: readonly ColumnSpec[] = [
   { name: 'genres', role: 'tags', required: true },
 ];
 
-/** Plans the item-features read: u.item, movies.csv, or a canonical items file, told apart by name and header. */
+/** Plans the item-features read: u.item, movies.dat, movies.csv, or a canonical items file, told apart by name and header. */
 async function planFeatures(
   duck: Duck,
   path: string,
@@ -197,6 +197,12 @@ async function planFeatures(
       throw new SimrecError('INPUT_MISSING', `item features file ${path} does not exist`, { file: path });
     const file: InputFile = { kind: 'items', path, name: 'u.item', format: 'csv', gzip: false };
     return plan100kItems(duck, dirname(path), file, parts, { skipBadRows, onProgress });
+  }
+  if (basename(path) === 'movies.dat') {
+    if (!existsSync(path))
+      throw new SimrecError('INPUT_MISSING', `item features file ${path} does not exist`, { file: path });
+    const file: InputFile = { kind: 'items', path, name: 'movies.dat', format: 'csv', gzip: false };
+    return planDatMovies(file, parts, { skipBadRows, onProgress });
   }
   const file = inputFile(path, 'items');
   const header = await readHeader(duck, file);
@@ -223,7 +229,7 @@ async function planFeatures(
   if (!lower.includes('tags'))
     throw new SimrecError(
       'INPUT_BAD_HEADER',
-      `${path}: item features need a 'tags' column (item_id,tags with tags separated by |), a MovieLens movies.csv or u.item`,
+      `${path}: item features need a 'tags' column (item_id,tags with tags separated by |), a MovieLens movies.csv, movies.dat or u.item`,
       { file: path, line: 1 },
     );
   return planHeaded(
