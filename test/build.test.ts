@@ -37,6 +37,12 @@ test('build ingests, stores id maps and relations, and commits a current version
   // empty similarity graph and defines an empty result rather than failing.
   assert.ok(manifest.stages.includes('known-for'));
   assert.equal(manifest.counts.producersWithKnownFor, 0);
+  // Four timed engagements: the ranker gets the per-user holdout (too few for a time split), whose one held-out
+  // item leaves no negative to learn from; the stage says so and the build goes on without a ranker.
+  assert.match(
+    (manifest.extra.ranker as { skipped: string }).skipped,
+    /^too few examples to train and test a ranker \(training 1 positives, 0 negatives/,
+  );
 
   const store = openArtifactStore(out);
   assert.equal(await store.currentVersionId(), manifest.id);

@@ -3,7 +3,7 @@
 // and above the sources' fusion alone, its report is in the manifest and the stored model is what the engine
 // scores with. datasetBefore is checked against a count made here from the data.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -145,18 +145,41 @@ test('the ranker stage learns the held-out slice and ships a model the engine sc
   assert.ok(pre.engagements!.ts.every((t) => !(t >= cuts.state)));
 });
 
-test('data without timed engagements records the ranker as skipped', async () => {
+test('data without timed engagements trains on the per-user holdout (a forced time split is skipped)', async () => {
   const data = join(root, 'untimed');
   await generateSynthetic({ preset: 'tiny', outDir: data, seed: 2 });
   const d = await loadDataset(data);
-  // The same data with its times removed, through the stage's own guard.
   const { rankerSkipReason } = await import('../src/pipeline/ranker-stage.ts');
   const cfg = resolveBuildConfig(undefined, {}).ranker;
   assert.equal(rankerSkipReason(d, cfg), null);
-  const untimed = {
-    ...d,
-    engagements: { ...d.engagements!, ts: new Float64Array(d.engagements!.ts.length).fill(Number.NaN) },
-  };
-  assert.match(rankerSkipReason(untimed, cfg) ?? '', /0 timed engagements/);
   assert.match(rankerSkipReason({ ...d, engagements: null }, cfg) ?? '', /no engagements/);
+  // The same engagements with their times dropped, as a rating dump or a play-count export comes.
+  const lines = readFileSync(join(data, 'engagements.csv'), 'utf8').trim().split('\n');
+  const header = lines[0].split(',');
+  const keep = header.map((_, j) => j).filter((j) => header[j].trim() !== 'ts');
+  assert.ok(keep.length < header.length);
+  const plain = join(root, 'untimed-plain');
+  mkdirSync(plain);
+  writeFileSync(
+    join(plain, 'engagements.csv'),
+    `${lines.map((l) => keep.map((j) => l.split(',')[j]).join(',')).join('\n')}\n`,
+  );
+  const untimed = await loadDataset(plain);
+  assert.ok(untimed.engagements!.ts.every((t) => Number.isNaN(t)));
+  assert.match(rankerSkipReason(untimed, { ...cfg, split: 'time' }) ?? '', /^0 timed engagements/);
+  assert.equal(rankerSkipReason(untimed, cfg), null);
+  const built = await runBuild({
+    data: plain,
+    out: join(root, 'untimed-art'),
+    config: resolveBuildConfig(undefined, { threads: 1, seed: 1, mf: { enabled: false } }),
+  });
+  assert.ok(built.manifest.stages.includes('ranker'));
+  const r = built.manifest.extra.ranker as RankerReport;
+  assert.equal(r.split.kind, 'user');
+  assert.match(r.split.reason, /^0 timed engagements/);
+  assert.equal(r.cuts, null);
+  assert.ok(r.train.positives > 0 && r.eval.positives > 0);
+  // Above chance on the held-out users' items, and what the version scores with says which model won the guard.
+  assert.ok(r.eval.auc > 0.6, `held-out AUC ${r.eval.auc}`);
+  assert.ok(r.scoring === 'ranker' || r.fallback !== null);
 });

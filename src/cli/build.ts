@@ -186,6 +186,8 @@ export function summarize(result: BuildResult, out: string): string {
         );
     }
   }
+  const rankerSkipped = (m.extra.ranker as { skipped?: string } | undefined)?.skipped;
+  if (!result.ranker && rankerSkipped) lines.push('', `  ranker: not trained — ${rankerSkipped}`);
   lines.push('', '  stage timings:');
   for (const [stage, s] of Object.entries(result.timings))
     lines.push(`    ${stage.padEnd(22)} ${s.toFixed(2)} s`);

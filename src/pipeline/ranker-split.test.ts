@@ -9,7 +9,15 @@ import { after, test } from 'node:test';
 import { Rng } from '../core/prng.ts';
 import { loadDataset } from '../data/load.ts';
 import { resolveBuildConfig } from './config.ts';
-import { chooseSplit, datasetWithout, pairedGap, rankerFallback, userHoldout } from './ranker-stage.ts';
+import {
+  chooseSplit,
+  datasetWithout,
+  pairedGap,
+  rankerFallback,
+  rankerSkipReason,
+  tooFewExamples,
+  userHoldout,
+} from './ranker-stage.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'simrec-ranker-split-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -51,6 +59,22 @@ test('auto: sittings spread over time take the per-user holdout, a feed takes th
   const forced = chooseSplit(sittings, { ...cfg, split: 'time' });
   assert.equal(forced.kind, 'time');
   assert.equal(forced.warmShare, 0);
+});
+
+test('auto: a log without times takes the per-user holdout; a forced time split is skipped', async () => {
+  const dir = join(root, 'untimed');
+  mkdirSync(dir);
+  const rows = ['user_id,item_id,weight'];
+  for (let u = 0; u < USERS; u++) for (let k = 0; k < PER_USER; k++) rows.push(`u${u},i${(u + k) % 50},4`);
+  writeFileSync(join(dir, 'engagements.csv'), `${rows.join('\n')}\n`);
+  const untimed = await loadDataset(dir);
+  assert.equal(rankerSkipReason(untimed, cfg), null);
+  const s = chooseSplit(untimed, cfg);
+  assert.equal(s.kind, 'user');
+  assert.equal(s.warmShare, null);
+  assert.match(s.reason, /^0 timed engagements .*per-user random holdout/);
+  assert.match(rankerSkipReason(untimed, { ...cfg, split: 'time' }) ?? '', /^0 timed engagements/);
+  assert.equal(rankerSkipReason(untimed, { ...cfg, split: 'user' }), null);
 });
 
 test('userHoldout: disjoint seeded users, a fifth of each one held out, and datasetWithout drops exactly those', async () => {
@@ -122,4 +146,14 @@ test('pairedGap: per-user NDCG differences, their mean and standard error', () =
   assert.ok(Math.abs(g.mean - (1 - L) / 2) < 1e-12);
   const sd = Math.sqrt(2 * ((1 - L) / 2) ** 2);
   assert.ok(Math.abs(g.standardError - sd / Math.sqrt(2)) < 1e-12);
+});
+
+test('tooFewExamples: both classes on both sides, or a reason naming the counts', () => {
+  assert.equal(tooFewExamples({ positives: 3, negatives: 40 }, { positives: 1, negatives: 9 }), null);
+  assert.match(
+    tooFewExamples({ positives: 1, negatives: 0 }, { positives: 1, negatives: 5 }) ?? '',
+    /training 1 positives, 0 negatives; held out 1 positives, 5 negatives/,
+  );
+  assert.ok(tooFewExamples({ positives: 2, negatives: 8 }, { positives: 0, negatives: 8 }));
+  assert.ok(tooFewExamples({ positives: 0, negatives: 8 }, { positives: 2, negatives: 8 }));
 });

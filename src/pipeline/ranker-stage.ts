@@ -34,9 +34,10 @@
  *    held-out slice, beside the AUC of the reciprocal-rank fusion the engine uses without a ranker; and the
  *    served lists' quality there (NDCG@10, precision@10 per held-out user, ranked as serving ranks) of the
  *    ranker, of the fusion and of each single source.
- * 5. The guard: a ranker whose held-out lists are worse than the fusion's, beyond chance, is not shipped — the version then
- *    scores by fusion, and the report says so (`scoring`, `fallback`). Otherwise the model and its report are
- *    stored in the version (artifacts/ranker.ts).
+ * 5. The guards: examples without both classes on either side (too little data) train nothing, and the stage
+ *    reports itself skipped. A ranker whose held-out lists are worse than the fusion's, beyond chance, is not
+ *    shipped — the version then scores by fusion, and the report says so (`scoring`, `fallback`). Otherwise the
+ *    model and its report are stored in the version (artifacts/ranker.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,14 +151,38 @@ function timedCount(d: Dataset): number {
   return timed;
 }
 
+/** A stage that found too little to learn from: the version scores by fusion. */
+export interface RankerSkipped {
+  skipped: string;
+}
+
+/**
+ * Why the examples cannot train and test a ranker — a side without a positive or without a negative (a data
+ * set of a handful of rows) — or null.
+ */
+export function tooFewExamples(
+  train: { positives: number; negatives: number },
+  held: { positives: number; negatives: number },
+): string | null {
+  if (train.positives > 0 && train.negatives > 0 && held.positives > 0 && held.negatives > 0) return null;
+  return (
+    `too few examples to train and test a ranker (training ${train.positives} positives, ${train.negatives} ` +
+    `negatives; held out ${held.positives} positives, ${held.negatives} negatives): the version scores by fusion`
+  );
+}
+
+/** Timed engagements the time split needs; `auto` takes the per-user holdout below this. */
+export const MIN_TIMED_ENGAGEMENTS = 100;
+
 /** Why the stage cannot train on this data, or null. */
 export function rankerSkipReason(d: Dataset, cfg: RankerStageConfig): string | null {
   const e = d.engagements;
   if (!e) return 'no engagements';
   if (!(cfg.trainFraction + cfg.holdoutFraction < 1)) return 'trainFraction + holdoutFraction must be < 1';
-  if (cfg.split === 'user') return null;
+  if (cfg.split !== 'time') return null;
   const timed = timedCount(d);
-  if (timed < 100) return `${timed} timed engagements (the time split needs at least 100)`;
+  if (timed < MIN_TIMED_ENGAGEMENTS)
+    return `${timed} timed engagements (the time split needs at least ${MIN_TIMED_ENGAGEMENTS})`;
   return null;
 }
 
@@ -259,6 +284,16 @@ function timeCuts(d: Dataset, cfg: RankerStageConfig): { t1: number; t2: number 
 export function chooseSplit(d: Dataset, cfg: RankerStageConfig): RankerSplit {
   if (cfg.split === 'user')
     return { kind: 'user', reason: 'ranker.split is user (per-user random holdout)', warmShare: null };
+  if (cfg.split === 'auto') {
+    // Rating dumps and play counts often carry no time at all: nothing orders them into a past and a future.
+    const timed = timedCount(d);
+    if (timed < MIN_TIMED_ENGAGEMENTS)
+      return {
+        kind: 'user',
+        reason: `${timed} timed engagements (a time split needs at least ${MIN_TIMED_ENGAGEMENTS}): a per-user random holdout`,
+        warmShare: null,
+      };
+  }
   const { t1, t2 } = timeCuts(d, cfg);
   const share = warmShare(d, windowPositives(d, t1, t2).keys(), t1);
   const pct = `${(100 * (Number.isNaN(share) ? 0 : share)).toFixed(0)}%`;
@@ -387,7 +422,7 @@ export async function rankerStage(
   config: BuildConfig,
   out: VersionWriter,
   communities: SimClustersInput['communities'],
-): Promise<RankerReport> {
+): Promise<RankerReport | RankerSkipped> {
   const cfg = config.ranker;
   const t0 = performance.now();
   const split = chooseSplit(d, cfg);
@@ -419,6 +454,8 @@ export async function rankerStage(
       const model = await ServingModel.load(reader);
       const stateSeconds = (performance.now() - t0) / 1000;
       const r = await examples(model, plan, cfg, config, rng);
+      const short = tooFewExamples(r.train.counts(), r.eval.set.counts());
+      if (short) return { skipped: short };
       const t3 = performance.now();
       const fitOptions = { positiveWeight: 'balanced' as const, maxIterations: cfg.maxIterations };
       const l2 =

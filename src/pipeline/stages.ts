@@ -82,8 +82,9 @@ export const MF: BuildStage = {
 };
 
 /**
- * Issue 16: the two-stage ranker, trained on a time split with the engine's own candidates and features.
- * Data without timed engagements is recorded as skipped (extra.ranker.skipped), not an error.
+ * Issue 16: the two-stage ranker, trained on a time split or a per-user holdout with the engine's own candidates
+ * and features. A configuration it cannot train with (a forced time split without timed engagements) is recorded
+ * as skipped (extra.ranker.skipped), not an error.
  */
 export const RANKER: BuildStage = {
   name: 'ranker',
@@ -111,8 +112,15 @@ export const RANKER: BuildStage = {
               }
             : undefined,
         ),
-      (x) => ({ auc: x.eval.auc, ece: x.eval.ece, examples: x.train.examples }),
+      (x) =>
+        'skipped' in x
+          ? { skipped: x.skipped }
+          : { auc: x.eval.auc, ece: x.eval.ece, examples: x.train.examples },
     );
+    if ('skipped' in r) {
+      ctx.extra.ranker = r;
+      return;
+    }
     ctx.outputs.ranker = r;
     ctx.counts.rankerTrainExamples = r.train.examples;
     ctx.counts.rankerEvalExamples = r.eval.examples;
