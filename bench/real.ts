@@ -3,7 +3,8 @@
  *
  * - ml-latest-small-split (the shared fixed split): the train pairs' own MovieLens rows (ratings.csv filtered to
  *   them, movies.csv beside) are built with `simrec build --format movielens --min-rating 4` and the defaults, then
- *   `simrec eval --artifacts` measures every family the version holds on test.csv.
+ *   `simrec eval --artifacts` measures every family the version holds on test.csv (the two-stage recommender,
+ *   SimClusters ANN, MF, popularity).
  * - FilmTrust and CiaoDVD: ratings as engagements (weight = rating, CiaoDVD's date as ts), the trust file as
  *   follows (trustor → trustee), split 80/20 per user with a fixed seed; the same build and evaluation.
  *
@@ -96,6 +97,7 @@ async function buildAndEval(
   const rows: Row[] = [];
   const pop = report.models.popularity;
   const families: [string, Record<string, number | null> | undefined][] = [
+    ['two-stage (recommendations)', report.models['two-stage']],
     ['SimClusters ANN', report.models['simclusters-ann']],
     ['MF', mf],
     ['popularity', pop],

@@ -278,7 +278,19 @@ export class Engine {
     }
     const score = this.score;
     const items = m.items;
-    this.order.subarray(0, kept).sort((a, b) => score[b] - score[a] || items[a] - items[b]);
+    const fused = m.fused;
+    const pop = this.data.popularity;
+    // Equal scores (candidates the ranker sees alike) are ordered by the sources' agreement, then by how many
+    // users engaged with the item, and only then by index, so no place in the list is decided by an id.
+    this.order
+      .subarray(0, kept)
+      .sort(
+        (a, b) =>
+          score[b] - score[a] ||
+          fused[b] - fused[a] ||
+          (items[b] < pop.length ? pop[items[b]] : 0) - (items[a] < pop.length ? pop[items[a]] : 0) ||
+          items[a] - items[b],
+      );
     // At most N per author, best first.
     let ranked = 0;
     const cap = sf.maxPerAuthor;
