@@ -142,4 +142,14 @@ test('exits 1 where a build would fail: nothing to build from, or timestamps out
     `${join(dir, 'follows.csv')}:4: column ts: timestamp '1600000200' (2020-09-13T12:30:00Z) is after 2020-09-13T12:28:20Z (ingest.notAfter)`,
     `validate: 1 problem(s) in ${dir}`,
   ]);
+
+  // Milliseconds, the usual cause of a far-future time, are named as such.
+  const ms = dirWith({ 'engagements.csv': 'user_id,item_id,ts\nu1,i1,1433221332117\nu2,i1,1433221332\n' });
+  const c = await run(['--data', ms]);
+  assert.equal(c.code, 1);
+  assert.match(
+    c.err,
+    /engagements\.csv:2: column ts: timestamp '1433221332117' \(\+047386-12-22T20:41:57Z\) is after .*; read as milliseconds it would be 2015-06-02T05:02:12\.117Z — ts is Unix seconds\n/,
+  );
+  assert.doesNotMatch(c.err, /engagements\.csv:3/);
 });

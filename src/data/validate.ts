@@ -203,9 +203,17 @@ export function badValueReason(
       return 'empty id';
     case 'time':
       if (Number.isFinite(value) && window) {
-        return value > window.notAfter
-          ? `timestamp${text} (${isoTime(value)}) is after ${isoTime(window.notAfter)} (${window.notAfterSource})`
-          : `timestamp${text} (${isoTime(value)}) is before ${isoTime(window.notBefore)} (ingest.notBefore)`;
+        if (value > window.notAfter) {
+          // Exports in milliseconds (JavaScript's Date.now, many event logs) are the usual cause of a time past
+          // the year 5000 (10^11 s): say so when the value read as milliseconds fits the window.
+          const ms = value / 1000;
+          const hint =
+            value >= 1e11 && ms >= window.notBefore && ms <= window.notAfter
+              ? `; read as milliseconds it would be ${isoTime(ms)} — ts is Unix seconds`
+              : '';
+          return `timestamp${text} (${isoTime(value)}) is after ${isoTime(window.notAfter)} (${window.notAfterSource})${hint}`;
+        }
+        return `timestamp${text} (${isoTime(value)}) is before ${isoTime(window.notBefore)} (ingest.notBefore)`;
       }
       return `unparseable timestamp${text} (expected Unix seconds or ISO-8601)`;
     case 'weight': {
