@@ -162,6 +162,14 @@ test('cold subjects never get an empty answer: unknown users, new users, version
     assert.equal(r.subject, 'unknown-user');
     // popular (i1, i3, i5: one user each, by index), nothing else knows this user.
     assert.deepEqual(ids(r), ['i1', 'i3', 'i5']);
+    // Five asked for: the catalogue, newest first (i0 1 h, i2 10 h), fills the rest after every sourced item,
+    // although its first item's reciprocal rank (1/61) equals popular's first.
+    const more = await recommend(m, { userId: 'nobody' }, { limit: 5, explore: 0 });
+    assert.deepEqual(ids(more), ['i1', 'i3', 'i5', 'i0', 'i2']);
+    assert.deepEqual(
+      more.items.slice(3).map((x) => x.sources.map((p) => p.source)),
+      [['catalogue'], ['catalogue']],
+    );
     const ov = await LiveOverlay.create(m);
     ov.apply(events([{ userId: 'zed', action: 'fav', itemId: 'i1', ts: NOW, weight: 1 }]));
     const zed = await recommend(ov.model, { userId: 'zed' }, { limit: 10, explore: 0 });

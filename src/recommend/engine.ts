@@ -280,12 +280,18 @@ export class Engine {
     const items = m.items;
     const fused = m.fused;
     const pop = this.data.popularity;
+    // Scored by fusion, the catalogue's newest items (the last resort when the sources gave too few) would earn
+    // a source's top reciprocal rank and interleave with the best candidates: they follow every sourced item.
+    const mask = m.sourceMask;
+    const fallbackOnly = ranker ? 0 : 1 << m.sourceIndex(FALLBACK_SOURCE);
+    const last = (e: number) => (fallbackOnly !== 0 && mask[e] === fallbackOnly ? 1 : 0);
     // Equal scores (candidates the ranker sees alike) are ordered by the sources' agreement, then by how many
     // users engaged with the item, and only then by index, so no place in the list is decided by an id.
     this.order
       .subarray(0, kept)
       .sort(
         (a, b) =>
+          last(a) - last(b) ||
           score[b] - score[a] ||
           fused[b] - fused[a] ||
           (items[b] < pop.length ? pop[items[b]] : 0) - (items[a] < pop.length ? pop[items[a]] : 0) ||
