@@ -105,6 +105,13 @@ export function summarize(result: BuildResult, out: string): string {
     ([, n]) => n > 0,
   );
   if (skipped.length) lines.push(`  skipped bad rows: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const signals = Object.entries((m.extra.signalRows as Record<string, number> | undefined) ?? {}).filter(
+    ([, n]) => n > 0,
+  );
+  if (signals.length)
+    lines.push(
+      `  impression/hide rows left out (live signals, not engagements): ${signals.map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    );
   const ev = m.extra.events as AbsorbStats | undefined;
   if (ev)
     lines.push(

@@ -111,8 +111,11 @@ export function renderReport(r: ValidationReport): string {
     const w = Math.max(...r.files.map((f) => f.path.length));
     for (const f of r.files) {
       const bad = f.badRows > 0 ? `, ${int(f.badRows)} bad` : '';
+      const signals = f.signalRows
+        ? `, ${int(f.signalRows)} impression/hide rows left out (live signals, not engagements)`
+        : '';
       lines.push(
-        `  ${f.kind.padEnd(13)} ${f.path.padEnd(w)}  ${int(f.rows).padStart(12)} rows${bad}  (${int(f.bytes)} bytes)`,
+        `  ${f.kind.padEnd(13)} ${f.path.padEnd(w)}  ${int(f.rows).padStart(12)} rows${bad}${signals}  (${int(f.bytes)} bytes)`,
       );
     }
   }

@@ -32,6 +32,8 @@ export interface InputFileInfo {
   rows: number;
   /** Bad rows skipped (only with skipBadRows). */
   skippedRows: number;
+  /** Engagement rows left out as live signals (`impression`, `hide`), not engagements; absent when none. */
+  signalRows?: number;
 }
 
 export interface DatasetStats {

@@ -434,3 +434,32 @@ test('CSV headers are split here: quoted cells (with the delimiter or a doubled 
   const ds = await loadDataset(dir);
   assert.deepEqual(ds.users.idList(), ['a', 'b']);
 });
+
+test('impression and hide rows of an engagement file are live signals: left out, counted, their ids not added', async () => {
+  const dir = dirWith({
+    'engagements.csv': [
+      'user_id,item_id,action,weight,ts',
+      'u1,i1,fav,1,100',
+      'u1,i2,impression,1,101',
+      'u2,i1, Impression ,1,102',
+      'u3,i3,hide,1,103',
+      'u2,i2,click,1,104',
+      'u1,i1,unfav,1,105',
+      'u1,i2,impression,1,999999999999',
+    ].join('\n'),
+  });
+  const ds = await loadDataset(dir, { skipBadRows: true });
+  // Kept: u1 i1 fav, u2 i2 click (a positive, as documented), u1 i1 unfav. u3 and i3 appear only in a hide.
+  assert.deepEqual(ds.users.idList(), ['u1', 'u2']);
+  assert.deepEqual(ds.items.idList(), ['i1', 'i2']);
+  assert.equal(ds.stats.engagements, 3);
+  assert.deepEqual([...ds.engagements!.action].sort(), [ACTION_POSITIVE, ACTION_POSITIVE, ACTION_UNFAV]);
+  // The signal rows are counted apart from the bad one (a far-future impression is bad first).
+  assert.equal(ds.inputs[0].signalRows, 3);
+  assert.equal(ds.inputs[0].skippedRows, 1);
+  // Their times do not move the data time either.
+  assert.equal(ds.dataTime, 105);
+  const report = await validateDataset(dir, { skipBadRows: true });
+  assert.equal(report.files[0].signalRows, 3);
+  assert.equal(report.files[0].rows, 3);
+});

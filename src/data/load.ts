@@ -160,6 +160,7 @@ async function loadInto(
         bytes,
         rows: result.rows,
         badRows: result.badRows,
+        ...(result.signalRows > 0 ? { signalRows: result.signalRows } : {}),
       });
       inputs.push({
         kind: plan.kind,
@@ -168,6 +169,7 @@ async function loadInto(
         sha256: (await checksums)[plans.indexOf(plan)],
         rows: result.rows,
         skippedRows: result.badRows,
+        ...(result.signalRows > 0 ? { signalRows: result.signalRows } : {}),
       });
       if (plan.required && result.rows === 0) {
         log.addFatal({ code: 'INPUT_EMPTY', file: plan.file.path, reason: 'no data rows' });

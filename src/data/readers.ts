@@ -23,6 +23,7 @@ import {
 import { formatError, type InputFile } from './inputs.ts';
 import { EMPTY_ID, type StringInterner } from './interner.ts';
 import {
+  ACTION_CODE_SIGNAL,
   actionSql,
   badValueReason,
   type ColumnRole,
@@ -64,6 +65,8 @@ export interface RowCheck {
 
 /** Marks at and above this are row checks (below: 1 + the failing column's index). */
 const CHECK_MARK = 128;
+/** Mark of a signal row (an impression or a hide in an engagement file): left out and counted, not bad. */
+const SIGNAL_MARK = 127;
 
 export interface ReadRequest {
   file: InputFile;
@@ -100,6 +103,8 @@ export interface ReadResult {
   maxTs: number;
   /** Bad rows found (rows DuckDB could not split included). */
   badRows: number;
+  /** Rows left out as live signals (validate.ts SIGNAL_ACTIONS), not engagements. */
+  signalRows: number;
   /** Up to MAX_REPORTED_PROBLEMS of them, in file order. */
   problems: InputProblem[];
 }
@@ -245,6 +250,8 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
   // Bad rows: every ordinal (to drop them), and the mark and checked value of the first ones (to report them).
   let bad = new Int32Array(16);
   let nBad = 0;
+  let signal = new Int32Array(16);
+  let nSignal = 0;
   const firstBadMark: number[] = [];
   const firstBadValue: number[] = [];
 
@@ -300,7 +307,12 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
         if (mark[r] === 0 && !isPlausibleWeight(x)) mark[r] = weightIdx + 1;
       }
     }
-    if (action) action.set(uint8Column(chunk, actionIdx, k), first);
+    if (action) {
+      const a = uint8Column(chunk, actionIdx, k);
+      action.set(a, first);
+      // Signal rows are marked before the ids are interned, so ids seen only in them are not added.
+      for (let r = 0; r < k; r++) if (mark[r] === 0 && a[r] === ACTION_CODE_SIGNAL) mark[r] = SIGNAL_MARK;
+    }
     for (const g of groups) {
       const hashes = g.idx.map((i) => {
         const pos = hashPos.get(cols[i].name);
@@ -353,6 +365,15 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
       tagPtr[first + k] = nTags;
     }
     for (let r = 0; r < k; r++) {
+      if (mark[r] === SIGNAL_MARK) {
+        if (nSignal === signal.length) {
+          const grown = new Int32Array(signal.length * 2);
+          grown.set(signal);
+          signal = grown;
+        }
+        signal[nSignal++] = first + r;
+        continue;
+      }
       if (mark[r] === 0) {
         // The time range covers kept rows only: it is what the model's clock is read from.
         if (ts !== null) {
@@ -393,11 +414,12 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
   }
 
   let kept = n;
-  if (nBad > 0) {
-    // Squeeze the bad rows out of every column, in place.
+  if (nBad + nSignal > 0) {
+    // Squeeze the bad and the signal rows out of every column, in place.
     const keep = new Uint8Array(n).fill(1);
     for (let i = 0; i < nBad; i++) keep[bad[i]] = 0;
-    kept = n - nBad;
+    for (let i = 0; i < nSignal; i++) keep[signal[i]] = 0;
+    kept = n - nBad - nSignal;
     for (const a of ids.values()) compact(a, keep);
     if (time) compact(time, keep);
     if (weight) compact(weight, keep);
@@ -431,6 +453,7 @@ async function copyOut(p: PendingRead, result: DuckDBMaterializedResult): Promis
     minTs: minTs === Number.POSITIVE_INFINITY ? Number.NaN : minTs,
     maxTs: maxTs === Number.NEGATIVE_INFINITY ? Number.NaN : maxTs,
     badRows,
+    signalRows: nSignal,
     problems,
   };
 }

@@ -154,10 +154,20 @@ export function weightSql(col: string): string {
   return `CASE WHEN ${c} IS NULL OR ${c} = '' THEN 1.0::DOUBLE ELSE COALESCE(TRY_CAST(${c} AS DOUBLE), 'NaN'::DOUBLE) END`;
 }
 
-/** Action → 1 for `unfav` (any case, surrounding spaces ignored), else 0. */
+/** Actions of an engagement file that are live signals, not engagements (the event log's meaning of them). */
+export const SIGNAL_ACTIONS: readonly string[] = ['impression', 'hide'];
+
+/** actionSql's code of a signal row (see SIGNAL_ACTIONS): counted and left out by the reader. */
+export const ACTION_CODE_SIGNAL = 2;
+
+/**
+ * Action → 1 for `unfav`, ACTION_CODE_SIGNAL for a signal action (any case, surrounding spaces ignored), else 0
+ * (a positive engagement).
+ */
 export function actionSql(col: string): string {
   const c = sqlIdent(col);
-  return `COALESCE(lower(trim(${c})) = 'unfav', false)::UTINYINT`;
+  const signals = SIGNAL_ACTIONS.map((a) => `'${a}'`).join(', ');
+  return `(CASE WHEN lower(trim(${c})) = 'unfav' THEN 1 WHEN lower(trim(${c})) IN (${signals}) THEN ${ACTION_CODE_SIGNAL} ELSE 0 END)::UTINYINT`;
 }
 
 /** `a|b|c` → list of trimmed, non-empty tags. */
@@ -350,6 +360,8 @@ export interface ValidatedFile {
   path: string;
   format: string;
   bytes: number;
+  /** Engagement rows left out as live signals (`impression`, `hide`); absent when none. */
+  signalRows?: number;
   /** Good data rows. */
   rows: number;
   /** Bad rows (skipped when skipBadRows). */

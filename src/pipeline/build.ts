@@ -127,7 +127,12 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       counts: ctx.counts,
       stages,
       timings,
-      extra: { format: dataset.format, skippedRows: skippedRows(dataset), ...ctx.extra },
+      extra: {
+        format: dataset.format,
+        skippedRows: skippedRows(dataset),
+        ...(dataset.inputs.some((f) => (f.signalRows ?? 0) > 0) ? { signalRows: signalRows(dataset) } : {}),
+        ...ctx.extra,
+      },
       dataTime: dataset.dataTime,
     });
     return {
@@ -152,4 +157,9 @@ function statCounts(d: Dataset): Record<string, number> {
 
 function skippedRows(d: Dataset): Record<string, number> {
   return Object.fromEntries(d.inputs.map((f) => [f.kind, f.skippedRows]));
+}
+
+/** Engagement rows left out as live signals (impression, hide), by input kind. */
+function signalRows(d: Dataset): Record<string, number> {
+  return Object.fromEntries(d.inputs.map((f) => [f.kind, f.signalRows ?? 0]));
 }
