@@ -62,6 +62,9 @@ export const ML100K_GENRES = [
   'Western',
 ] as const;
 
+/** A `genres` column (`a|b|c`) as item tags; "(no genres listed)" (ml-latest, ml-10m) is no tag. */
+export const GENRES_SQL = `list_filter(${tagsSql('genres')}, t -> t <> '(no genres listed)')`;
+
 const RATINGS_COLUMNS: readonly ColumnSpec[] = [
   { name: 'userId', role: 'id', required: true },
   { name: 'movieId', role: 'id', required: true },
@@ -130,12 +133,14 @@ export async function planMovieLens(
   if (layout === 'ml-1m') {
     const movies = file(dir, 'movies.dat', 'csv', 'items');
     if (existsSync(movies.path)) plans.push(planDatMovies(movies, parts, opts));
-    plans.push(planDatRatings(file(dir, 'ratings.dat', 'csv', 'engagements'), parts, opts));
+    plans.push(
+      planRatings(file(dir, 'ratings.dat', 'csv', 'engagements'), DAT_DELIM, 'engagements', parts, opts),
+    );
     return plans;
   }
   const items = file(dir, 'u.item', 'csv', 'items');
   if (existsSync(items.path)) plans.push(await plan100kItems(duck, dir, items, parts, opts));
-  plans.push(plan100kRatings(file(dir, 'u.data', 'tsv', 'engagements'), 'engagements', parts, opts));
+  plans.push(planRatings(file(dir, 'u.data', 'tsv', 'engagements'), '\t', 'engagements', parts, opts));
   return plans;
 }
 
@@ -173,7 +178,7 @@ async function planCsvWithHeader(
         name: s.name,
         role: 'tags',
         interner: parts.topics,
-        sql: `list_filter(${tagsSql('genres')}, t -> t <> '(no genres listed)')`,
+        sql: GENRES_SQL,
       });
     }
   }
@@ -213,33 +218,6 @@ const U_DATA_COLUMNS = ['user_id', 'item_id', 'rating', 'timestamp'];
 /** ml-1m / ml-10m's field separator. */
 const DAT_DELIM = '::';
 
-/** ratings.dat: UserID::MovieID::Rating::Timestamp, no header. */
-function planDatRatings(f: InputFile, parts: Parts, opts: LoadOptions): FilePlan {
-  const rejects = rejectsTableName();
-  return {
-    kind: 'engagements',
-    file: f,
-    required: true,
-    req: {
-      file: f,
-      source: headerless(f, DAT_DELIM, U_DATA_COLUMNS, rejects),
-      sourceAgain: () => headerless(f, DAT_DELIM, U_DATA_COLUMNS, rejectsTableName()),
-      columns: [
-        { name: 'user_id', role: 'id', interner: parts.users },
-        { name: 'item_id', role: 'id', interner: parts.items },
-        { name: 'rating', role: 'weight' },
-        { name: 'timestamp', role: 'time' },
-      ],
-      rejectsTable: rejects,
-      hasHeader: false,
-      quote: '',
-      keepTime: true,
-      skipBadRows: Boolean(opts.skipBadRows),
-      onProgress: opts.onProgress,
-    },
-  };
-}
-
 const DAT_MOVIE_COLUMNS = ['movie_id', 'title', 'genres'];
 
 /**
@@ -248,56 +226,52 @@ const DAT_MOVIE_COLUMNS = ['movie_id', 'title', 'genres'];
  * would be misread the other way round).
  */
 export function planDatMovies(f: InputFile, parts: Parts, opts: LoadOptions): FilePlan {
+  const columns: ReadColumn[] = [
+    { name: 'movie_id', key: 'item_id', role: 'id', interner: parts.items },
+    { name: 'genres', role: 'tags', interner: parts.topics, sql: GENRES_SQL },
+  ];
   const latin1 = !isUtf8(readFileSync(f.path));
-  const rejects = rejectsTableName();
-  return {
-    kind: 'items',
-    file: f,
-    required: false,
-    req: {
-      file: f,
-      source: headerless(f, DAT_DELIM, DAT_MOVIE_COLUMNS, rejects, latin1),
-      sourceAgain: () => headerless(f, DAT_DELIM, DAT_MOVIE_COLUMNS, rejectsTableName(), latin1),
-      columns: [
-        { name: 'movie_id', key: 'item_id', role: 'id', interner: parts.items },
-        {
-          name: 'genres',
-          role: 'tags',
-          interner: parts.topics,
-          sql: `list_filter(${tagsSql('genres')}, t -> t <> '(no genres listed)')`,
-        },
-      ],
-      rejectsTable: rejects,
-      hasHeader: false,
-      quote: '',
-      keepTime: false,
-      skipBadRows: Boolean(opts.skipBadRows),
-      onProgress: opts.onProgress,
-    },
-  };
+  const req = headerlessRequest(f, DAT_DELIM, DAT_MOVIE_COLUMNS, columns, { keepTime: false, latin1 }, opts);
+  return { kind: 'items', file: f, required: false, req };
 }
 
-/** u.data, ua.base, ... : user item rating timestamp, tab-separated, no header. */
-function plan100kRatings(f: InputFile, kind: string, parts: Parts, opts: LoadOptions): FilePlan {
+/**
+ * A headerless ratings file, user item rating timestamp: u.data, ua.base, ... (tab-separated) and ratings.dat
+ * (`::`).
+ */
+function planRatings(f: InputFile, delim: string, kind: string, parts: Parts, opts: LoadOptions): FilePlan {
+  const columns: ReadColumn[] = [
+    { name: 'user_id', role: 'id', interner: parts.users },
+    { name: 'item_id', role: 'id', interner: parts.items },
+    { name: 'rating', role: 'weight' },
+    { name: 'timestamp', role: 'time' },
+  ];
+  const req = headerlessRequest(f, delim, U_DATA_COLUMNS, columns, { keepTime: true, latin1: false }, opts);
+  return { kind, file: f, required: true, req };
+}
+
+/** The read of a headerless, unquoted file whose fields are `names`, of which `columns` are read. */
+function headerlessRequest(
+  f: InputFile,
+  delim: string,
+  names: readonly string[],
+  columns: ReadColumn[],
+  o: { keepTime: boolean; latin1: boolean },
+  opts: LoadOptions,
+): ReadRequest {
   const rejects = rejectsTableName();
-  const req: ReadRequest = {
+  return {
     file: f,
-    source: headerless(f, '\t', U_DATA_COLUMNS, rejects),
-    sourceAgain: () => headerless(f, '\t', U_DATA_COLUMNS, rejectsTableName()),
-    columns: [
-      { name: 'user_id', role: 'id', interner: parts.users },
-      { name: 'item_id', role: 'id', interner: parts.items },
-      { name: 'rating', role: 'weight' },
-      { name: 'timestamp', role: 'time' },
-    ],
+    source: headerless(f, delim, names, rejects, o.latin1),
+    sourceAgain: () => headerless(f, delim, names, rejectsTableName(), o.latin1),
+    columns,
     rejectsTable: rejects,
     hasHeader: false,
     quote: '',
-    keepTime: true,
+    keepTime: o.keepTime,
     skipBadRows: Boolean(opts.skipBadRows),
     onProgress: opts.onProgress,
   };
-  return { kind, file: f, required: true, req };
 }
 
 /**
@@ -338,32 +312,17 @@ export async function plan100kItems(
   const flags = genres
     .map((g, i) => `CASE WHEN trim(${sqlIdent(`g${i}`)}) = '1' THEN ${sqlString(g)} END`)
     .join(', ');
-  const rejects = rejectsTableName();
-  return {
-    kind: 'items',
-    file: f,
-    required: false,
-    req: {
-      file: f,
-      source: headerless(f, '|', names, rejects, true),
-      sourceAgain: () => headerless(f, '|', names, rejectsTableName(), true),
-      columns: [
-        { name: 'movie_id', key: 'item_id', role: 'id', interner: parts.items },
-        {
-          name: 'genres',
-          role: 'tags',
-          interner: parts.topics,
-          sql: `list_filter([${flags}], t -> t IS NOT NULL AND t <> 'unknown')`,
-        },
-      ],
-      rejectsTable: rejects,
-      hasHeader: false,
-      quote: '',
-      keepTime: false,
-      skipBadRows: Boolean(opts.skipBadRows),
-      onProgress: opts.onProgress,
+  const columns: ReadColumn[] = [
+    { name: 'movie_id', key: 'item_id', role: 'id', interner: parts.items },
+    {
+      name: 'genres',
+      role: 'tags',
+      interner: parts.topics,
+      sql: `list_filter([${flags}], t -> t IS NOT NULL AND t <> 'unknown')`,
     },
-  };
+  ];
+  const req = headerlessRequest(f, '|', names, columns, { keepTime: false, latin1: true }, opts);
+  return { kind: 'items', file: f, required: false, req };
 }
 
 export interface MovieLensSplit {
@@ -408,8 +367,8 @@ export async function loadMovieLensSplit(
       },
     };
     const plans = await planMovieLens(duck, dir, parts, opts, (ps) => log.addFatal(...ps));
-    plans.push(plan100kRatings(file(dir, `${split}.base`, 'tsv', 'train'), 'train', parts, opts));
-    plans.push(plan100kRatings(file(dir, `${split}.test`, 'tsv', 'test'), 'test', parts, opts));
+    plans.push(planRatings(file(dir, `${split}.base`, 'tsv', 'train'), '\t', 'train', parts, opts));
+    plans.push(planRatings(file(dir, `${split}.test`, 'tsv', 'test'), '\t', 'test', parts, opts));
     await runPlans(duck, plans, parts, log);
     const minRating = opts.minRating ?? 0;
     const inputs = await Promise.all(

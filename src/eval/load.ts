@@ -22,7 +22,7 @@ import { type Duck, openDuck } from '../data/duckdb.ts';
 import { classifyFile, type InputFile, readHeader, sourceSql } from '../data/inputs.ts';
 import { StringInterner } from '../data/interner.ts';
 import { loadDataset } from '../data/load.ts';
-import { loadMovieLensSplit, plan100kItems, planDatMovies } from '../data/movielens.ts';
+import { GENRES_SQL, loadMovieLensSplit, plan100kItems, planDatMovies } from '../data/movielens.ts';
 import { positivesFromEngagements } from '../data/positives.ts';
 import { type ReadColumn, type ReadRequest, rejectsTableName } from '../data/readers.ts';
 import {
@@ -31,7 +31,6 @@ import {
   INPUT_COLUMNS,
   type InputProblem,
   problemsError,
-  tagsSql,
 } from '../data/validate.ts';
 import { dropOverlap, type EvalData, toCatalogue } from './interactions.ts';
 import { type SplitKind, splitInteractions } from './splits.ts';
@@ -218,7 +217,7 @@ async function planFeatures(
           name: 'genres',
           role: 'tags',
           interner: parts.topics,
-          sql: `list_filter(${tagsSql('genres')}, t -> t <> '(no genres listed)')`,
+          sql: GENRES_SQL,
         },
       ],
       false,
