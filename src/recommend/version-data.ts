@@ -61,7 +61,8 @@ export class VersionData {
    */
   static async warm(model: ServingModel): Promise<void> {
     const d = await VersionData.for(model);
-    if (d.ranker && d.ranker.spec.numericIndex('co_engagement') >= 0) void d.coEngagement;
+    // A ranker trained before the feature existed does not read it (numericIndex would throw for it).
+    if (d.ranker?.spec.numericNames.includes('co_engagement')) void d.coEngagement;
   }
 
   /** The data of the model's version, read on first use. */
